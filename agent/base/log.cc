@@ -1,0 +1,139 @@
+#include "agent/base/log.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace txmon {
+
+namespace {
+
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+std::string Timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  time_t seconds = static_cast<time_t>(millis.count() / 1000);
+  struct tm parts;
+  gmtime_r(&seconds, &parts);
+  char buffer[40];
+  snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
+           parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+           static_cast<int>(millis.count() % 1000));
+  return buffer;
+}
+
+// Quotes for both formats: JSON string escaping is also valid logfmt quoting.
+void AppendQuoted(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char hex[8];
+          snprintf(hex, sizeof hex, "\\u%04x", c);
+          out += hex;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+bool NeedsQuotes(std::string_view text) {
+  if (text.empty()) return true;
+  for (char c : text) {
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\') return true;
+  }
+  return false;
+}
+
+void AppendField(std::string& out, std::string_view key, std::string_view value, bool first) {
+  if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
+    if (!first) out += ',';
+    AppendQuoted(out, key);
+    out += ':';
+    AppendQuoted(out, value);
+    return;
+  }
+  if (!first) out += ' ';
+  out += key;
+  out += '=';
+  if (NeedsQuotes(value)) {
+    AppendQuoted(out, value);
+  } else {
+    out += value;
+  }
+}
+
+}  // namespace
+
+bool SetLogLevel(std::string_view level) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    if (level == LevelName(l)) {
+      g_min_level = static_cast<int>(l);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SetLogFormat(std::string_view format) {
+  if (format == "logfmt") {
+    g_format = LogFormat::kLogfmt;
+  } else if (format == "json") {
+    g_format = LogFormat::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Log(LogLevel level, std::string_view component, std::string_view message,
+         std::initializer_list<LogField> fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  const bool json = g_format.load(std::memory_order_relaxed) == LogFormat::kJson;
+  std::string line;
+  line.reserve(128);
+  if (json) line += '{';
+  AppendField(line, "ts", Timestamp(), true);
+  AppendField(line, "level", LevelName(level), false);
+  AppendField(line, "component", component, false);
+  AppendField(line, "msg", message, false);
+  for (const auto& [key, value] : fields) AppendField(line, key, value, false);
+  line += json ? "}\n" : "\n";
+  fwrite(line.data(), 1, line.size(), stderr);
+}
+
+bool LogRateLimit::Allow(uint64_t* suppressed) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t window = window_second_.load(std::memory_order_relaxed);
+  if (window != now && window_second_.compare_exchange_strong(window, now)) {
+    in_window_ = 0;
+  }
+  if (in_window_.fetch_add(1, std::memory_order_relaxed) < per_second_) {
+    *suppressed = suppressed_.exchange(0, std::memory_order_relaxed);
+    return true;
+  }
+  suppressed_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+}  // namespace txmon

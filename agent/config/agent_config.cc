@@ -1,0 +1,464 @@
+#include "agent/config/agent_config.h"
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "agent/base/fixed_point.h"
+
+namespace txmon {
+
+namespace {
+
+// Reads YAML nodes with errors that point at the line. Every helper returns
+// false after recording the first error.
+class ConfigReader {
+ public:
+  explicit ConfigReader(std::string file) : file_(std::move(file)) {}
+
+  bool Fail(const YAML::Node& node, const std::string& path, const std::string& reason) {
+    if (!error_.empty()) return false;
+    std::ostringstream out;
+    out << file_;
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      out << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
+    }
+    out << ": " << path << ": " << reason;
+    error_ = out.str();
+    return false;
+  }
+  const std::string& error() const { return error_; }
+  std::string Origin(const YAML::Node& node) const {
+    return file_ + ":" + std::to_string(node.Mark().line + 1);
+  }
+
+  bool ExpectMap(const YAML::Node& node, const std::string& path,
+                 const std::set<std::string>& allowed) {
+    if (!node.IsMap()) return Fail(node, path, "expected a mapping");
+    for (const auto& entry : node) {
+      std::string key = entry.first.Scalar();
+      if (!allowed.count(key)) {
+        std::string want;
+        for (const std::string& a : allowed) want += (want.empty() ? "" : ", ") + a;
+        return Fail(entry.first, path, "unknown field \"" + key + "\" (known: " + want + ")");
+      }
+    }
+    return true;
+  }
+
+  bool String(const YAML::Node& node, const std::string& path, std::string* out) {
+    if (!node.IsScalar()) return Fail(node, path, "expected a string");
+    *out = node.Scalar();
+    return true;
+  }
+
+  bool StringList(const YAML::Node& node, const std::string& path, std::vector<std::string>* out) {
+    out->clear();
+    if (node.IsScalar()) {
+      out->push_back(node.Scalar());
+      return true;
+    }
+    if (!node.IsSequence()) return Fail(node, path, "expected a string or a list of strings");
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar()) return Fail(node[i], path, "expected a string");
+      out->push_back(node[i].Scalar());
+    }
+    return true;
+  }
+
+  bool Unsigned(const YAML::Node& node, const std::string& path, uint64_t* out) {
+    std::optional<int64_t> micros =
+        node.IsScalar() ? ParseDecimalMicros(node.Scalar()) : std::nullopt;
+    if (!micros || *micros < 0 || *micros % kMicrosPerUnit != 0) {
+      return Fail(node, path, "expected a whole number >= 0");
+    }
+    *out = static_cast<uint64_t>(*micros / kMicrosPerUnit);
+    return true;
+  }
+
+  bool Decimal(const YAML::Node& node, const std::string& path, int64_t* micros) {
+    std::optional<int64_t> parsed =
+        node.IsScalar() ? ParseDecimalMicros(node.Scalar()) : std::nullopt;
+    if (!parsed) return Fail(node, path, "expected a decimal number");
+    *micros = *parsed;
+    return true;
+  }
+
+  bool Bool(const YAML::Node& node, const std::string& path, bool* out) {
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+      *out = node.Scalar() == "true";
+      return true;
+    }
+    return Fail(node, path, "expected true or false");
+  }
+
+ private:
+  std::string file_;
+  std::string error_;
+};
+
+bool ReadImage(ConfigReader& r, const YAML::Node& node, const std::string& path, RowImage* image) {
+  if (!node) return true;
+  std::string text;
+  if (!r.String(node, path, &text)) return false;
+  if (text == "before") {
+    *image = RowImage::kBefore;
+  } else if (text == "after") {
+    *image = RowImage::kAfter;
+  } else {
+    return r.Fail(node, path, "unknown image \"" + text + "\" (want before or after)");
+  }
+  return true;
+}
+
+bool ReadColumnRef(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                   ColumnRef* ref) {
+  if (node.IsScalar()) return r.String(node, path, &ref->column);
+  if (!r.ExpectMap(node, path, {"column", "image"})) return false;
+  if (!node["column"]) return r.Fail(node, path, "missing \"column\"");
+  return r.String(node["column"], path + ".column", &ref->column) &&
+         ReadImage(r, node["image"], path + ".image", &ref->image);
+}
+
+bool ReadFilter(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                ColumnFilter* filter) {
+  if (!r.ExpectMap(node, path, {"column", "image", "equals", "not_equals", "in", "not_in", "is_null"}))
+    return false;
+  if (!node["column"]) return r.Fail(node, path, "missing \"column\"");
+  if (!r.String(node["column"], path + ".column", &filter->ref.column) ||
+      !ReadImage(r, node["image"], path + ".image", &filter->ref.image)) {
+    return false;
+  }
+  int conditions = 0;
+  for (const char* key : {"equals", "not_equals", "in", "not_in"}) {
+    if (!node[key]) continue;
+    ++conditions;
+    filter->negate = std::string_view(key).starts_with("not_");
+    if (!r.StringList(node[key], path + "." + key, &filter->any_of)) return false;
+  }
+  if (node["is_null"]) {
+    ++conditions;
+    bool is_null;
+    if (!r.Bool(node["is_null"], path + ".is_null", &is_null)) return false;
+    filter->is_null = is_null;
+  }
+  if (conditions != 1) {
+    return r.Fail(node, path, "needs exactly one of equals, not_equals, in, not_in, is_null");
+  }
+  return true;
+}
+
+bool ReadTransition(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                    StatusTransition* transition) {
+  if (!r.ExpectMap(node, path, {"column", "from", "to"})) return false;
+  if (!node["column"]) return r.Fail(node, path, "missing \"column\"");
+  if (!r.String(node["column"], path + ".column", &transition->column)) return false;
+  if (node["from"] && !r.StringList(node["from"], path + ".from", &transition->from)) return false;
+  if (node["to"] && !r.StringList(node["to"], path + ".to", &transition->to)) return false;
+  return true;
+}
+
+bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
+               LabelMapping* label) {
+  if (!r.ExpectMap(node, path, {"name", "column", "image", "max_values", "null_value"}))
+    return false;
+  if (!node["name"]) return r.Fail(node, path, "missing \"name\"");
+  if (!r.String(node["name"], path + ".name", &label->name)) return false;
+  label->ref.column = label->name;
+  if (node["column"] && !r.String(node["column"], path + ".column", &label->ref.column))
+    return false;
+  if (!ReadImage(r, node["image"], path + ".image", &label->ref.image)) return false;
+  if (node["max_values"]) {
+    uint64_t max_values;
+    if (!r.Unsigned(node["max_values"], path + ".max_values", &max_values)) return false;
+    label->max_values = static_cast<uint32_t>(max_values);
+  }
+  label->null_value = "unknown";
+  if (node["null_value"] && !r.String(node["null_value"], path + ".null_value", &label->null_value))
+    return false;
+  return true;
+}
+
+bool ReadValue(ConfigReader& r, const YAML::Node& node, const std::string& path,
+               ValueMapping* value) {
+  if (node.IsScalar()) {
+    value->kind = ValueMapping::Kind::kConstant;
+    return r.Decimal(node, path, &value->constant_micros);
+  }
+  if (!r.ExpectMap(node, path, {"column", "image", "seconds_between"})) return false;
+  if (node["column"]) {
+    value->kind = ValueMapping::Kind::kColumn;
+    return r.String(node["column"], path + ".column", &value->column.column) &&
+           ReadImage(r, node["image"], path + ".image", &value->column.image);
+  }
+  const YAML::Node between = node["seconds_between"];
+  if (!between) return r.Fail(node, path, "needs \"column\" or \"seconds_between\"");
+  if (!r.ExpectMap(between, path + ".seconds_between", {"start", "end"})) return false;
+  if (!between["start"] || !between["end"]) {
+    return r.Fail(between, path + ".seconds_between", "needs \"start\" and \"end\" columns");
+  }
+  value->kind = ValueMapping::Kind::kSecondsBetween;
+  return ReadColumnRef(r, between["start"], path + ".seconds_between.start",
+                       &value->start_column) &&
+         ReadColumnRef(r, between["end"], path + ".seconds_between.end", &value->end_column);
+}
+
+bool ReadOps(ConfigReader& r, const YAML::Node& node, const std::string& path, uint8_t* mask) {
+  std::vector<std::string> ops;
+  if (!r.StringList(node, path, &ops)) return false;
+  *mask = 0;
+  for (const std::string& op : ops) {
+    if (op == "insert") {
+      *mask |= 1 << static_cast<int>(RowOp::kInsert);
+    } else if (op == "update") {
+      *mask |= 1 << static_cast<int>(RowOp::kUpdate);
+    } else if (op == "delete") {
+      *mask |= 1 << static_cast<int>(RowOp::kDelete);
+    } else {
+      return r.Fail(node, path, "unknown change type \"" + op + "\" (want insert, update, delete)");
+    }
+  }
+  return true;
+}
+
+bool ReadMetricType(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                    MetricType* type) {
+  std::string text;
+  if (!r.String(node, path, &text)) return false;
+  if (text == "counter") {
+    *type = MetricType::kCounter;
+  } else if (text == "gauge") {
+    *type = MetricType::kGauge;
+  } else if (text == "histogram") {
+    *type = MetricType::kHistogram;
+  } else {
+    return r.Fail(node, path, "unknown type \"" + text + "\" (want counter, gauge or histogram)");
+  }
+  return true;
+}
+
+bool ReadBuckets(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                 std::vector<int64_t>* bounds) {
+  if (!node.IsSequence() || node.size() == 0) {
+    return r.Fail(node, path, "expected a non-empty list of numbers");
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    int64_t micros;
+    if (!r.Decimal(node[i], path + "[" + std::to_string(i) + "]", &micros)) return false;
+    if (!bounds->empty() && micros <= bounds->back()) {
+      return r.Fail(node[i], path, "buckets must be strictly ascending");
+    }
+    bounds->push_back(micros);
+  }
+  return true;
+}
+
+bool ReadGaugeAction(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                     GaugeAction* action) {
+  std::string text;
+  if (!r.String(node, path, &text)) return false;
+  if (text == "set") {
+    *action = GaugeAction::kSet;
+  } else if (text == "add") {
+    *action = GaugeAction::kAdd;
+  } else if (text == "subtract") {
+    *action = GaugeAction::kSubtract;
+  } else {
+    return r.Fail(node, path, "unknown action \"" + text + "\" (want set, add or subtract)");
+  }
+  return true;
+}
+
+// Checks that only make sense once the whole metric is read.
+bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                    const MetricMapping& m) {
+  if (m.type == MetricType::kCounter && !m.name.ends_with("_total")) {
+    return r.Fail(node["name"], path + ".name",
+                  "counter names end in \"_total\" (Prometheus naming): \"" + m.name + "\"");
+  }
+  if (m.type == MetricType::kHistogram && m.bucket_bounds.empty()) {
+    return r.Fail(node, path, "a histogram needs \"buckets\"");
+  }
+  if (m.type != MetricType::kHistogram && node["buckets"]) {
+    return r.Fail(node["buckets"], path + ".buckets", "only histograms have buckets");
+  }
+  if (m.type != MetricType::kGauge && node["action"]) {
+    return r.Fail(node["action"], path + ".action", "only gauges have an action");
+  }
+  if (m.type == MetricType::kCounter && m.value.kind == ValueMapping::Kind::kConstant &&
+      m.value.constant_micros < 0) {
+    return r.Fail(node["value"], path + ".value", "a counter cannot count a negative constant");
+  }
+  if (m.transition && (m.ops_mask & ~(1 << static_cast<int>(RowOp::kUpdate)))) {
+    return r.Fail(node["on"], path + ".on", "a transition only matches updates");
+  }
+  std::set<std::string> names;
+  for (const LabelMapping& label : m.labels) {
+    if (!names.insert(label.name).second) {
+      return r.Fail(node["labels"], path + ".labels", "label \"" + label.name + "\" twice");
+    }
+  }
+  return true;
+}
+
+bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                MetricMapping* m) {
+  if (!r.ExpectMap(node, path,
+                   {"name", "help", "type", "database", "table", "tables", "on", "where",
+                    "transition", "labels", "value", "buckets", "action"})) {
+    return false;
+  }
+  for (const char* required : {"name", "help", "type"}) {
+    if (!node[required]) return r.Fail(node, path, std::string("missing \"") + required + "\"");
+  }
+  m->origin = r.Origin(node);
+  if (!r.String(node["name"], path + ".name", &m->name) ||
+      !r.String(node["help"], path + ".help", &m->help) ||
+      !ReadMetricType(r, node["type"], path + ".type", &m->type)) {
+    return false;
+  }
+  if (node["database"] && !r.String(node["database"], path + ".database", &m->database))
+    return false;
+  if (node["table"].IsDefined() == node["tables"].IsDefined()) {
+    return r.Fail(node, path, "needs exactly one of \"table\" or \"tables\"");
+  }
+  const char* tables_key = node["table"] ? "table" : "tables";
+  if (!r.StringList(node[tables_key], path + "." + tables_key, &m->tables)) return false;
+
+  if (node["transition"]) {
+    m->transition.emplace();
+    if (!ReadTransition(r, node["transition"], path + ".transition", &*m->transition)) return false;
+    m->ops_mask = 1 << static_cast<int>(RowOp::kUpdate);
+  } else {
+    m->ops_mask = 0b111;
+  }
+  if (node["on"] && !ReadOps(r, node["on"], path + ".on", &m->ops_mask)) return false;
+
+  if (const YAML::Node where = node["where"]) {
+    if (!where.IsSequence()) return r.Fail(where, path + ".where", "expected a list");
+    for (size_t i = 0; i < where.size(); ++i) {
+      if (!ReadFilter(r, where[i], path + ".where[" + std::to_string(i) + "]",
+                      &m->filters.emplace_back()))
+        return false;
+    }
+  }
+  if (const YAML::Node labels = node["labels"]) {
+    if (!labels.IsSequence()) return r.Fail(labels, path + ".labels", "expected a list");
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (!ReadLabel(r, labels[i], path + ".labels[" + std::to_string(i) + "]",
+                     &m->labels.emplace_back()))
+        return false;
+    }
+  }
+  if (node["value"] && !ReadValue(r, node["value"], path + ".value", &m->value)) return false;
+  if (node["buckets"] && !ReadBuckets(r, node["buckets"], path + ".buckets", &m->bucket_bounds))
+    return false;
+  if (node["action"] && !ReadGaugeAction(r, node["action"], path + ".action", &m->gauge_action))
+    return false;
+  return ValidateMetric(r, node, path, *m);
+}
+
+bool ReadKafka(ConfigReader& r, const YAML::Node& node, KafkaConfig* kafka) {
+  const std::string path = "source.kafka";
+  if (!r.ExpectMap(node, path, {"brokers", "topics", "group_id", "start_offset", "properties"}))
+    return false;
+  if (node["brokers"] && !r.String(node["brokers"], path + ".brokers", &kafka->brokers))
+    return false;
+  if (node["topics"] && !r.StringList(node["topics"], path + ".topics", &kafka->topics))
+    return false;
+  if (node["group_id"] && !r.String(node["group_id"], path + ".group_id", &kafka->group_id))
+    return false;
+  if (node["start_offset"]) {
+    if (!r.String(node["start_offset"], path + ".start_offset", &kafka->start_offset)) return false;
+    if (kafka->start_offset != "earliest" && kafka->start_offset != "latest") {
+      return r.Fail(node["start_offset"], path + ".start_offset", "want earliest or latest");
+    }
+  }
+  if (const YAML::Node props = node["properties"]) {
+    if (!props.IsMap()) return r.Fail(props, path + ".properties", "expected a mapping");
+    for (const auto& entry : props) {
+      std::string value;
+      if (!r.String(entry.second, path + ".properties." + entry.first.Scalar(), &value))
+        return false;
+      kafka->properties.emplace_back(entry.first.Scalar(), value);
+    }
+  }
+  return true;
+}
+
+bool ReadSource(ConfigReader& r, const YAML::Node& node, SourceConfig* source) {
+  if (!r.ExpectMap(node, "source", {"format", "max_message_bytes", "kafka"})) return false;
+  if (node["format"]) {
+    if (!r.String(node["format"], "source.format", &source->format)) return false;
+    if (source->format != "canal") {
+      return r.Fail(node["format"], "source.format",
+                    "unsupported format \"" + source->format + "\" (supported: canal)");
+    }
+  }
+  if (node["max_message_bytes"]) {
+    uint64_t bytes;
+    if (!r.Unsigned(node["max_message_bytes"], "source.max_message_bytes", &bytes)) return false;
+    if (bytes == 0) return r.Fail(node["max_message_bytes"], "source.max_message_bytes", "must be > 0");
+    source->max_message_bytes = bytes;
+  }
+  return !node["kafka"] || ReadKafka(r, node["kafka"], &source->kafka);
+}
+
+bool ReadGlobal(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
+  if (!r.ExpectMap(node, "global", {"time_zone"})) return false;
+  return !node["time_zone"] || r.String(node["time_zone"], "global.time_zone", &config->time_zone);
+}
+
+bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
+  if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
+  if (!r.ExpectMap(root, "config", {"global", "source", "metrics"})) return false;
+  if (root["global"] && !ReadGlobal(r, root["global"], config)) return false;
+  if (root["source"] && !ReadSource(r, root["source"], &config->source)) return false;
+  const YAML::Node metrics = root["metrics"];
+  if (!metrics || !metrics.IsSequence() || metrics.size() == 0) {
+    return r.Fail(metrics ? metrics : root, "metrics", "expected a non-empty list of metrics");
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    std::string path = "metrics[" + std::to_string(i) + "]";
+    MetricMapping& m = config->metrics.emplace_back();
+    if (!ReadMetric(r, metrics[i], path, &m)) return false;
+    if (!names.insert(m.name).second) {
+      return r.Fail(metrics[i]["name"], path + ".name", "metric \"" + m.name + "\" is defined twice");
+    }
+    if (m.name.starts_with("txmon_")) {
+      return r.Fail(metrics[i]["name"], path + ".name", "the txmon_ prefix is reserved for self-metrics");
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ParseConfig(const std::string& yaml, const std::string& file, AgentConfig* config) {
+  *config = AgentConfig();
+  config->file = file;
+  ConfigReader reader(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+  }
+  if (!ReadConfig(reader, root, config)) return Status::Error(reader.error());
+  return Status::Ok();
+}
+
+Status LoadConfigFile(const std::string& path, AgentConfig* config) {
+  std::ifstream in(path);
+  if (!in) return Status::Error(path + ": cannot open: " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path, config);
+}
+
+}  // namespace txmon

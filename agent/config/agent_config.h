@@ -1,0 +1,45 @@
+// AgentConfig: txmon.yml, read and validated. Loading never starts anything;
+// `txmon check config` and the agent's start-up share this code, so a config
+// that passes the check is one the agent accepts.
+//
+// Errors name the file, line and column and what is wrong:
+//   txmon.yml:23:11: metrics[2].type: unknown type "countr" (want counter, gauge or histogram)
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/map/metric_mapping.h"
+
+namespace txmon {
+
+struct KafkaConfig {
+  std::string brokers;
+  std::vector<std::string> topics;
+  std::string group_id = "txmon";
+  std::string start_offset = "earliest";  // for groups without a committed offset
+  // Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...).
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct SourceConfig {
+  std::string format = "canal";
+  size_t max_message_bytes = 1 << 20;
+  KafkaConfig kafka;
+};
+
+struct AgentConfig {
+  std::string time_zone = "UTC";
+  SourceConfig source;
+  std::vector<MetricMapping> metrics;
+  std::string file;  // where it was read from
+};
+
+// Reads `path`. On error, `config` is left unspecified.
+Status LoadConfigFile(const std::string& path, AgentConfig* config);
+// Parses YAML text; `file` names it in messages.
+Status ParseConfig(const std::string& yaml, const std::string& file, AgentConfig* config);
+
+}  // namespace txmon

@@ -1,0 +1,91 @@
+#include "agent/main/agent.h"
+
+#include "agent/base/civil_time.h"
+#include "agent/base/log.h"
+#include "agent/decode/canal_decoder.h"
+#include "agent/source/file_source.h"
+#include "agent/source/kafka_source.h"
+
+namespace txmon {
+
+Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
+  std::unique_ptr<Agent> agent(new Agent());
+  agent->options_ = std::move(options);
+  const AgentConfig& config = agent->options_.config;
+
+  if (Status s = LocalZone::Use(config.time_zone); !s.ok()) {
+    return Status::Error(config.file + ": global.time_zone: " + s.message());
+  }
+  if (Status s = agent->pipeline_metrics_.Register(agent->store_); !s.ok()) return s;
+  if (Status s = agent->process_metrics_.Register(agent->store_); !s.ok()) return s;
+  if (Status s = RowMapper::Compile(config.metrics, agent->store_, &agent->mapper_); !s.ok()) {
+    return s;
+  }
+  DecodeSchema schema = agent->mapper_->decode_schema();
+  schema.max_message_bytes = config.source.max_message_bytes;
+  agent->decoder_ = std::make_unique<CanalDecoder>(schema);
+  if (Status s = agent->CreateSource(); !s.ok()) return s;
+  agent->pipeline_ =
+      std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
+                                 agent->pipeline_metrics_, agent->options_.pipeline);
+
+  WebServerOptions web;
+  web.listen_address = agent->options_.web_listen_address;
+  Source* source = agent->source_.get();
+  web.ready = [source] { return source->Connected(); };
+  MetricStore* store = &agent->store_;
+  ProcessMetrics* process = &agent->process_metrics_;
+  web.collect_metrics = [store, process] {
+    process->Refresh();
+    return store->Collect();
+  };
+  std::string error;
+  agent->web_ = WebServer::Start(std::move(web), &error);
+  if (!agent->web_) return Status::Error("web server: " + error);
+  Log(LogLevel::kInfo, "web", "serving metrics",
+      {{"address", agent->web_->address()},
+       {"url", "http://127.0.0.1:" + std::to_string(agent->web_->port()) + "/metrics"}});
+  *out = std::move(agent);
+  return Status::Ok();
+}
+
+Status Agent::CreateSource() {
+  std::string error;
+  if (!options_.source_file.empty()) {
+    source_ = FileSource::Create(options_.source_file, &error);
+    if (!source_) return Status::Error("source file: " + error);
+    Log(LogLevel::kInfo, "source", "replaying a file", {{"path", options_.source_file}});
+    return Status::Ok();
+  }
+  const KafkaConfig& kafka = options_.config.source.kafka;
+  if (kafka.brokers.empty() || kafka.topics.empty()) {
+    return Status::Error(options_.config.file +
+                         ": source.kafka needs brokers and topics (or use --source.file)");
+  }
+  KafkaSourceOptions kafka_options{kafka.brokers, kafka.topics, kafka.group_id,
+                                   kafka.start_offset, kafka.properties};
+  source_ = KafkaSource::Create(kafka_options, &error);
+  if (!source_) return Status::Error("kafka source: " + error);
+  std::string topics;
+  for (const std::string& topic : kafka.topics) topics += (topics.empty() ? "" : ",") + topic;
+  Log(LogLevel::kInfo, "source", "consuming from kafka",
+      {{"brokers", kafka.brokers}, {"topics", topics}, {"group_id", kafka.group_id}});
+  return Status::Ok();
+}
+
+Agent::~Agent() {
+  if (web_) web_->Stop();
+  if (source_) source_->Close();
+}
+
+Status Agent::Run() {
+  Status status = pipeline_->Run(stop_);
+  source_->Close();
+  Log(LogLevel::kInfo, "pipeline", "stopped",
+      {{"messages", std::to_string(pipeline_->messages_processed())}});
+  return status;
+}
+
+int Agent::web_port() const { return web_->port(); }
+
+}  // namespace txmon

@@ -1,0 +1,65 @@
+// Agent: wires the stages of DESIGN.md together for one run — the store,
+// the mappings compiled into it, a decoder, a source, the web server — and
+// runs the pipeline on the calling thread.
+//
+// Threading: Run blocks the caller; RequestStop may be called from any
+// thread (or a signal handler: it only sets an atomic flag).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "agent/config/agent_config.h"
+#include "agent/decode/decoder.h"
+#include "agent/main/pipeline.h"
+#include "agent/main/pipeline_metrics.h"
+#include "agent/main/process_metrics.h"
+#include "agent/map/row_mapper.h"
+#include "agent/source/source.h"
+#include "agent/store/metric_store.h"
+#include "agent/web/web_server.h"
+
+namespace txmon {
+
+struct AgentOptions {
+  AgentConfig config;
+  // Replay this JSON-lines file ("-": stdin) instead of consuming Kafka.
+  std::string source_file;
+  // Prometheus-style listen address; ":0" picks a free port.
+  std::string web_listen_address = ":9464";
+  PipelineOptions pipeline;
+};
+
+class Agent {
+ public:
+  // Builds everything and starts the web server; the source is created (and
+  // connects in the background) but nothing is consumed until Run.
+  static Status Create(AgentOptions options, std::unique_ptr<Agent>* out);
+  ~Agent();
+
+  // Consumes until RequestStop or the end of a file source.
+  Status Run();
+  void RequestStop() { stop_.store(true); }
+
+  int web_port() const;
+  MetricStore& store() { return store_; }
+  const Pipeline& pipeline() const { return *pipeline_; }
+
+ private:
+  Agent() = default;
+  Status CreateSource();
+
+  AgentOptions options_;
+  std::atomic<bool> stop_{false};
+  MetricStore store_;
+  PipelineMetrics pipeline_metrics_;
+  ProcessMetrics process_metrics_;
+  std::unique_ptr<RowMapper> mapper_;
+  std::unique_ptr<Decoder> decoder_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<WebServer> web_;
+};
+
+}  // namespace txmon

@@ -1,0 +1,133 @@
+// `txmon [flags]` (run the agent) and `txmon check config FILE...`.
+#include <csignal>
+#include <cstdio>
+
+#include "agent/base/log.h"
+#include "agent/main/agent.h"
+#include "agent/main/commands.h"
+#include "agent/main/flags.h"
+#include "agent/main/run_signals.h"
+
+#ifndef TXMON_VERSION
+#define TXMON_VERSION "dev"
+#endif
+#ifndef TXMON_REVISION
+#define TXMON_REVISION "unknown"
+#endif
+
+namespace txmon {
+
+std::string VersionText() {
+  return std::string("txmon, version ") + TXMON_VERSION + " (revision: " + TXMON_REVISION +
+         ")\n";
+}
+
+std::string TopLevelHelp() {
+  return "txmon: real-time e-commerce transaction monitoring.\n"
+         "Follows the shop's MySQL change stream (Canal flat messages on Kafka, or a JSON-lines\n"
+         "file), turns it into Prometheus metrics and serves them on /metrics.\n\n"
+         "Commands:\n"
+         "  txmon [flags]                 run the agent (txmon --help lists the flags)\n"
+         "  txmon demo [flags]            run a simulated shop into an embedded Kafka and the\n"
+         "                                agent on it (txmon demo --help)\n"
+         "  txmon check config FILE...    validate configuration files and exit\n"
+         "  txmon --version               print the version\n\n"
+         "Exit codes: 0 success, 1 failure while running, 2 bad usage or refused config.\n";
+}
+
+// Flags shared by the agent and the demo.
+void AddCommonFlags(FlagSet& flags) {
+  flags.AddString("web.listen-address", ":9464",
+                  "Address to serve /metrics, /-/healthy and /-/ready on (host:port, port 0 "
+                  "picks a free one).");
+  flags.AddString("log.level", "info", "Only log messages of this level or above: debug, "
+                                       "info, warn, error.");
+  flags.AddString("log.format", "logfmt", "Log line format: logfmt or json.");
+  flags.AddBool("help", "Show this help and exit.");
+}
+
+Status ApplyLogFlags(const FlagSet& flags) {
+  if (!SetLogLevel(flags.Get("log.level"))) {
+    return Status::Error("--log.level: unknown level \"" + flags.Get("log.level") + "\"");
+  }
+  if (!SetLogFormat(flags.Get("log.format"))) {
+    return Status::Error("--log.format: unknown format \"" + flags.Get("log.format") + "\"");
+  }
+  return Status::Ok();
+}
+
+int RunAgentUntilSignal(AgentOptions options) {
+  std::unique_ptr<Agent> agent;
+  if (Status s = Agent::Create(std::move(options), &agent); !s.ok()) {
+    Log(LogLevel::kError, "main", "cannot start", {{"err", s.message()}});
+    return kExitUsage;
+  }
+  StopOnSignals([&agent] { agent->RequestStop(); });
+  Status status = agent->Run();
+  StopOnSignals(nullptr);
+  if (!status.ok()) {
+    Log(LogLevel::kError, "main", "stopped on an error", {{"err", status.message()}});
+    return kExitRuntimeError;
+  }
+  return kExitOk;
+}
+
+int RunAgentCommand(const std::vector<std::string>& args) {
+  FlagSet flags(TopLevelHelp() + "\nUsage: txmon [flags]");
+  flags.AddString("config.file", "txmon.yml", "txmon configuration file (YAML).");
+  flags.AddString("source.file", "",
+                  "Replay Canal messages from this JSON-lines file (one message per line; - "
+                  "for standard input) instead of consuming Kafka. Exits at the end of the file.");
+  AddCommonFlags(flags);
+  if (Status s = flags.Parse(args); !s.ok()) {
+    fprintf(stderr, "txmon: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  if (flags.GetBool("help")) {
+    fputs(flags.Help().c_str(), stdout);
+    return kExitOk;
+  }
+  if (!flags.positional().empty()) {
+    fprintf(stderr, "txmon: unexpected argument \"%s\" (see --help)\n",
+            flags.positional()[0].c_str());
+    return kExitUsage;
+  }
+  if (Status s = ApplyLogFlags(flags); !s.ok()) {
+    fprintf(stderr, "txmon: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  AgentOptions options;
+  if (Status s = LoadConfigFile(flags.Get("config.file"), &options.config); !s.ok()) {
+    Log(LogLevel::kError, "config", "refused the configuration", {{"err", s.message()}});
+    return kExitUsage;
+  }
+  options.source_file = flags.Get("source.file");
+  options.web_listen_address = flags.Get("web.listen-address");
+  Log(LogLevel::kInfo, "main", "starting txmon",
+      {{"version", TXMON_VERSION}, {"config", flags.Get("config.file")}});
+  return RunAgentUntilSignal(std::move(options));
+}
+
+int RunCheckCommand(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args[0] != "config") {
+    fputs("Usage: txmon check config FILE...\n  Validates txmon configuration files: exit code 0 "
+          "if all are valid, 2 if any is refused.\n",
+          args.size() == 1 && args[0] == "--help" ? stdout : stderr);
+    return args.size() == 1 && args[0] == "--help" ? kExitOk : kExitUsage;
+  }
+  int exit_code = kExitOk;
+  for (size_t i = 1; i < args.size(); ++i) {
+    AgentConfig config;
+    Status s = LoadConfigFile(args[i], &config);
+    if (s.ok()) {
+      printf("Checking %s\n  SUCCESS: %zu metrics found\n", args[i].c_str(),
+             config.metrics.size());
+    } else {
+      printf("Checking %s\n  FAILED: %s\n", args[i].c_str(), s.message().c_str());
+      exit_code = kExitUsage;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace txmon

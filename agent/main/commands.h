@@ -1,0 +1,23 @@
+// The txmon subcommands. Each returns the process exit code:
+//   0  success
+//   1  the agent (or demo) failed while running
+//   2  bad usage or a configuration that was refused
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace txmon {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntimeError = 1;
+inline constexpr int kExitUsage = 2;
+
+int RunAgentCommand(const std::vector<std::string>& args);
+int RunDemoCommand(const std::vector<std::string>& args);
+int RunCheckCommand(const std::vector<std::string>& args);
+
+std::string VersionText();
+std::string TopLevelHelp();
+
+}  // namespace txmon

@@ -1,0 +1,93 @@
+#include "agent/main/pipeline.h"
+
+#include <string>
+
+namespace txmon {
+
+namespace {
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Pipeline::Pipeline(Source& source, Decoder& decoder, RowMapper& mapper, MetricStore& store,
+                   PipelineMetrics& metrics, PipelineOptions options)
+    : source_(source),
+      decoder_(decoder),
+      mapper_(mapper),
+      store_(store),
+      metrics_(metrics),
+      options_(std::move(options)) {
+  if (!options_.now_ms) options_.now_ms = SystemNowMs;
+}
+
+Status Pipeline::Run(const std::atomic<bool>& stop) {
+  std::vector<SourceMessage> batch;
+  batch.reserve(options_.max_batch);
+  auto next_refresh = std::chrono::steady_clock::now();
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (std::chrono::steady_clock::now() >= next_refresh) {
+      RefreshSourceMetrics();
+      next_refresh = std::chrono::steady_clock::now() + options_.refresh_interval;
+    }
+    if (Status s = source_.Poll(batch, options_.max_batch, options_.poll_timeout); !s.ok()) {
+      return s;
+    }
+    if (batch.empty()) {
+      if (source_.Finished()) break;
+      continue;
+    }
+    ProcessBatch(batch);
+    source_.Acknowledge(batch);
+  }
+  RefreshSourceMetrics();
+  return Status::Ok();
+}
+
+void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
+  const int64_t now_ms = options_.now_ms();
+  for (const SourceMessage& message : batch) ProcessMessage(message, now_ms);
+  messages_processed_ += batch.size();
+}
+
+void Pipeline::ProcessMessage(const SourceMessage& message, int64_t now_ms) {
+  DecodeResult result = decoder_.Decode(message);
+  if (result.error != DecodeError::kNone) {
+    ReportDecodeError(message, result);
+    return;
+  }
+  metrics_.CountMessage(result.message_type);
+  for (const RowChange& row : result.rows) {
+    mapper_.Apply(row);
+    metrics_.CountRow(row, now_ms);
+  }
+  if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
+}
+
+void Pipeline::ReportDecodeError(const SourceMessage& message, const DecodeResult& result) {
+  metrics_.CountDecodeError(result.error);
+  uint64_t suppressed = 0;
+  if (!error_log_limit_.Allow(&suppressed)) return;
+  Log(LogLevel::kWarn, "decode", "skipped a message that cannot be decoded",
+      {{"reason", std::string(DecodeErrorReason(result.error))},
+       {"detail", std::string(result.detail)},
+       {"topic", std::string(message.position.topic)},
+       {"partition", std::to_string(message.position.partition)},
+       {"offset", std::to_string(message.position.offset)},
+       {"bytes", std::to_string(message.payload.size())},
+       {"suppressed_since_last", std::to_string(suppressed)}});
+}
+
+void Pipeline::RefreshSourceMetrics() {
+  metrics_.SetSourceUp(source_.Connected());
+  source_.VisitPartitionLag([&](std::string_view topic, int32_t partition, int64_t lag) {
+    metrics_.SetConsumerLag(topic, partition, lag);
+  });
+  metrics_.RefreshFoldedValues(store_);
+}
+
+}  // namespace txmon

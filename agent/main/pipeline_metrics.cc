@@ -1,0 +1,161 @@
+#include "agent/main/pipeline_metrics.h"
+
+namespace txmon {
+
+namespace {
+
+#ifndef TXMON_VERSION
+#define TXMON_VERSION "dev"
+#endif
+#ifndef TXMON_REVISION
+#define TXMON_REVISION "unknown"
+#endif
+
+// Event lag buckets: sub-second resolution where the goal is (< 1 s), then
+// coarse steps to show how far behind a backlog is.
+const std::vector<int64_t> kLagBounds = {
+    5'000,      10'000,     25'000,     50'000,     100'000,     250'000,     500'000,
+    1'000'000,  2'000'000,  5'000'000,  10'000'000, 30'000'000,  60'000'000,  300'000'000};
+
+Status AddMetric(MetricStore& store, MetricSpec spec, Metric** out) {
+  return store.Add(std::move(spec), out);
+}
+
+}  // namespace
+
+Status PipelineMetrics::Register(MetricStore& store) {
+  Metric *errors, *build, *last, *up;
+  Status s;
+  if (!(s = AddMetric(store,
+                      {"txmon_messages_total",
+                       "Messages read from the source, by the type the format gives them "
+                       "(INSERT, UPDATE, DELETE, DDL types, ...).",
+                       MetricType::kCounter,
+                       {"type"},
+                       {64},
+                       {}},
+                      &messages_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_row_events_total",
+                       "Row changes decoded, by database, table and change type.",
+                       MetricType::kCounter,
+                       {"database", "table", "type"},
+                       {64, 256, 3},
+                       {}},
+                      &rows_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_decode_errors_total",
+                       "Messages skipped because they could not be decoded, by reason.",
+                       MetricType::kCounter,
+                       {"reason"},
+                       {},
+                       {}},
+                      &errors))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_event_lag_seconds",
+                       "Time from a row's commit in the database (Canal es, 1 s resolution) to "
+                       "its application to txmon's metrics.",
+                       MetricType::kHistogram,
+                       {},
+                       {},
+                       kLagBounds},
+                      &event_lag_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_last_event_timestamp_seconds",
+                       "Commit time of the newest row change applied, seconds since the epoch.",
+                       MetricType::kGauge,
+                       {},
+                       {},
+                       {}},
+                      &last))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_source_up", "1 if the source is connected, else 0.",
+                       MetricType::kGauge, {}, {}, {}},
+                      &up))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_kafka_consumer_lag_messages",
+                       "Messages behind the end of each assigned partition.",
+                       MetricType::kGauge,
+                       {"topic", "partition"},
+                       {},
+                       {}},
+                      &consumer_lag_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_label_values_folded_total",
+                       "Label values folded into \"other\" because a label reached its "
+                       "max_values, by metric.",
+                       MetricType::kCounter,
+                       {"metric"},
+                       {},
+                       {}},
+                      &folded_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_build_info",
+                       "A metric with a constant 1 labelled by the version and revision txmon "
+                       "was built from.",
+                       MetricType::kGauge,
+                       {"version", "revision"},
+                       {},
+                       {}},
+                      &build))
+           .ok()) {
+    return s;
+  }
+  for (int e = 1; e < kDecodeErrorCount; ++e) {
+    decode_errors_[e] = errors->Resolve({DecodeErrorReason(static_cast<DecodeError>(e))});
+  }
+  decode_errors_[0] = decode_errors_[1];  // kNone is never counted
+  event_lag_series_ = event_lag_->Resolve({});
+  last_event_ = last->Resolve({});
+  source_up_ = up->Resolve({});
+  build->Resolve({TXMON_VERSION, TXMON_REVISION})->Set(kOne);
+  return Status::Ok();
+}
+
+void PipelineMetrics::CountRow(const RowChange& row, int64_t now_ms) {
+  if (row.table != cached_table_ || row.database != cached_database_) {
+    cached_database_.assign(row.database);
+    cached_table_.assign(row.table);
+    for (int op = 0; op < kRowOpCount; ++op) {
+      cached_rows_[op] =
+          rows_->Resolve({row.database, row.table, RowOpName(static_cast<RowOp>(op))});
+    }
+  }
+  cached_rows_[static_cast<int>(row.op)]->Add(kOne);
+  if (row.commit_time_ms > 0) {
+    int64_t lag_micros = (now_ms - row.commit_time_ms) * 1000;
+    if (lag_micros < 0) lag_micros = 0;  // clocks of two hosts disagree
+    event_lag_series_->Observe(event_lag_->BucketFor(lag_micros), lag_micros);
+  }
+}
+
+void PipelineMetrics::SetLastEventTime(int64_t commit_time_ms) {
+  if (commit_time_ms <= last_event_ms_) return;
+  last_event_ms_ = commit_time_ms;
+  last_event_->Set(commit_time_ms * 1000);
+}
+
+void PipelineMetrics::SetConsumerLag(std::string_view topic, int32_t partition, int64_t lag) {
+  std::string partition_text = std::to_string(partition);
+  consumer_lag_->Resolve({topic, std::string_view(partition_text)})->Set(lag * kOne);
+}
+
+void PipelineMetrics::RefreshFoldedValues(const MetricStore& store) {
+  std::vector<std::pair<std::string, uint64_t>> folded;
+  store.VisitMetrics([&](const Metric& metric) {
+    if (metric.folded_values() > 0) folded.emplace_back(metric.spec().name, metric.folded_values());
+  });
+  for (const auto& [name, count] : folded) {
+    folded_->Resolve({std::string_view(name)})->Set(static_cast<int64_t>(count) * kOne);
+  }
+}
+
+}  // namespace txmon

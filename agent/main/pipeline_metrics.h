@@ -1,0 +1,48 @@
+// txmon's own metrics about the pipeline (txmon_*), registered in the store
+// next to the business metrics, with handles resolved up front so the
+// pipeline thread updates them without lookups.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "agent/decode/decoder.h"
+#include "agent/store/metric_store.h"
+
+namespace txmon {
+
+class PipelineMetrics {
+ public:
+  Status Register(MetricStore& store);
+
+  // Counts a message of `type` ("INSERT", "ALTER", ...).
+  void CountMessage(std::string_view type) { messages_->Resolve({type})->Add(kOne); }
+  void CountDecodeError(DecodeError error) { decode_errors_[static_cast<int>(error)]->Add(kOne); }
+  // Counts a row and observes its lag behind the commit.
+  void CountRow(const RowChange& row, int64_t now_ms);
+  void SetLastEventTime(int64_t commit_time_ms);
+  void SetSourceUp(bool up) { source_up_->Set(up ? kOne : 0); }
+  void SetConsumerLag(std::string_view topic, int32_t partition, int64_t lag);
+  // Folded label values per metric, copied from the store's metrics.
+  void RefreshFoldedValues(const MetricStore& store);
+
+ private:
+  static constexpr int64_t kOne = 1'000'000;  // 1 in micro-units
+
+  Metric* messages_ = nullptr;
+  Metric* rows_ = nullptr;
+  Metric* consumer_lag_ = nullptr;
+  Metric* folded_ = nullptr;
+  Metric* event_lag_ = nullptr;
+  Series* event_lag_series_ = nullptr;
+  Series* last_event_ = nullptr;
+  Series* source_up_ = nullptr;
+  std::array<Series*, kDecodeErrorCount> decode_errors_{};
+
+  // Rows come in runs of one table: keep that table's handles at hand.
+  std::string cached_database_, cached_table_;
+  std::array<Series*, kRowOpCount> cached_rows_{};
+  int64_t last_event_ms_ = 0;
+};
+
+}  // namespace txmon

@@ -1,0 +1,61 @@
+#include "agent/main/run_signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "agent/base/log.h"
+
+namespace txmon {
+
+namespace {
+
+std::mutex g_mutex;
+std::function<void()> g_on_stop;
+std::once_flag g_thread_started;
+
+// Blocks the signals in every thread and waits for them on one thread, so
+// the stop callback runs in normal context (sigwait) rather than in a handler.
+void WaitForSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int received = 0;
+  int count = 0;
+  while (sigwait(&set, &received) == 0) {
+    if (++count > 1) {
+      Log(LogLevel::kWarn, "main", "second signal: exiting now");
+      std::_Exit(1);
+    }
+    Log(LogLevel::kInfo, "main", "received a stop signal: finishing the current batch",
+        {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
+    std::lock_guard lock(g_mutex);
+    if (!g_on_stop) std::_Exit(1);
+    g_on_stop();
+  }
+}
+
+}  // namespace
+
+void StopOnSignals(std::function<void()> on_stop) {
+  std::lock_guard lock(g_mutex);
+  g_on_stop = std::move(on_stop);
+}
+
+void InstallStopSignalHandling() {
+  std::call_once(g_thread_started, [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread(WaitForSignals).detach();
+  });
+}
+
+}  // namespace txmon

@@ -1,0 +1,252 @@
+#include "agent/map/row_mapper.h"
+
+#include <algorithm>
+
+#include "agent/base/fixed_point.h"
+
+namespace txmon {
+
+namespace {
+
+const ColumnValue kAbsentValue{};
+
+std::string_view SkipReason(MappingSkip skip) {
+  switch (skip) {
+    case MappingSkip::kNullValue: return "null_value";
+    case MappingSkip::kBadNumber: return "bad_number";
+    case MappingSkip::kBadDatetime: return "bad_datetime";
+    case MappingSkip::kNegativeValue: return "negative_value";
+  }
+  return "null_value";
+}
+
+bool Contains(const std::vector<std::string>& values, std::string_view text) {
+  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return v == text; });
+}
+
+}  // namespace
+
+Status RowMapper::Compile(const std::vector<MetricMapping>& mappings, MetricStore& store,
+                          std::unique_ptr<RowMapper>* out) {
+  std::unique_ptr<RowMapper> mapper(new RowMapper());
+  Metric* skipped = store.Find("txmon_mapping_skipped_total");
+  if (!skipped) {
+    MetricSpec spec{"txmon_mapping_skipped_total",
+                    "Row changes a mapping matched but could not count, by metric and reason "
+                    "(NULL value, unparsable number or datetime, negative counter increment).",
+                    MetricType::kCounter,
+                    {"metric", "reason"},
+                    {},
+                    {}};
+    if (Status s = store.Add(std::move(spec), &skipped); !s.ok()) return s;
+  }
+  for (const MetricMapping& declared : mappings) {
+    if (Status s = mapper->CompileOne(declared, store, skipped); !s.ok()) {
+      return Status::Error(declared.origin + ": " + s.message());
+    }
+  }
+  *out = std::move(mapper);
+  return Status::Ok();
+}
+
+RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
+  int slot = schema_.columns.Add(ref.column);
+  if (slot < 0) too_many_columns_ = true;
+  return Column{slot, ref.image};
+}
+
+Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store,
+                             Metric* skipped_metric) {
+  MetricSpec spec;
+  spec.name = declared.name;
+  spec.help = declared.help;
+  spec.type = declared.type;
+  spec.bucket_bounds = declared.bucket_bounds;
+  for (const LabelMapping& label : declared.labels) {
+    spec.label_names.push_back(label.name);
+    spec.label_value_limits.push_back(label.max_values);
+  }
+  auto mapping = std::make_unique<Mapping>();
+  if (Status s = store.Add(std::move(spec), &mapping->metric); !s.ok()) return s;
+
+  mapping->ops_mask = declared.ops_mask;
+  for (const ColumnFilter& f : declared.filters) {
+    mapping->filters.push_back(
+        {CompileColumn(f.ref), f.any_of, f.negate, f.is_null ? int(*f.is_null) : -1});
+  }
+  if (declared.transition) {
+    mapping->has_transition = true;
+    mapping->transition = {CompileColumn({declared.transition->column}).slot,
+                           declared.transition->from, declared.transition->to};
+  }
+  for (const LabelMapping& label : declared.labels) {
+    mapping->labels.push_back({CompileColumn(label.ref), label.null_value});
+  }
+  mapping->value_kind = declared.value.kind;
+  mapping->constant_micros =
+      declared.value.kind == ValueMapping::Kind::kOne ? kMicrosPerUnit : declared.value.constant_micros;
+  if (declared.value.kind == ValueMapping::Kind::kColumn) {
+    mapping->value_column = CompileColumn(declared.value.column);
+  } else if (declared.value.kind == ValueMapping::Kind::kSecondsBetween) {
+    mapping->start_column = CompileColumn(declared.value.start_column);
+    mapping->end_column = CompileColumn(declared.value.end_column);
+  }
+  if (too_many_columns_) {
+    return Status::Error("the mappings read more than 64 distinct columns");
+  }
+  mapping->gauge_action = declared.gauge_action;
+  if (mapping->labels.empty()) mapping->fixed_series = mapping->metric->Resolve({});
+  for (int r = 0; r < kMappingSkipCount; ++r) {
+    mapping->skipped[r] =
+        skipped_metric->Resolve({std::string_view(declared.name), SkipReason(MappingSkip(r))});
+  }
+
+  for (const std::string& table_name : declared.tables) {
+    auto it = std::find_if(tables_.begin(), tables_.end(), [&](const Table& t) {
+      return t.table == table_name && t.database == declared.database;
+    });
+    if (it == tables_.end()) {
+      tables_.push_back({declared.database, table_name, {}});
+      schema_.tables.push_back({declared.database, table_name});
+      it = tables_.end() - 1;
+    }
+    it->mappings.push_back(mapping.get());
+  }
+  mappings_.push_back(std::move(mapping));
+  last_table_ = nullptr;  // tables_ may have moved
+  return Status::Ok();
+}
+
+const RowMapper::Table* RowMapper::FindTable(const RowChange& row) {
+  // Consecutive rows are usually of one table: check the last one first.
+  auto matches = [&](const Table& t) {
+    return t.table == row.table && (t.database.empty() || t.database == row.database);
+  };
+  if (last_table_ && matches(*last_table_)) return last_table_;
+  for (const Table& table : tables_) {
+    if (matches(table)) return last_table_ = &table;
+  }
+  return nullptr;
+}
+
+namespace {
+
+const ColumnValue& Read(const RowChange& row, int slot, RowImage image) {
+  std::span<const ColumnValue> values;
+  switch (image) {
+    case RowImage::kBefore: values = row.before; break;
+    case RowImage::kAfter: values = row.after; break;
+    case RowImage::kDefault: values = row.op == RowOp::kDelete ? row.before : row.after; break;
+  }
+  if (slot < 0 || static_cast<size_t>(slot) >= values.size()) return kAbsentValue;
+  return values[slot];
+}
+
+}  // namespace
+
+bool RowMapper::Matches(const Mapping& mapping, const RowChange& row) const {
+  if (!(mapping.ops_mask & (1u << static_cast<int>(row.op)))) return false;
+  if (mapping.has_transition) {
+    const Transition& t = mapping.transition;
+    if (row.op != RowOp::kUpdate || !(row.changed_slots & (uint64_t{1} << t.slot))) return false;
+    const ColumnValue& before = Read(row, t.slot, RowImage::kBefore);
+    const ColumnValue& after = Read(row, t.slot, RowImage::kAfter);
+    if (!t.from.empty() && !(before.has_text() && Contains(t.from, before.text))) return false;
+    if (!t.to.empty() && !(after.has_text() && Contains(t.to, after.text))) return false;
+  }
+  for (const Filter& f : mapping.filters) {
+    const ColumnValue& value = Read(row, f.column.slot, f.column.image);
+    if (value.is_absent()) return false;
+    if (f.is_null >= 0) {
+      if (value.is_null() != (f.is_null == 1)) return false;
+      continue;
+    }
+    bool in = value.has_text() && Contains(f.any_of, value.text);
+    if (in == f.negate) return false;
+  }
+  return true;
+}
+
+bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros) {
+  MappingSkip skip = MappingSkip::kNullValue;
+  switch (mapping.value_kind) {
+    case ValueMapping::Kind::kOne:
+    case ValueMapping::Kind::kConstant:
+      *micros = mapping.constant_micros;
+      return true;
+    case ValueMapping::Kind::kColumn: {
+      const ColumnValue& v = Read(row, mapping.value_column.slot, mapping.value_column.image);
+      if (!v.has_text()) {
+        skip = MappingSkip::kNullValue;
+        break;
+      }
+      std::optional<int64_t> parsed = ParseDecimalMicros(v.text);
+      if (!parsed) {
+        skip = MappingSkip::kBadNumber;
+        break;
+      }
+      if (*parsed < 0 && mapping.metric->spec().type == MetricType::kCounter) {
+        skip = MappingSkip::kNegativeValue;  // a counter never goes down
+        break;
+      }
+      *micros = *parsed;
+      return true;
+    }
+    case ValueMapping::Kind::kSecondsBetween: {
+      const ColumnValue& start = Read(row, mapping.start_column.slot, mapping.start_column.image);
+      const ColumnValue& end = Read(row, mapping.end_column.slot, mapping.end_column.image);
+      if (!start.has_text() || !end.has_text()) {
+        skip = MappingSkip::kNullValue;
+        break;
+      }
+      std::optional<int64_t> start_us = zone_.ToEpochMicros(start.text);
+      std::optional<int64_t> end_us = zone_.ToEpochMicros(end.text);
+      if (!start_us || !end_us) {
+        skip = MappingSkip::kBadDatetime;
+        break;
+      }
+      *micros = *end_us - *start_us;  // microseconds == micro-units of seconds
+      return true;
+    }
+  }
+  mapping.skipped[static_cast<int>(skip)]->Add(kMicrosPerUnit);
+  return false;
+}
+
+Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {
+  if (mapping.fixed_series) return mapping.fixed_series;
+  std::array<std::string_view, Metric::kMaxLabels> values;
+  for (size_t i = 0; i < mapping.labels.size(); ++i) {
+    const Label& label = mapping.labels[i];
+    const ColumnValue& v = Read(row, label.column.slot, label.column.image);
+    values[i] = v.has_text() ? v.text : std::string_view(label.null_value);
+  }
+  return mapping.metric->Resolve(std::span<const std::string_view>(values.data(), mapping.labels.size()));
+}
+
+void RowMapper::Update(const Mapping& mapping, Series* series, int64_t micros) {
+  switch (mapping.metric->spec().type) {
+    case MetricType::kCounter: series->Add(micros); break;
+    case MetricType::kHistogram: series->Observe(mapping.metric->BucketFor(micros), micros); break;
+    case MetricType::kGauge:
+      switch (mapping.gauge_action) {
+        case GaugeAction::kSet: series->Set(micros); break;
+        case GaugeAction::kAdd: series->Add(micros); break;
+        case GaugeAction::kSubtract: series->Add(-micros); break;
+      }
+      break;
+  }
+}
+
+void RowMapper::Apply(const RowChange& row) {
+  const Table* table = FindTable(row);
+  if (!table) return;
+  for (const Mapping* mapping : table->mappings) {
+    if (!Matches(*mapping, row)) continue;
+    int64_t micros;
+    if (!ComputeValue(*mapping, row, &micros)) continue;
+    Update(*mapping, ResolveSeries(*mapping, row), micros);
+  }
+}
+
+}  // namespace txmon

@@ -1,0 +1,98 @@
+// RowMapper: applies the user's metric mappings to each RowChange, updating
+// the store. Compiled once from MetricMapping declarations: columns become
+// slots, metrics without labels become fixed Series handles, so applying a
+// row does no allocation and no string lookup beyond resolving label values.
+//
+// Threading: Apply runs on the pipeline thread only.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/base/civil_time.h"
+#include "agent/base/status.h"
+#include "agent/decode/decoder.h"
+#include "agent/map/metric_mapping.h"
+#include "agent/store/metric_store.h"
+
+namespace txmon {
+
+// Why a mapping skipped a row: the label of txmon_mapping_skipped_total.
+enum class MappingSkip : uint8_t { kNullValue = 0, kBadNumber, kBadDatetime, kNegativeValue };
+inline constexpr int kMappingSkipCount = 4;
+
+class RowMapper {
+ public:
+  // Registers every mapping's metric in `store` (and
+  // txmon_mapping_skipped_total) and numbers the columns they read.
+  static Status Compile(const std::vector<MetricMapping>& mappings, MetricStore& store,
+                        std::unique_ptr<RowMapper>* out);
+
+  // The tables and columns the decoder must extract.
+  const DecodeSchema& decode_schema() const { return schema_; }
+
+  // Updates every metric whose mapping matches `row`.
+  void Apply(const RowChange& row);
+
+  RowMapper(const RowMapper&) = delete;
+  RowMapper& operator=(const RowMapper&) = delete;
+
+ private:
+  struct Column {
+    int slot = -1;
+    RowImage image = RowImage::kDefault;
+  };
+  struct Filter {
+    Column column;
+    std::vector<std::string> any_of;
+    bool negate = false;
+    int is_null = -1;  // -1: not a null test; 0/1: must (not) be NULL
+  };
+  struct Transition {
+    int slot = -1;
+    std::vector<std::string> from, to;
+  };
+  struct Label {
+    Column column;
+    std::string null_value;
+  };
+  struct Mapping {
+    Metric* metric = nullptr;
+    Series* fixed_series = nullptr;  // when there are no labels
+    uint8_t ops_mask = 0;
+    std::vector<Filter> filters;
+    bool has_transition = false;
+    Transition transition;
+    std::vector<Label> labels;
+    ValueMapping::Kind value_kind = ValueMapping::Kind::kOne;
+    int64_t constant_micros = 0;
+    Column value_column, start_column, end_column;
+    GaugeAction gauge_action = GaugeAction::kSet;
+    std::array<Series*, kMappingSkipCount> skipped{};
+  };
+  struct Table {
+    std::string database;  // empty: any
+    std::string table;
+    std::vector<const Mapping*> mappings;
+  };
+
+  RowMapper() = default;
+  Status CompileOne(const MetricMapping& declared, MetricStore& store, Metric* skipped_metric);
+  Column CompileColumn(const ColumnRef& ref);
+  const Table* FindTable(const RowChange& row);
+  bool Matches(const Mapping& mapping, const RowChange& row) const;
+  bool ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros);
+  Series* ResolveSeries(const Mapping& mapping, const RowChange& row);
+  void Update(const Mapping& mapping, Series* series, int64_t micros);
+
+  DecodeSchema schema_;
+  std::vector<std::unique_ptr<Mapping>> mappings_;
+  std::vector<Table> tables_;
+  const Table* last_table_ = nullptr;
+  LocalZone zone_;
+  bool too_many_columns_ = false;
+};
+
+}  // namespace txmon

@@ -1,0 +1,445 @@
+#include "agent/source/kafka_source.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace txmon {
+
+namespace {
+
+constexpr std::string_view kComponent = "source";
+
+// A monitor wants each change within milliseconds of its commit, and at-least-
+// once delivery tied to the pipeline having applied it.
+const std::pair<const char*, const char*> kDefaultProperties[] = {
+    {"client.id", "txmon"},
+    {"enable.auto.commit", "true"},
+    {"enable.auto.offset.store", "false"},  // stored only in Acknowledge
+    {"auto.commit.interval.ms", "1000"},
+    {"fetch.wait.max.ms", "5"},
+    {"fetch.error.backoff.ms", "20"},
+    {"socket.nagle.disable", "true"},
+    {"reconnect.backoff.max.ms", "1000"},
+    {"log.connection.close", "false"},  // idle closes are not news
+};
+
+// While the brokers are unreachable, Poll asks for metadata at most this often.
+constexpr auto kBrokerProbeInterval = std::chrono::seconds(2);
+constexpr int kBrokerProbeTimeoutMs = 100;
+
+LogRateLimit g_librdkafka_log_limit(10);
+
+Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  char reason[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), reason, sizeof reason) !=
+      RD_KAFKA_CONF_OK) {
+    // The value is left out on purpose: it may be a password.
+    return Status::Error("kafka property \"" + name + "\": " + reason);
+  }
+  return Status::Ok();
+}
+
+Status CheckOptions(const KafkaSourceOptions& options) {
+  if (options.brokers.empty()) return Status::Error("kafka: no brokers configured");
+  if (options.topics.empty()) return Status::Error("kafka: no topics configured");
+  for (const std::string& topic : options.topics) {
+    if (topic.empty()) return Status::Error("kafka: empty topic name");
+  }
+  if (options.group_id.empty()) return Status::Error("kafka: no consumer group id configured");
+  if (options.start_offset != "earliest" && options.start_offset != "latest") {
+    return Status::Error("kafka: start offset must be \"earliest\" or \"latest\", not \"" +
+                         options.start_offset + "\"");
+  }
+  return Status::Ok();
+}
+
+std::string DescribePartitions(const rd_kafka_topic_partition_list_t* partitions) {
+  std::string text;
+  for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
+    if (!text.empty()) text += ',';
+    text += partitions->elems[i].topic;
+    text += '/';
+    text += std::to_string(partitions->elems[i].partition);
+  }
+  return text;
+}
+
+LogLevel LevelFromSyslog(int level) {
+  if (level <= 3) return LogLevel::kError;
+  if (level == 4) return LogLevel::kWarn;
+  if (level <= 6) return LogLevel::kInfo;
+  return LogLevel::kDebug;
+}
+
+int RemainingMs(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+}  // namespace
+
+std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& options,
+                                                 std::string* error) {
+  Status checked = CheckOptions(options);
+  if (!checked.ok()) {
+    *error = checked.message();
+    return nullptr;
+  }
+  std::unique_ptr<KafkaSource> source(new KafkaSource());
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  Status status = Status::Ok();
+  for (const auto& [name, value] : kDefaultProperties) {
+    if (status.ok()) status = SetProperty(conf, name, value);
+  }
+  if (status.ok()) status = SetProperty(conf, "bootstrap.servers", options.brokers);
+  if (status.ok()) status = SetProperty(conf, "group.id", options.group_id);
+  if (status.ok()) status = SetProperty(conf, "auto.offset.reset", options.start_offset);
+  for (const auto& [name, value] : options.properties) {
+    if (status.ok()) status = SetProperty(conf, name, value);
+  }
+  if (!status.ok()) {
+    rd_kafka_conf_destroy(conf);
+    *error = status.message();
+    return nullptr;
+  }
+  rd_kafka_conf_set_opaque(conf, source.get());
+  rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::OnRebalance);
+  rd_kafka_conf_set_error_cb(conf, &KafkaSource::OnError);
+  rd_kafka_conf_set_log_cb(conf, &KafkaSource::OnLog);
+
+  char reason[512];
+  source->consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
+  if (source->consumer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // still ours when rd_kafka_new fails
+    *error = std::string("kafka: cannot create consumer: ") + reason;
+    return nullptr;
+  }
+  // Serve rebalance/error events from rd_kafka_consumer_poll.
+  rd_kafka_poll_set_consumer(source->consumer_);
+
+  rd_kafka_topic_partition_list_t* subscription =
+      rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
+  for (const std::string& topic : options.topics) {
+    rd_kafka_topic_partition_list_add(subscription, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t subscribed = rd_kafka_subscribe(source->consumer_, subscription);
+  rd_kafka_topic_partition_list_destroy(subscription);
+  if (subscribed != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *error = std::string("kafka: cannot subscribe: ") + rd_kafka_err2str(subscribed);
+    return nullptr;
+  }
+  Log(LogLevel::kInfo, kComponent, "kafka consumer subscribed",
+      {{"brokers", options.brokers},
+       {"group", options.group_id},
+       {"topics", std::to_string(options.topics.size())},
+       {"start_offset", options.start_offset}});
+  return source;
+}
+
+KafkaSource::~KafkaSource() {
+  if (consumer_ == nullptr) return;
+  Close();
+  rd_kafka_destroy(consumer_);
+}
+
+Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
+                         std::chrono::milliseconds timeout) {
+  ReleaseHeldMessages();
+  batch.clear();
+  if (closed_) return Status::Error("kafka: poll after close");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!connected_.load(std::memory_order_relaxed)) ProbeBrokers(RemainingMs(deadline));
+  while (batch.size() < max_messages) {
+    // Wait only for the first message; then take what is already here.
+    const int wait_ms = batch.empty() ? RemainingMs(deadline) : 0;
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, wait_ms);
+    if (fatal_.load(std::memory_order_relaxed)) {
+      if (message != nullptr) rd_kafka_message_destroy(message);
+      return FatalStatus();
+    }
+    if (message == nullptr) {
+      if (wait_ms == 0) break;
+      continue;  // woken early (e.g. by a rebalance); wait out the rest
+    }
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      HandleMessageError(*message);
+      rd_kafka_message_destroy(message);
+      continue;
+    }
+    held_messages_.push_back(message);
+    SourceMessage& out = batch.emplace_back();
+    out.payload = std::string_view(static_cast<const char*>(message->payload), message->len);
+    out.position.topic = InternTopic(rd_kafka_topic_name(message->rkt));
+    out.position.partition = message->partition;
+    out.position.offset = message->offset;
+  }
+  if (!batch.empty()) MarkConnected();
+  return Status::Ok();
+}
+
+void KafkaSource::Acknowledge(const std::vector<SourceMessage>& batch) {
+  if (batch.empty() || closed_) return;
+  struct NextOffset {
+    std::string_view topic;
+    int32_t partition;
+    int64_t offset;
+  };
+  std::vector<NextOffset> next_offsets;
+  for (const SourceMessage& message : batch) {
+    const SourcePosition& position = message.position;
+    auto same_partition = [&](const NextOffset& entry) {
+      return entry.partition == position.partition && entry.topic == position.topic;
+    };
+    auto found = std::find_if(next_offsets.begin(), next_offsets.end(), same_partition);
+    if (found == next_offsets.end()) {
+      next_offsets.push_back({position.topic, position.partition, position.offset + 1});
+    } else {
+      found->offset = std::max(found->offset, position.offset + 1);
+    }
+  }
+  rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size()));
+  for (const NextOffset& entry : next_offsets) {
+    rd_kafka_topic_partition_list_add(offsets, std::string(entry.topic).c_str(), entry.partition)
+        ->offset = entry.offset;
+  }
+  rd_kafka_resp_err_t stored = rd_kafka_offsets_store(consumer_, offsets);
+  // Partitions revoked since the batch was polled refuse the store; their new
+  // owner reads those messages again.
+  uint64_t suppressed = 0;
+  if (stored != RD_KAFKA_RESP_ERR_NO_ERROR && error_log_limit_.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, kComponent, "kafka offsets not stored",
+        {{"partitions", DescribePartitions(offsets)},
+         {"err", rd_kafka_err2str(stored)},
+         {"suppressed", std::to_string(suppressed)}});
+  }
+  rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+void KafkaSource::VisitPartitionLag(const LagVisitor& visit) const {
+  std::vector<AssignedPartition> assigned;
+  {
+    std::lock_guard<std::mutex> lock(assignment_mutex_);
+    assigned = assignment_;
+  }
+  if (assigned.empty()) return;
+  rd_kafka_topic_partition_list_t* positions =
+      rd_kafka_topic_partition_list_new(static_cast<int>(assigned.size()));
+  for (const AssignedPartition& entry : assigned) {
+    rd_kafka_topic_partition_list_add(positions, entry.topic.c_str(), entry.partition);
+  }
+  // Both calls read librdkafka's local state: no broker round trip.
+  rd_kafka_position(consumer_, positions);
+  for (int i = 0; i < positions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& entry = positions->elems[i];
+    int64_t low = RD_KAFKA_OFFSET_INVALID;
+    int64_t high = RD_KAFKA_OFFSET_INVALID;
+    rd_kafka_get_watermark_offsets(consumer_, entry.topic, entry.partition, &low, &high);
+    // Until the first fetch of a partition returns, its end or our position is
+    // unknown: report 0 rather than a guess.
+    int64_t lag = 0;
+    if (high >= 0 && entry.offset >= 0) lag = std::max<int64_t>(0, high - entry.offset);
+    visit(entry.topic, entry.partition, lag);
+  }
+  rd_kafka_topic_partition_list_destroy(positions);
+}
+
+void KafkaSource::Close() {
+  if (closed_ || consumer_ == nullptr) return;
+  ReleaseHeldMessages();
+  CommitStoredOffsets("close");
+  // Leaves the group; the revoke is served from inside this call.
+  rd_kafka_resp_err_t closed = rd_kafka_consumer_close(consumer_);
+  closed_ = true;
+  connected_.store(false, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(assignment_mutex_);
+    assignment_.clear();
+  }
+  Log(closed == RD_KAFKA_RESP_ERR_NO_ERROR ? LogLevel::kInfo : LogLevel::kWarn, kComponent,
+      "kafka consumer closed", {{"err", rd_kafka_err2str(closed)}});
+}
+
+void KafkaSource::OnRebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t reason,
+                              rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  const char* protocol = rd_kafka_rebalance_protocol(consumer);
+  const bool cooperative = protocol != nullptr && std::strcmp(protocol, "COOPERATIVE") == 0;
+  switch (reason) {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+      self->Assign(partitions, cooperative);
+      break;
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+      self->Revoke(partitions, cooperative);
+      break;
+    default:
+      Log(LogLevel::kError, kComponent, "kafka rebalance failed",
+          {{"err", rd_kafka_err2str(reason)}});
+      rd_kafka_assign(consumer, nullptr);  // resynchronises librdkafka's state
+      self->UpdateAssignment(nullptr, /*add=*/false, /*replace=*/true);
+      break;
+  }
+}
+
+void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
+  std::string failure;
+  if (cooperative) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_, partitions)) {
+      failure = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, partitions);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) failure = rd_kafka_err2str(err);
+  }
+  if (!failure.empty()) {
+    Log(LogLevel::kError, kComponent, "kafka assign failed",
+        {{"partitions", DescribePartitions(partitions)}, {"err", failure}});
+    return;
+  }
+  UpdateAssignment(partitions, /*add=*/true, /*replace=*/!cooperative);
+  MarkConnected();
+  Log(LogLevel::kInfo, kComponent, "kafka partitions assigned",
+      {{"partitions", DescribePartitions(partitions)},
+       {"protocol", cooperative ? "cooperative" : "eager"}});
+}
+
+void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
+  const bool lost = rd_kafka_assignment_lost(consumer_) != 0;
+  // A lost assignment already belongs to someone else: committing would fail.
+  if (!lost) CommitStoredOffsets("revoke");
+  std::string failure;
+  if (cooperative) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_, partitions)) {
+      failure = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, nullptr);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) failure = rd_kafka_err2str(err);
+  }
+  if (!failure.empty()) {
+    Log(LogLevel::kError, kComponent, "kafka unassign failed", {{"err", failure}});
+  }
+  UpdateAssignment(partitions, /*add=*/false, /*replace=*/!cooperative);
+  Log(lost ? LogLevel::kWarn : LogLevel::kInfo, kComponent,
+      lost ? "kafka partitions lost" : "kafka partitions revoked",
+      {{"partitions", DescribePartitions(partitions)},
+       {"protocol", cooperative ? "cooperative" : "eager"}});
+}
+
+// Eager protocols replace the whole assignment (revoke clears it); cooperative
+// ones add or remove just the listed partitions.
+void KafkaSource::UpdateAssignment(const rd_kafka_topic_partition_list_t* partitions, bool add,
+                                   bool replace) {
+  std::lock_guard<std::mutex> lock(assignment_mutex_);
+  if (replace) assignment_.clear();
+  for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& entry = partitions->elems[i];
+    auto same = [&](const AssignedPartition& assigned) {
+      return assigned.partition == entry.partition && assigned.topic == entry.topic;
+    };
+    auto found = std::find_if(assignment_.begin(), assignment_.end(), same);
+    if (add && found == assignment_.end()) {
+      assignment_.push_back({entry.topic, entry.partition});
+    } else if (!add && found != assignment_.end()) {
+      assignment_.erase(found);
+    }
+  }
+}
+
+void KafkaSource::CommitStoredOffsets(const char* why) {
+  rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, nullptr, /*async=*/0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  Log(LogLevel::kWarn, kComponent, "kafka offset commit failed",
+      {{"during", why}, {"err", rd_kafka_err2str(err)}});
+}
+
+void KafkaSource::HandleMessageError(const rd_kafka_message_t& message) {
+  const char* topic = message.rkt != nullptr ? rd_kafka_topic_name(message.rkt) : "";
+  if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    MarkConnected();  // a fetch answered
+    Log(LogLevel::kDebug, kComponent, "kafka partition end reached",
+        {{"topic", topic},
+         {"partition", std::to_string(message.partition)},
+         {"offset", std::to_string(message.offset)}});
+    return;
+  }
+  uint64_t suppressed = 0;
+  if (!error_log_limit_.Allow(&suppressed)) return;
+  Log(LogLevel::kWarn, kComponent, "kafka consumer error",
+      {{"topic", topic},
+       {"partition", std::to_string(message.partition)},
+       {"err", rd_kafka_message_errstr(&message)},
+       {"suppressed", std::to_string(suppressed)}});
+}
+
+void KafkaSource::OnError(rd_kafka_t* consumer, int code, const char* reason, void* opaque) {
+  (void)consumer;
+  auto* self = static_cast<KafkaSource*>(opaque);
+  const auto err = static_cast<rd_kafka_resp_err_t>(code);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    self->fatal_.store(true, std::memory_order_relaxed);
+    Log(LogLevel::kError, kComponent, "kafka fatal error", {{"reason", reason}});
+    return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    self->connected_.store(false, std::memory_order_release);
+  }
+  uint64_t suppressed = 0;
+  if (!self->error_log_limit_.Allow(&suppressed)) return;
+  Log(LogLevel::kWarn, kComponent, "kafka client error",
+      {{"err", rd_kafka_err2name(err)},
+       {"reason", reason},
+       {"suppressed", std::to_string(suppressed)}});
+}
+
+void KafkaSource::OnLog(const rd_kafka_t* client, int level, const char* facility,
+                        const char* message) {
+  (void)client;
+  uint64_t suppressed = 0;
+  if (!g_librdkafka_log_limit.Allow(&suppressed)) return;
+  Log(LevelFromSyslog(level), "kafka", message,
+      {{"facility", facility}, {"suppressed", std::to_string(suppressed)}});
+}
+
+void KafkaSource::MarkConnected() {
+  if (connected_.exchange(true, std::memory_order_acq_rel)) return;
+  Log(LogLevel::kInfo, kComponent, "kafka brokers reachable");
+}
+
+// An idle consumer fetches nothing new after the brokers come back, so ask
+// for metadata now and then until one answers.
+void KafkaSource::ProbeBrokers(int timeout_ms) {
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout_ms <= 0 || now - last_broker_probe_ < kBrokerProbeInterval) return;
+  last_broker_probe_ = now;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(consumer_, /*all_topics=*/0, nullptr, &metadata,
+                                              std::min(timeout_ms, kBrokerProbeTimeoutMs));
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) MarkConnected();
+}
+
+Status KafkaSource::FatalStatus() {
+  char reason[512];
+  rd_kafka_resp_err_t err = rd_kafka_fatal_error(consumer_, reason, sizeof reason);
+  return Status::Error(std::string("kafka fatal error ") + rd_kafka_err2name(err) + ": " +
+                       reason);
+}
+
+void KafkaSource::ReleaseHeldMessages() {
+  for (rd_kafka_message_t* message : held_messages_) rd_kafka_message_destroy(message);
+  held_messages_.clear();
+}
+
+std::string_view KafkaSource::InternTopic(const char* name) {
+  if (last_topic_ == name) return last_topic_;
+  auto found = topic_names_.find(std::string_view(name));
+  if (found == topic_names_.end()) found = topic_names_.emplace(name).first;
+  last_topic_ = *found;
+  return last_topic_;
+}
+
+}  // namespace txmon

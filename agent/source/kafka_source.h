@@ -1,0 +1,108 @@
+// KafkaSource: reads change messages from Kafka topics as a member of a
+// consumer group (librdkafka's high-level consumer).
+//
+// Delivery is at-least-once: offsets are stored only in Acknowledge (after the
+// pipeline applied the batch) and librdkafka's auto-commit then commits the
+// stored offsets; a revoke and Close() commit them synchronously. Messages
+// polled but never acknowledged come again to whoever owns the partition next.
+//
+// Threading: as Source says. Poll/Acknowledge/Close run on the pipeline
+// thread (librdkafka serves its rebalance and error callbacks inside Poll).
+// Connected() and VisitPartitionLag() may be called from any thread.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/base/log.h"
+#include "agent/base/status.h"
+#include "agent/source/source.h"
+
+namespace txmon {
+
+struct KafkaSourceOptions {
+  std::string brokers;              // bootstrap.servers
+  std::vector<std::string> topics;  // a name starting with '^' is a regex subscription
+  std::string group_id;
+  std::string start_offset = "latest";  // "earliest" | "latest": auto.offset.reset
+  // Any librdkafka property (security.protocol, sasl.*, ssl.*, ...). Applied
+  // after txmon's defaults, so these override them.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+class KafkaSource : public Source {
+ public:
+  // Creates the consumer and subscribes. Returns null and sets `error` for a
+  // missing broker/topic/group or a property librdkafka refuses (the message
+  // names the property and carries librdkafka's reason).
+  static std::unique_ptr<KafkaSource> Create(const KafkaSourceOptions& options,
+                                             std::string* error);
+  ~KafkaSource() override;
+
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  Status Poll(std::vector<SourceMessage>& batch, size_t max_messages,
+              std::chrono::milliseconds timeout) override;
+  void Acknowledge(const std::vector<SourceMessage>& batch) override;
+  bool Connected() const override { return connected_.load(std::memory_order_acquire); }
+  bool Finished() const override { return false; }
+  void VisitPartitionLag(const LagVisitor& visit) const override;
+  void Close() override;
+
+ private:
+  struct AssignedPartition {
+    std::string topic;
+    int32_t partition = 0;
+  };
+
+  KafkaSource() = default;
+
+  static void OnRebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t reason,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void OnError(rd_kafka_t* consumer, int code, const char* reason, void* opaque);
+  static void OnLog(const rd_kafka_t* client, int level, const char* facility,
+                    const char* message);
+
+  void Assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative);
+  void Revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative);
+  void UpdateAssignment(const rd_kafka_topic_partition_list_t* partitions, bool add,
+                        bool replace);
+  void CommitStoredOffsets(const char* why);
+  void MarkConnected();
+  void ProbeBrokers(int timeout_ms);
+  void HandleMessageError(const rd_kafka_message_t& message);
+  Status FatalStatus();
+  void ReleaseHeldMessages();
+  std::string_view InternTopic(const char* name);
+
+  rd_kafka_t* consumer_ = nullptr;
+  bool closed_ = false;
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> fatal_{false};
+  std::chrono::steady_clock::time_point last_broker_probe_{};
+
+  // The messages of the last batch: payload views point into them.
+  std::vector<rd_kafka_message_t*> held_messages_;
+  // Stable storage for SourcePosition::topic (std::set nodes never move).
+  std::set<std::string, std::less<>> topic_names_;
+  std::string_view last_topic_;
+
+  mutable std::mutex assignment_mutex_;
+  std::vector<AssignedPartition> assignment_;  // guarded by assignment_mutex_
+
+  LogRateLimit error_log_limit_{5};
+};
+
+}  // namespace txmon

@@ -1,0 +1,242 @@
+#include "agent/store/metric_store.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "agent/base/fixed_point.h"
+
+namespace txmon {
+
+namespace {
+
+bool IsValidMetricName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+bool IsValidLabelName(std::string_view name) {
+  return IsValidMetricName(name) && name.find(':') == std::string_view::npos &&
+         !name.starts_with("__");
+}
+
+prometheus::MetricType ToPrometheusType(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter: return prometheus::MetricType::Counter;
+    case MetricType::kGauge: return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram: return prometheus::MetricType::Histogram;
+  }
+  return prometheus::MetricType::Untyped;
+}
+
+prometheus::ClientMetric ToClientMetric(const MetricSpec& spec, const Series& series) {
+  prometheus::ClientMetric out;
+  for (size_t i = 0; i < spec.label_names.size(); ++i) {
+    out.label.push_back({spec.label_names[i], series.label_values()[i]});
+  }
+  switch (spec.type) {
+    case MetricType::kCounter: out.counter.value = MicrosToDouble(series.value()); break;
+    case MetricType::kGauge: out.gauge.value = MicrosToDouble(series.value()); break;
+    case MetricType::kHistogram: {
+      uint64_t cumulative = 0;
+      for (size_t b = 0; b < series.bucket_size(); ++b) {
+        cumulative += series.bucket_count(b);
+        double bound = b < spec.bucket_bounds.size() ? MicrosToDouble(spec.bucket_bounds[b])
+                                                     : std::numeric_limits<double>::infinity();
+        out.histogram.bucket.push_back({cumulative, bound});
+      }
+      out.histogram.sample_count = cumulative;
+      out.histogram.sample_sum = MicrosToDouble(series.value());
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view MetricTypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kHistogram: return "histogram";
+  }
+  return "counter";
+}
+
+Series::Series(std::vector<std::string> label_values, size_t bucket_count)
+    : label_values_(std::move(label_values)),
+      bucket_size_(bucket_count),
+      buckets_(bucket_count ? std::make_unique<std::atomic<uint64_t>[]>(bucket_count) : nullptr) {}
+
+uint64_t Series::observation_count() const {
+  uint64_t total = 0;
+  for (size_t b = 0; b < bucket_size_; ++b) total += bucket_count(b);
+  return total;
+}
+
+Metric::Metric(MetricSpec spec)
+    : spec_(std::move(spec)),
+      value_ids_(spec_.label_names.size()),
+      values_(spec_.label_names.size()) {}
+
+size_t Metric::SeriesKeyHash::operator()(const SeriesKey& key) const {
+  uint64_t hash = 1469598103934665603ULL;
+  for (uint32_t id : key.ids) hash = (hash ^ id) * 1099511628211ULL;
+  return static_cast<size_t>(hash);
+}
+
+uint32_t Metric::ValueId(size_t label, std::string_view value) {
+  ValueIds& ids = value_ids_[label];
+  if (auto it = ids.find(value); it != ids.end()) return it->second;
+  uint32_t limit = label < spec_.label_value_limits.size() ? spec_.label_value_limits[label] : 0;
+  std::string_view kept = value;
+  if (limit != 0 && ids.size() >= limit) {
+    folded_values_.fetch_add(1, std::memory_order_relaxed);
+    kept = kFoldedLabelValue;
+    if (auto it = ids.find(kept); it != ids.end()) return it->second;
+  }
+  uint32_t id = static_cast<uint32_t>(values_[label].size());
+  values_[label].emplace_back(kept);
+  ids.emplace(std::string(kept), id);
+  return id;
+}
+
+Series* Metric::Resolve(std::span<const std::string_view> label_values) {
+  SeriesKey key;
+  const size_t labels = std::min(label_values.size(), spec_.label_names.size());
+  for (size_t i = 0; i < labels; ++i) key.ids[i] = ValueId(i, label_values[i]);
+  if (auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+
+  std::vector<std::string> values;
+  values.reserve(spec_.label_names.size());
+  for (size_t i = 0; i < spec_.label_names.size(); ++i) {
+    values.push_back(i < labels ? values_[i][key.ids[i]] : std::string());
+  }
+  size_t buckets = spec_.type == MetricType::kHistogram ? spec_.bucket_bounds.size() + 1 : 0;
+  Series* series;
+  {
+    std::lock_guard lock(series_mutex_);
+    series = &series_.emplace_back(std::move(values), buckets);
+  }
+  by_key_.emplace(key, series);
+  return series;
+}
+
+Series* Metric::Resolve(std::initializer_list<std::string_view> label_values) {
+  return Resolve(std::span<const std::string_view>(label_values.begin(), label_values.size()));
+}
+
+size_t Metric::BucketFor(int64_t micros) const {
+  // Buckets are few (10-20): a linear scan is cheaper than a binary search.
+  const std::vector<int64_t>& bounds = spec_.bucket_bounds;
+  size_t i = 0;
+  while (i < bounds.size() && micros > bounds[i]) ++i;
+  return i;
+}
+
+void Metric::VisitSeries(const std::function<void(const Series&)>& visit) const {
+  std::lock_guard lock(series_mutex_);
+  for (const Series& series : series_) visit(series);
+}
+
+Status MetricStore::Add(MetricSpec spec, Metric** out) {
+  if (!IsValidMetricName(spec.name)) {
+    return Status::Error("invalid metric name \"" + spec.name + "\"");
+  }
+  if (spec.label_names.size() > Metric::kMaxLabels) {
+    return Status::Error("metric \"" + spec.name + "\" has more than 8 labels");
+  }
+  for (const std::string& label : spec.label_names) {
+    if (!IsValidLabelName(label)) {
+      return Status::Error("metric \"" + spec.name + "\": invalid label name \"" + label + "\"");
+    }
+  }
+  if (!std::is_sorted(spec.bucket_bounds.begin(), spec.bucket_bounds.end()) ||
+      std::adjacent_find(spec.bucket_bounds.begin(), spec.bucket_bounds.end()) !=
+          spec.bucket_bounds.end()) {
+    return Status::Error("metric \"" + spec.name + "\": buckets must be strictly ascending");
+  }
+  if (spec.type == MetricType::kHistogram && spec.bucket_bounds.empty()) {
+    return Status::Error("histogram \"" + spec.name + "\" needs at least one bucket");
+  }
+  std::lock_guard lock(metrics_mutex_);
+  for (const Metric& metric : metrics_) {
+    if (metric.spec().name == spec.name) {
+      return Status::Error("metric \"" + spec.name + "\" is defined twice");
+    }
+  }
+  Metric& metric = metrics_.emplace_back(std::move(spec));
+  if (out) *out = &metric;
+  return Status::Ok();
+}
+
+Metric* MetricStore::Find(std::string_view name) const {
+  std::lock_guard lock(metrics_mutex_);
+  for (const Metric& metric : metrics_) {
+    if (metric.spec().name == name) return const_cast<Metric*>(&metric);
+  }
+  return nullptr;
+}
+
+void MetricStore::VisitMetrics(const std::function<void(const Metric&)>& visit) const {
+  std::lock_guard lock(metrics_mutex_);
+  for (const Metric& metric : metrics_) visit(metric);
+}
+
+std::vector<prometheus::MetricFamily> MetricStore::Collect() const {
+  std::vector<prometheus::MetricFamily> families;
+  VisitMetrics([&](const Metric& metric) {
+    const MetricSpec& spec = metric.spec();
+    prometheus::MetricFamily family{spec.name, spec.help, ToPrometheusType(spec.type), {}};
+    metric.VisitSeries(
+        [&](const Series& series) { family.metric.push_back(ToClientMetric(spec, series)); });
+    if (!family.metric.empty()) families.push_back(std::move(family));
+  });
+  return families;
+}
+
+StoreSnapshot MetricStore::Snapshot() const {
+  StoreSnapshot snapshot;
+  VisitMetrics([&](const Metric& metric) {
+    const MetricSpec& spec = metric.spec();
+    MetricSnapshot& out = snapshot.metrics.emplace_back();
+    out.name = spec.name;
+    out.type = spec.type;
+    out.label_names = spec.label_names;
+    out.bucket_bounds = spec.bucket_bounds;
+    metric.VisitSeries([&](const Series& series) {
+      SeriesSnapshot& s = out.series.emplace_back();
+      s.label_values = series.label_values();
+      s.value = series.value();
+      for (size_t b = 0; b < series.bucket_size(); ++b) s.bucket_counts.push_back(series.bucket_count(b));
+    });
+  });
+  return snapshot;
+}
+
+void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped) {
+  for (const MetricSnapshot& saved : snapshot.metrics) {
+    Metric* metric = Find(saved.name);
+    if (!metric || metric->spec().type != saved.type ||
+        metric->spec().label_names != saved.label_names ||
+        metric->spec().bucket_bounds != saved.bucket_bounds) {
+      if (skipped) skipped->push_back(saved.name);
+      continue;
+    }
+    for (const SeriesSnapshot& s : saved.series) {
+      std::vector<std::string_view> values(s.label_values.begin(), s.label_values.end());
+      Series* series = metric->Resolve(values);
+      series->Set(s.value);
+      for (size_t b = 0; b < s.bucket_counts.size() && b < series->bucket_size(); ++b) {
+        series->LoadBucketCount(b, s.bucket_counts[b]);
+      }
+    }
+  }
+}
+
+}  // namespace txmon

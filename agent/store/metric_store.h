@@ -1,0 +1,181 @@
+// MetricStore: every metric txmon keeps — the business metrics the mappings
+// declare and txmon's own self-metrics — as counters, gauges and histograms.
+//
+// Values are fixed-point micro-units (agent/base/fixed_point.h), so money
+// sums are exact. A Series is a handle: the map stage resolves label values
+// to a Series once and then updates it with one atomic add, no lookup.
+//
+// Threading:
+//  - Series updates (Add/Set/Observe) are atomic: any thread.
+//  - Metric::Resolve and MetricStore::Add* and Restore: the pipeline thread
+//    only (one writer); they take the metric's mutex only when a new series
+//    is created.
+//  - Collect, Snapshot and VisitSeries: any thread, concurrently with updates.
+//    A series' buckets and sum may be one observation apart mid-update.
+//
+// The store never knows about HTTP: Collect returns prometheus-cpp's model,
+// which the web stage serializes.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "agent/base/status.h"
+
+namespace txmon {
+
+enum class MetricType : uint8_t { kCounter, kGauge, kHistogram };
+std::string_view MetricTypeName(MetricType type);
+
+struct MetricSpec {
+  std::string name;
+  std::string help;
+  MetricType type = MetricType::kCounter;
+  std::vector<std::string> label_names;
+  // Per label: how many distinct values are kept before further values fold
+  // into "other". Empty or 0: unlimited.
+  std::vector<uint32_t> label_value_limits;
+  // Histograms: upper bounds in micro-units, ascending (+Inf implied).
+  std::vector<int64_t> bucket_bounds;
+};
+
+inline constexpr std::string_view kFoldedLabelValue = "other";
+
+// One time series: a label-value combination of a metric.
+class Series {
+ public:
+  Series(std::vector<std::string> label_values, size_t bucket_count);
+
+  void Add(int64_t micros) { value_.fetch_add(micros, std::memory_order_relaxed); }
+  void Set(int64_t micros) { value_.store(micros, std::memory_order_relaxed); }
+  // Histograms only: `bucket` is the index from Metric::BucketFor.
+  void Observe(size_t bucket, int64_t micros) {
+    buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+    value_.fetch_add(micros, std::memory_order_relaxed);
+  }
+
+  // Restore only: overwrites one bucket's count.
+  void LoadBucketCount(size_t i, uint64_t count) {
+    buckets_[i].store(count, std::memory_order_relaxed);
+  }
+
+  int64_t value() const { return value_.load(std::memory_order_relaxed); }
+  // Histograms: the sum of observations is value(); per-bucket counts are
+  // not cumulative; the last bucket is +Inf.
+  uint64_t bucket_count(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  size_t bucket_size() const { return bucket_size_; }
+  uint64_t observation_count() const;
+  const std::vector<std::string>& label_values() const { return label_values_; }
+
+ private:
+  friend class Metric;
+  const std::vector<std::string> label_values_;
+  std::atomic<int64_t> value_{0};
+  const size_t bucket_size_;
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;
+};
+
+// A metric family: one name, help, type and label names; many series.
+class Metric {
+ public:
+  static constexpr size_t kMaxLabels = 8;
+
+  explicit Metric(MetricSpec spec);
+
+  const MetricSpec& spec() const { return spec_; }
+
+  // The series for these label values (one per label name, in order),
+  // created on first use. Values past a label's limit fold into "other".
+  // Pipeline thread only. Allocates only when a value or series is new.
+  Series* Resolve(std::span<const std::string_view> label_values);
+  // Convenience for fixed label values at start-up.
+  Series* Resolve(std::initializer_list<std::string_view> label_values);
+
+  // Index of the histogram bucket `micros` falls into.
+  size_t BucketFor(int64_t micros) const;
+
+  // How many label values were folded into "other" so far.
+  uint64_t folded_values() const { return folded_values_.load(std::memory_order_relaxed); }
+
+  // Calls `visit` for every series, holding the series-list lock.
+  void VisitSeries(const std::function<void(const Series&)>& visit) const;
+
+ private:
+  struct SeriesKey {
+    std::array<uint32_t, kMaxLabels> ids{};
+    bool operator==(const SeriesKey&) const = default;
+  };
+  struct SeriesKeyHash {
+    size_t operator()(const SeriesKey& key) const;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  using ValueIds = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
+  uint32_t ValueId(size_t label, std::string_view value);
+
+  const MetricSpec spec_;
+  std::vector<ValueIds> value_ids_;            // per label: value -> id (pipeline thread)
+  std::vector<std::vector<std::string>> values_;  // per label: id -> value
+  std::unordered_map<SeriesKey, Series*, SeriesKeyHash> by_key_;  // pipeline thread
+  mutable std::mutex series_mutex_;           // guards series_ against readers
+  std::deque<Series> series_;                 // stable addresses
+  std::atomic<uint64_t> folded_values_{0};
+};
+
+// A point-in-time copy of the whole store, for checkpoints.
+struct SeriesSnapshot {
+  std::vector<std::string> label_values;
+  int64_t value = 0;                   // counter/gauge value or histogram sum (micros)
+  std::vector<uint64_t> bucket_counts;  // histograms: per bucket, not cumulative
+};
+struct MetricSnapshot {
+  std::string name;
+  MetricType type = MetricType::kCounter;
+  std::vector<std::string> label_names;
+  std::vector<int64_t> bucket_bounds;
+  std::vector<SeriesSnapshot> series;
+};
+struct StoreSnapshot {
+  std::vector<MetricSnapshot> metrics;
+};
+
+class MetricStore {
+ public:
+  // Adds a metric; refuses a duplicate name or an invalid spec (names as
+  // Prometheus allows, at most kMaxLabels labels, ascending buckets).
+  Status Add(MetricSpec spec, Metric** out);
+  Metric* Find(std::string_view name) const;
+
+  // Prometheus model of every metric, for /metrics. Any thread.
+  std::vector<prometheus::MetricFamily> Collect() const;
+
+  StoreSnapshot Snapshot() const;
+  // Loads values from `snapshot` into metrics of the same name, type, labels
+  // and buckets. Metrics in the snapshot that no longer match (the config
+  // changed) are skipped and their names appended to `skipped`.
+  // Pipeline thread, before the pipeline starts.
+  void Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped);
+
+  void VisitMetrics(const std::function<void(const Metric&)>& visit) const;
+
+ private:
+  mutable std::mutex metrics_mutex_;
+  std::deque<Metric> metrics_;
+};
+
+}  // namespace txmon

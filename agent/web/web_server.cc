@@ -1,0 +1,363 @@
+#include "agent/web/web_server.h"
+
+#include <civetweb.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+#include "agent/base/log.h"
+
+namespace txmon {
+
+namespace {
+
+constexpr char kComponent[] = "web";
+constexpr char kUnmatchedHandlerLabel[] = "other";
+constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+// From half a millisecond (a /-/healthy probe) to seconds (a slow scrape).
+const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+struct ListenAddress {
+  std::string host;  // without brackets; empty means all interfaces
+  bool ipv6 = false;
+  int port = 0;
+};
+
+std::optional<int> ParsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  int port = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + (c - '0');
+  }
+  if (port > 65535) return std::nullopt;
+  return port;
+}
+
+// "[host]:port" as Prometheus (Go's net.SplitHostPort) accepts it.
+std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::optional<int> port = ParsePort(text.substr(colon + 1));
+  if (!port) return std::nullopt;
+  ListenAddress address;
+  address.port = *port;
+  std::string_view host = text.substr(0, colon);
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    address.ipv6 = true;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find_first_of(":[]") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  address.host = std::string(host);
+  return address;
+}
+
+bool CivetwebHasIpv6() { return mg_check_feature(MG_FEATURES_IPV6) != 0; }
+
+// CivetWeb's "listening_ports" syntax: "PORT" is every IPv4 interface, "+PORT"
+// every IPv4 and IPv6 interface.
+std::string CivetwebListeningPort(const ListenAddress& address) {
+  std::string port = std::to_string(address.port);
+  if (address.ipv6) return "[" + address.host + "]:" + port;
+  if (address.host.empty()) return CivetwebHasIpv6() ? "+" + port : port;
+  return address.host + ":" + port;
+}
+
+std::string FormatAddress(const ListenAddress& address, int port) {
+  std::string host = address.ipv6 ? "[" + address.host + "]" : address.host;
+  return host + ":" + std::to_string(port);
+}
+
+void InitCivetwebOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mg_init_library(MG_FEATURES_DEFAULT); });
+}
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+// CivetWeb reports "cannot bind to 127.0.0.1:9464: 98 (Address already in use)";
+// the reason is the part in parentheses.
+std::optional<std::string> BindFailureReason(const std::string& message) {
+  if (message.find("cannot bind") == std::string::npos) return std::nullopt;
+  size_t open = message.rfind('(');
+  size_t close = message.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return message;
+  std::string reason = ToLower(std::string_view(message).substr(open + 1, close - open - 1));
+  if (reason == "address already in use") return "address in use";
+  return reason;
+}
+
+HttpRequest ToRequest(const mg_request_info& info) {
+  HttpRequest request;
+  request.method = info.request_method ? info.request_method : "";
+  request.path = info.local_uri ? info.local_uri : "";
+  request.query = info.query_string ? info.query_string : "";
+  request.remote_address = info.remote_addr;
+  for (int i = 0; i < info.num_headers; ++i) {
+    request.headers.emplace_back(info.http_headers[i].name, info.http_headers[i].value);
+  }
+  return request;
+}
+
+// Reads the whole body; false if it is larger than `limit`.
+bool ReadBody(mg_connection* connection, long long content_length, size_t limit,
+              std::string* body) {
+  if (content_length > static_cast<long long>(limit)) return false;
+  if (content_length > 0) body->reserve(static_cast<size_t>(content_length));
+  char buffer[16 * 1024];
+  for (;;) {
+    int read = mg_read(connection, buffer, sizeof buffer);
+    if (read <= 0) return true;
+    if (body->size() + static_cast<size_t>(read) > limit) return false;
+    body->append(buffer, static_cast<size_t>(read));
+  }
+}
+
+void WriteResponse(mg_connection* connection, const HttpResponse& response, bool send_body) {
+  mg_response_header_start(connection, response.status);
+  mg_response_header_add(connection, "Content-Type", response.content_type.c_str(), -1);
+  mg_response_header_add(connection, "Content-Length", std::to_string(response.body.size()).c_str(),
+                         -1);
+  for (const auto& [name, value] : response.headers) {
+    mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
+  }
+  mg_response_header_send(connection);
+  if (send_body && !response.body.empty()) {
+    mg_write(connection, response.body.data(), response.body.size());
+  }
+}
+
+// Built-in routes are read-only: GET and HEAD.
+HttpHandler GetOnly(std::function<HttpResponse()> serve) {
+  return [serve = std::move(serve)](const HttpRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
+      response.headers.emplace_back("Allow", "GET, HEAD");
+      return response;
+    }
+    return serve();
+  };
+}
+
+bool PatternMatches(const std::string& pattern, const std::string& path) {
+  if (pattern.empty() || pattern.back() != '/') return pattern == path;
+  return path.compare(0, pattern.size(), pattern) == 0;
+}
+
+}  // namespace
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [header, value] : headers) {
+    if (header.size() == name.size() && ToLower(header) == ToLower(name)) return value;
+  }
+  return {};
+}
+
+std::optional<std::string> HttpRequest::QueryParameter(std::string_view name) const {
+  std::string name_text(name);
+  // A decoded value is never longer than the encoded query.
+  std::string value(query.size() + 1, '\0');
+  int length = mg_get_var(query.data(), query.size(), name_text.c_str(), value.data(), value.size());
+  if (length < 0) return std::nullopt;
+  value.resize(static_cast<size_t>(length));
+  return value;
+}
+
+HttpResponse HttpResponse::Text(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+WebServer::WebServer(WebServerOptions options)
+    : options_(std::move(options)), self_registry_(std::make_shared<prometheus::Registry>()) {
+  requests_total_ = &prometheus::BuildCounter()
+                         .Name("txmon_http_requests_total")
+                         .Help("HTTP requests served, by handler and status code.")
+                         .Register(*self_registry_);
+  request_duration_ = &prometheus::BuildHistogram()
+                           .Name("txmon_http_request_duration_seconds")
+                           .Help("Time to serve an HTTP request, by handler.")
+                           .Register(*self_registry_);
+}
+
+WebServer::~WebServer() { Stop(); }
+
+std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::string* error) {
+  const std::string listen_address = options.listen_address;
+  std::optional<ListenAddress> address = ParseListenAddress(listen_address);
+  if (!address) {
+    *error = "listen " + listen_address + ": invalid address, want [host]:port";
+    return nullptr;
+  }
+  if (address->ipv6 && !CivetwebHasIpv6()) {
+    *error = "listen " + listen_address + ": IPv6 is not supported by the installed CivetWeb";
+    return nullptr;
+  }
+  InitCivetwebOnce();
+
+  std::unique_ptr<WebServer> server(new WebServer(std::move(options)));
+  server->InstallBuiltInRoutes();
+  const std::string listening_port = CivetwebListeningPort(*address);
+  const std::string threads = std::to_string(std::max(1, server->options_.threads));
+  const char* civetweb_options[] = {"listening_ports", listening_port.c_str(),
+                                    "num_threads",     threads.c_str(),
+                                    nullptr};
+  mg_callbacks callbacks = {};
+  callbacks.log_message = &WebServer::OnLogMessage;
+  mg_init_data init = {&callbacks, server.get(), civetweb_options};
+  unsigned error_code = 0;
+  char error_text[256] = "";
+  mg_error_data error_data = {&error_code, error_text, sizeof error_text};
+  server->context_ = mg_start2(&init, &error_data);
+  if (server->context_ == nullptr) {
+    *error = server->StartError(listen_address);
+    return nullptr;
+  }
+  server->started_ = true;
+
+  mg_server_port ports[4] = {};
+  int port_count = mg_get_server_ports(server->context_, 4, ports);
+  server->port_ = port_count > 0 ? ports[0].port : address->port;
+  server->address_ = FormatAddress(*address, server->port_);
+  // One catch-all CivetWeb handler; routing is ours so that every request,
+  // including a 404, passes the same instrumentation (and later, auth).
+  mg_set_request_handler(server->context_, "/", &WebServer::OnRequest, server.get());
+  Log(LogLevel::kInfo, kComponent, "Listening on", {{"address", server->address_}});
+  error->clear();
+  return server;
+}
+
+std::string WebServer::StartError(const std::string& listen_address) {
+  std::lock_guard<std::mutex> lock(start_log_mutex_);
+  for (const std::string& message : start_log_) {
+    if (std::optional<std::string> reason = BindFailureReason(message)) {
+      return "listen " + listen_address + ": " + *reason;
+    }
+  }
+  std::string detail = start_log_.empty() ? "cannot start the web server" : start_log_.front();
+  return "listen " + listen_address + ": " + detail;
+}
+
+void WebServer::Stop() {
+  if (context_ == nullptr) return;
+  mg_stop(context_);
+  context_ = nullptr;
+  Log(LogLevel::kInfo, kComponent, "Stopped", {{"address", address_}});
+}
+
+void WebServer::Handle(std::string pattern, HttpHandler handler) {
+  auto shared = std::make_shared<const HttpHandler>(std::move(handler));
+  std::unique_lock<std::shared_mutex> lock(routes_mutex_);
+  routes_[std::move(pattern)] = std::move(shared);
+}
+
+void WebServer::InstallBuiltInRoutes() {
+  Handle("/-/healthy", GetOnly([] { return HttpResponse::Text(200, "Healthy"); }));
+  Handle("/-/ready", GetOnly([this] {
+           bool ready = !options_.ready || options_.ready();
+           return ready ? HttpResponse::Text(200, "Ready") : HttpResponse::Text(503, "Not ready");
+         }));
+  Handle("/metrics", GetOnly([this] { return ServeMetrics(); }));
+}
+
+HttpResponse WebServer::ServeMetrics() const {
+  std::vector<prometheus::MetricFamily> families;
+  if (options_.collect_metrics) families = options_.collect_metrics();
+  std::vector<prometheus::MetricFamily> self = CollectSelfMetrics();
+  families.insert(families.end(), std::make_move_iterator(self.begin()),
+                  std::make_move_iterator(self.end()));
+  HttpResponse response;
+  response.content_type = kMetricsContentType;
+  response.body = prometheus::TextSerializer().Serialize(families);
+  return response;
+}
+
+std::vector<prometheus::MetricFamily> WebServer::CollectSelfMetrics() const {
+  return self_registry_->Collect();
+}
+
+std::shared_ptr<const HttpHandler> WebServer::Route(const std::string& path,
+                                                    std::string* pattern) const {
+  std::shared_lock<std::shared_mutex> lock(routes_mutex_);
+  const std::string* best_pattern = nullptr;
+  std::shared_ptr<const HttpHandler> best;
+  for (const auto& [candidate, handler] : routes_) {
+    if (!PatternMatches(candidate, path)) continue;
+    if (best_pattern == nullptr || candidate.size() > best_pattern->size()) {
+      best_pattern = &candidate;
+      best = handler;
+    }
+  }
+  if (best_pattern != nullptr) *pattern = *best_pattern;
+  return best;
+}
+
+void WebServer::Record(const std::string& handler_label, int status, double seconds) {
+  requests_total_->Add({{"handler", handler_label}, {"code", std::to_string(status)}}).Increment();
+  request_duration_->Add({{"handler", handler_label}}, kDurationBuckets).Observe(seconds);
+}
+
+int WebServer::OnRequest(mg_connection* connection, void* self) {
+  auto* server = static_cast<WebServer*>(self);
+  const auto started = std::chrono::steady_clock::now();
+  const mg_request_info* info = mg_get_request_info(connection);
+  HttpRequest request = ToRequest(*info);
+
+  std::string handler_label = kUnmatchedHandlerLabel;
+  std::shared_ptr<const HttpHandler> handler = server->Route(request.path, &handler_label);
+  HttpResponse response;
+  if (!handler) {
+    response = HttpResponse::Text(404, "Not Found");
+  } else if (!ReadBody(connection, info->content_length, server->options_.max_request_body_bytes,
+                       &request.body)) {
+    response = HttpResponse::Text(413, "Request Entity Too Large");
+  } else {
+    try {
+      response = (*handler)(request);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, kComponent, "Handler failed",
+          {{"handler", handler_label}, {"err", e.what()}});
+      response = HttpResponse::Text(500, "Internal Server Error");
+    }
+  }
+  WriteResponse(connection, response, request.method != "HEAD");
+
+  std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+  server->Record(handler_label, response.status, elapsed.count());
+  return response.status;
+}
+
+int WebServer::OnLogMessage(const mg_connection* connection, const char* message) {
+  const mg_context* context = mg_get_context(connection);
+  auto* server = context ? static_cast<WebServer*>(mg_get_user_data(context)) : nullptr;
+  if (server != nullptr && !server->started_) {
+    std::lock_guard<std::mutex> lock(server->start_log_mutex_);
+    server->start_log_.emplace_back(message);
+    return 1;
+  }
+  static LogRateLimit rate_limit(5);
+  uint64_t suppressed = 0;
+  if (rate_limit.Allow(&suppressed)) {
+    Log(LogLevel::kWarn, kComponent, "CivetWeb", {{"err", message}});
+  }
+  return 1;  // handled: CivetWeb must not write its own log
+}
+
+}  // namespace txmon

@@ -1,0 +1,144 @@
+// WebServer: the agent's one HTTP server (CivetWeb). Everything the agent
+// serves over HTTP is a handler registered here by path, so cross-cutting
+// concerns (self-metrics, and later TLS and basic auth) live in one place.
+//
+// Built-in routes: /-/healthy, /-/ready (from `ready`), /metrics (the
+// `collect_metrics` families followed by the server's own families). Any other
+// path without a handler answers 404.
+//
+// Routing follows Go's ServeMux: a pattern ending in '/' matches its whole
+// subtree ("/api/v1/rules/" matches "/api/v1/rules/x"), any other pattern
+// matches only itself; the longest matching pattern wins.
+//
+// Threading: handlers and the option callbacks run concurrently on CivetWeb's
+// worker threads, so they must be thread-safe. Handle() and
+// CollectSelfMetrics() may be called from any thread at any time. Stop() (and
+// the destructor) must not be called from inside a handler: it waits for them.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+struct mg_connection;
+struct mg_context;
+
+namespace txmon {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// One request as a handler sees it. Copies, so a handler may keep it.
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // URL-decoded and cleaned, without the query string
+  std::string query;   // raw query string after '?', without the '?'
+  std::string body;
+  HttpHeaders headers;
+  std::string remote_address;
+
+  // The first header of that name (compared case-insensitively), or "".
+  std::string_view Header(std::string_view name) const;
+  // The URL-decoded value of query parameter `name`, if present.
+  std::optional<std::string> QueryParameter(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  HttpHeaders headers;  // extra headers; Content-Type and Content-Length are set from the fields
+
+  static HttpResponse Text(int status, std::string body);
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+using MetricsCollector = std::function<std::vector<prometheus::MetricFamily>()>;
+
+struct WebServerOptions {
+  // Prometheus style: ":9464" (all interfaces), "127.0.0.1:9464",
+  // "[::1]:9464", "localhost:9464". Port 0 picks a free port; see port().
+  std::string listen_address = ":9464";
+  // CivetWeb worker threads: the number of requests served at once.
+  int threads = 8;
+  // Requests whose body is larger are answered 413 without calling a handler.
+  size_t max_request_body_bytes = 1 << 20;
+  // /-/ready answers 200 while this returns true, else 503. Unset: ready.
+  std::function<bool()> ready;
+  // Families served on /metrics before the server's own. Unset: none.
+  MetricsCollector collect_metrics;
+};
+
+class WebServer {
+ public:
+  // Starts serving at once. Returns null and sets `error` (e.g. "listen
+  // 127.0.0.1:9464: address in use") if the address is bad or cannot be bound.
+  static std::unique_ptr<WebServer> Start(WebServerOptions options, std::string* error);
+
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  // The bound port (the real one when the options asked for port 0).
+  int port() const { return port_; }
+  // The listen address with the bound port, e.g. "127.0.0.1:41234", ":9464".
+  const std::string& address() const { return address_; }
+
+  // Registers (or replaces) the handler for `pattern`; see routing above.
+  // The pattern doubles as the `handler` label of the self-metrics.
+  void Handle(std::string pattern, HttpHandler handler);
+
+  // Stops accepting, waits for running handlers, and closes the port.
+  // Idempotent.
+  void Stop();
+
+  // txmon_http_requests_total{handler,code} and
+  // txmon_http_request_duration_seconds{handler}. Requests that match no
+  // pattern are counted with handler="other".
+  std::vector<prometheus::MetricFamily> CollectSelfMetrics() const;
+
+ private:
+  explicit WebServer(WebServerOptions options);
+
+  static int OnRequest(mg_connection* connection, void* self);
+  static int OnLogMessage(const mg_connection* connection, const char* message);
+
+  void InstallBuiltInRoutes();
+  HttpResponse Serve(const HttpRequest& request, std::string* handler_label) const;
+  std::shared_ptr<const HttpHandler> Route(const std::string& path, std::string* pattern) const;
+  HttpResponse ServeMetrics() const;
+  void Record(const std::string& handler_label, int status, double seconds);
+  std::string StartError(const std::string& listen_address);
+
+  const WebServerOptions options_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+  std::string address_;
+
+  mutable std::shared_mutex routes_mutex_;
+  std::map<std::string, std::shared_ptr<const HttpHandler>> routes_;
+
+  std::shared_ptr<prometheus::Registry> self_registry_;
+  prometheus::Family<prometheus::Counter>* requests_total_;
+  prometheus::Family<prometheus::Histogram>* request_duration_;
+
+  // CivetWeb explains a failed start only through its log callback.
+  std::atomic<bool> started_{false};
+  std::mutex start_log_mutex_;
+  std::vector<std::string> start_log_;
+};
+
+}  // namespace txmon

@@ -1,0 +1,73 @@
+// A real Prometheus server (/usr/bin/prometheus) for integration tests: it
+// runs on a free loopback port with a generated config and its own TSDB in a
+// fresh temporary directory, scrapes the given targets, and answers PromQL
+// through its HTTP API. The destructor stops it and removes the directory.
+// Threading: one owner; Query() and WaitForScrapes() may run concurrently.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace txmon::test {
+
+struct PrometheusOptions {
+  std::string binary = "/usr/bin/prometheus";
+  std::vector<std::string> targets;  // "127.0.0.1:PORT", scraped at /metrics by job `job`
+  std::string job = "txmon";
+  std::chrono::milliseconds scrape_interval{1000};  // also the evaluation interval
+  // Appended to the generated YAML at top level (rule_files:, alerting:, ...).
+  std::string extra_config;
+  std::vector<std::string> extra_args;
+  std::chrono::milliseconds start_timeout{60000};
+};
+
+// One element of an instant-query result. A scalar result is one sample
+// without labels.
+struct PromSample {
+  std::map<std::string, std::string> labels;  // including __name__ when present
+  double value = 0;
+};
+
+class PrometheusServer {
+ public:
+  // Starts Prometheus and waits until /-/ready answers 200. Returns null and
+  // sets `error` (with the end of Prometheus's log) if it does not get there.
+  static std::unique_ptr<PrometheusServer> Start(const PrometheusOptions& options,
+                                                 std::string* error);
+  ~PrometheusServer();
+  PrometheusServer(const PrometheusServer&) = delete;
+  PrometheusServer& operator=(const PrometheusServer&) = delete;
+
+  int port() const { return port_; }
+  std::string url() const;  // "http://127.0.0.1:PORT"
+  const std::string& directory() const { return directory_; }
+
+  // Evaluates `expr` at the current time (/api/v1/query). Returns false and
+  // sets `error` on an HTTP or PromQL error, or a non-vector/scalar result.
+  bool Query(const std::string& expr, std::vector<PromSample>* samples, std::string* error) const;
+
+  // Waits until `target` ("127.0.0.1:PORT") has been scraped successfully at
+  // least `count` times. On timeout, `error` carries the target's last error.
+  bool WaitForScrapes(const std::string& target, int count, std::chrono::milliseconds timeout,
+                      std::string* error) const;
+
+  // Prometheus's own log (its stderr).
+  std::string Log() const;
+
+ private:
+  PrometheusServer() = default;
+  bool StartProcess(const PrometheusOptions& options, std::string* error);
+  bool WaitUntilReady(std::chrono::milliseconds timeout, std::string* error);
+  std::string TargetHealth(const std::string& target) const;
+
+  std::string directory_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace txmon::test
