@@ -26,7 +26,7 @@ std::string Timestamp() {
   time_t seconds = static_cast<time_t>(millis.count() / 1000);
   struct tm parts;
   gmtime_r(&seconds, &parts);
-  char buffer[40];
+  char buffer[64];
   snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
            parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
            static_cast<int>(millis.count() % 1000));

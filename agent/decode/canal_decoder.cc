@@ -270,12 +270,7 @@ class FlatMessageReader {
   explicit FlatMessageReader(const DecodeSchema& schema)
       : schema_(schema),
         width_(schema.columns.size()),
-        parser_(std::min<size_t>(schema.max_message_bytes, simdjson::SIMDJSON_MAXSIZE_BYTES)) {
-    const size_t initial = std::min(kInitialCapacityBytes, parser_.max_capacity());
-    // A failed pre-allocation is retried by iterate() on the first message.
-    (void)parser_.allocate(initial);
-    padded_.resize(initial + simdjson::SIMDJSON_PADDING);
-  }
+        parser_(std::min<size_t>(schema.max_message_bytes, simdjson::SIMDJSON_MAXSIZE_BYTES)) {}
 
   DecodeResult Decode(const SourceMessage& message) {
     MessageFields fields;
@@ -328,8 +323,9 @@ class FlatMessageReader {
         payload_bytes + simdjson::SIMDJSON_PADDING <= padded_.size()) {
       return kNoProblem;
     }
-    const size_t capacity =
-        std::min(std::max(payload_bytes, 2 * parser_.capacity()), parser_.max_capacity());
+    const size_t capacity = std::min(
+        std::max({payload_bytes, 2 * parser_.capacity(), kInitialCapacityBytes}),
+        parser_.max_capacity());
     if (auto code = parser_.allocate(capacity)) return InvalidJson(code);
     padded_.resize(capacity + simdjson::SIMDJSON_PADDING);
     return kNoProblem;

@@ -29,7 +29,8 @@ bool Contains(const std::vector<std::string>& values, std::string_view text) {
 Status RowMapper::Compile(const std::vector<MetricMapping>& mappings, MetricStore& store,
                           std::unique_ptr<RowMapper>* out) {
   std::unique_ptr<RowMapper> mapper(new RowMapper());
-  Metric* skipped = store.Find("txmon_mapping_skipped_total");
+  Metric*& skipped = mapper->skipped_metric_;
+  skipped = store.Find("txmon_mapping_skipped_total");
   if (!skipped) {
     MetricSpec spec{"txmon_mapping_skipped_total",
                     "Row changes a mapping matched but could not count, by metric and reason "
@@ -41,7 +42,7 @@ Status RowMapper::Compile(const std::vector<MetricMapping>& mappings, MetricStor
     if (Status s = store.Add(std::move(spec), &skipped); !s.ok()) return s;
   }
   for (const MetricMapping& declared : mappings) {
-    if (Status s = mapper->CompileOne(declared, store, skipped); !s.ok()) {
+    if (Status s = mapper->CompileOne(declared, store); !s.ok()) {
       return Status::Error(declared.origin + ": " + s.message());
     }
   }
@@ -55,8 +56,7 @@ RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
   return Column{slot, ref.image};
 }
 
-Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store,
-                             Metric* skipped_metric) {
+Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store) {
   MetricSpec spec;
   spec.name = declared.name;
   spec.help = declared.help;
@@ -69,6 +69,7 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store,
   auto mapping = std::make_unique<Mapping>();
   if (Status s = store.Add(std::move(spec), &mapping->metric); !s.ok()) return s;
 
+  mapping->database = declared.database;
   mapping->ops_mask = declared.ops_mask;
   for (const ColumnFilter& f : declared.filters) {
     mapping->filters.push_back(
@@ -96,21 +97,15 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store,
   }
   mapping->gauge_action = declared.gauge_action;
   if (mapping->labels.empty()) mapping->fixed_series = mapping->metric->Resolve({});
-  for (int r = 0; r < kMappingSkipCount; ++r) {
-    mapping->skipped[r] =
-        skipped_metric->Resolve({std::string_view(declared.name), SkipReason(MappingSkip(r))});
-  }
-
   for (const std::string& table_name : declared.tables) {
-    auto it = std::find_if(tables_.begin(), tables_.end(), [&](const Table& t) {
-      return t.table == table_name && t.database == declared.database;
-    });
+    auto it = std::find_if(tables_.begin(), tables_.end(),
+                           [&](const Table& t) { return t.table == table_name; });
     if (it == tables_.end()) {
-      tables_.push_back({declared.database, table_name, {}});
-      schema_.tables.push_back({declared.database, table_name});
+      tables_.push_back({table_name, {}});
       it = tables_.end() - 1;
     }
     it->mappings.push_back(mapping.get());
+    schema_.tables.push_back({declared.database, table_name});
   }
   mappings_.push_back(std::move(mapping));
   last_table_ = nullptr;  // tables_ may have moved
@@ -119,9 +114,7 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store,
 
 const RowMapper::Table* RowMapper::FindTable(const RowChange& row) {
   // Consecutive rows are usually of one table: check the last one first.
-  auto matches = [&](const Table& t) {
-    return t.table == row.table && (t.database.empty() || t.database == row.database);
-  };
+  auto matches = [&](const Table& t) { return t.table == row.table; };
   if (last_table_ && matches(*last_table_)) return last_table_;
   for (const Table& table : tables_) {
     if (matches(table)) return last_table_ = &table;
@@ -146,6 +139,7 @@ const ColumnValue& Read(const RowChange& row, int slot, RowImage image) {
 
 bool RowMapper::Matches(const Mapping& mapping, const RowChange& row) const {
   if (!(mapping.ops_mask & (1u << static_cast<int>(row.op)))) return false;
+  if (!mapping.database.empty() && mapping.database != row.database) return false;
   if (mapping.has_transition) {
     const Transition& t = mapping.transition;
     if (row.op != RowOp::kUpdate || !(row.changed_slots & (uint64_t{1} << t.slot))) return false;
@@ -209,8 +203,17 @@ bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64
       return true;
     }
   }
-  mapping.skipped[static_cast<int>(skip)]->Add(kMicrosPerUnit);
+  CountSkip(mapping, skip);
   return false;
+}
+
+void RowMapper::CountSkip(const Mapping& mapping, MappingSkip skip) {
+  Series*& series = mapping.skipped[static_cast<int>(skip)];
+  if (!series) {
+    series = skipped_metric_->Resolve(
+        {std::string_view(mapping.metric->spec().name), SkipReason(skip)});
+  }
+  series->Add(kMicrosPerUnit);
 }
 
 Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {

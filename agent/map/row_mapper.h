@@ -60,6 +60,7 @@ class RowMapper {
   };
   struct Mapping {
     Metric* metric = nullptr;
+    std::string database;  // empty: any
     Series* fixed_series = nullptr;  // when there are no labels
     uint8_t ops_mask = 0;
     std::vector<Filter> filters;
@@ -70,16 +71,17 @@ class RowMapper {
     int64_t constant_micros = 0;
     Column value_column, start_column, end_column;
     GaugeAction gauge_action = GaugeAction::kSet;
-    std::array<Series*, kMappingSkipCount> skipped{};
+    // Resolved on first use: most mappings never skip a row.
+    mutable std::array<Series*, kMappingSkipCount> skipped{};
   };
   struct Table {
-    std::string database;  // empty: any
     std::string table;
     std::vector<const Mapping*> mappings;
   };
 
   RowMapper() = default;
-  Status CompileOne(const MetricMapping& declared, MetricStore& store, Metric* skipped_metric);
+  Status CompileOne(const MetricMapping& declared, MetricStore& store);
+  void CountSkip(const Mapping& mapping, MappingSkip skip);
   Column CompileColumn(const ColumnRef& ref);
   const Table* FindTable(const RowChange& row);
   bool Matches(const Mapping& mapping, const RowChange& row) const;
@@ -91,6 +93,7 @@ class RowMapper {
   std::vector<std::unique_ptr<Mapping>> mappings_;
   std::vector<Table> tables_;
   const Table* last_table_ = nullptr;
+  Metric* skipped_metric_ = nullptr;
   LocalZone zone_;
   bool too_many_columns_ = false;
 };

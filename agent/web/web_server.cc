@@ -1,13 +1,16 @@
 #include "agent/web/web_server.h"
 
 #include <civetweb.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <exception>
 #include <optional>
-#include <sstream>
+#include <thread>
 
 #include <prometheus/text_serializer.h>
 
@@ -76,6 +79,27 @@ std::string CivetwebListeningPort(const ListenAddress& address) {
 std::string FormatAddress(const ListenAddress& address, int port) {
   std::string host = address.ipv6 ? "[" + address.host + "]" : address.host;
   return host + ":" + std::to_string(port);
+}
+
+// A host a local client can connect to for this listen address.
+std::string LocalHost(const ListenAddress& address) {
+  if (address.host.empty() || address.host == "0.0.0.0") return "127.0.0.1";
+  if (address.host == "::") return "::1";
+  return address.host;
+}
+
+void ConnectAndClose(const std::string& host, int port) {
+  addrinfo hints = {};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* addresses = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &addresses) != 0) return;
+  int socket_fd = socket(addresses->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (socket_fd >= 0) {
+    (void)connect(socket_fd, addresses->ai_addr, addresses->ai_addrlen);
+    close(socket_fd);
+  }
+  freeaddrinfo(addresses);
 }
 
 void InitCivetwebOnce() {
@@ -172,7 +196,8 @@ std::optional<std::string> HttpRequest::QueryParameter(std::string_view name) co
   std::string name_text(name);
   // A decoded value is never longer than the encoded query.
   std::string value(query.size() + 1, '\0');
-  int length = mg_get_var(query.data(), query.size(), name_text.c_str(), value.data(), value.size());
+  int length =
+      mg_get_var(query.data(), query.size(), name_text.c_str(), value.data(), value.size());
   if (length < 0) return std::nullopt;
   value.resize(static_cast<size_t>(length));
   return value;
@@ -216,9 +241,8 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   server->InstallBuiltInRoutes();
   const std::string listening_port = CivetwebListeningPort(*address);
   const std::string threads = std::to_string(std::max(1, server->options_.threads));
-  const char* civetweb_options[] = {"listening_ports", listening_port.c_str(),
-                                    "num_threads",     threads.c_str(),
-                                    nullptr};
+  const char* civetweb_options[] = {"listening_ports", listening_port.c_str(), "num_threads",
+                                    threads.c_str(), nullptr};
   mg_callbacks callbacks = {};
   callbacks.log_message = &WebServer::OnLogMessage;
   mg_init_data init = {&callbacks, server.get(), civetweb_options};
@@ -236,6 +260,7 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   int port_count = mg_get_server_ports(server->context_, 4, ports);
   server->port_ = port_count > 0 ? ports[0].port : address->port;
   server->address_ = FormatAddress(*address, server->port_);
+  server->local_host_ = LocalHost(*address);
   // One catch-all CivetWeb handler; routing is ours so that every request,
   // including a 404, passes the same instrumentation (and later, auth).
   mg_set_request_handler(server->context_, "/", &WebServer::OnRequest, server.get());
@@ -257,7 +282,19 @@ std::string WebServer::StartError(const std::string& listen_address) {
 
 void WebServer::Stop() {
   if (context_ == nullptr) return;
+  // CivetWeb's accept loop looks at its stop flag only between polls of up to
+  // 2 s; a connection (closed at once, so no worker waits on it) ends the
+  // poll early. Repeated because the first may arrive before the flag is set.
+  std::atomic<bool> stopped{false};
+  std::thread waker([this, &stopped] {
+    while (!stopped) {
+      ConnectAndClose(local_host_, port_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
   mg_stop(context_);
+  stopped = true;
+  waker.join();
   context_ = nullptr;
   Log(LogLevel::kInfo, kComponent, "Stopped", {{"address", address_}});
 }

@@ -127,6 +127,7 @@ class WebServer {
   mg_context* context_ = nullptr;
   int port_ = 0;
   std::string address_;
+  std::string local_host_;  // where Stop() connects to wake the accept loop
 
   mutable std::shared_mutex routes_mutex_;
   std::map<std::string, std::shared_ptr<const HttpHandler>> routes_;

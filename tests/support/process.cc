@@ -50,26 +50,29 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   return pointers;
 }
 
+[[noreturn]] void ExitWithErrno(int status_pipe, int error) {
+  ssize_t ignored = write(status_pipe, &error, sizeof error);
+  (void)ignored;
+  _exit(127);
+}
+
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void ExecChild(const char* binary, char** argv, char** envp, const char* directory,
                             const char* stdout_path, const char* stderr_path, int status_pipe,
                             pid_t parent) {
-  auto fail = [status_pipe](int error) {
-    ssize_t ignored = write(status_pipe, &error, sizeof error);
-    (void)ignored;
-    _exit(127);
-  };
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent died before prctl
   int input = open("/dev/null", O_RDONLY);
   int output = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int errors = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (input < 0 || output < 0 || errors < 0) fail(errno);
-  if (dup2(input, 0) < 0 || dup2(output, 1) < 0 || dup2(errors, 2) < 0) fail(errno);
-  if (directory[0] != '\0' && chdir(directory) != 0) fail(errno);
+  if (input < 0 || output < 0 || errors < 0) ExitWithErrno(status_pipe, errno);
+  if (dup2(input, 0) < 0 || dup2(output, 1) < 0 || dup2(errors, 2) < 0) {
+    ExitWithErrno(status_pipe, errno);
+  }
+  if (directory[0] != '\0' && chdir(directory) != 0) ExitWithErrno(status_pipe, errno);
   execve(binary, argv, envp);
-  fail(errno);
+  ExitWithErrno(status_pipe, errno);
 }
 
 std::string ReadTail(const std::string& path, size_t max_bytes) {
@@ -102,7 +105,8 @@ std::unique_ptr<Process> Process::Start(const ProcessOptions& options, std::stri
   std::vector<std::string> arguments = {options.binary};
   arguments.insert(arguments.end(), options.args.begin(), options.args.end());
   std::vector<std::string> environment;
-  for (char** variable = environ; *variable != nullptr; ++variable) environment.push_back(*variable);
+  for (char** variable = environ; *variable != nullptr; ++variable)
+    environment.push_back(*variable);
   environment.insert(environment.end(), options.environment.begin(), options.environment.end());
   std::vector<char*> argv = CStrings(arguments);
   std::vector<char*> envp = CStrings(environment);

@@ -22,9 +22,9 @@ namespace txmon::test {
 struct ProcessOptions {
   std::string binary;  // a path, or a name looked up in PATH
   std::vector<std::string> args;
-  std::string working_directory;  // empty: the current one
-  std::string stdout_path;        // empty: /dev/null
-  std::string stderr_path;        // empty: /dev/null
+  std::string working_directory;         // empty: the current one
+  std::string stdout_path;               // empty: /dev/null
+  std::string stderr_path;               // empty: /dev/null
   std::vector<std::string> environment;  // "NAME=value", added to the inherited one
 };
 

@@ -91,6 +91,12 @@ bool ParseVector(simdjson::dom::array result, std::vector<PromSample>* samples) 
   return true;
 }
 
+std::string_view StringOr(simdjson::simdjson_result<simdjson::dom::element> field,
+                          std::string_view fallback) {
+  std::string_view value;
+  return field.get_string().get(value) == simdjson::SUCCESS ? value : fallback;
+}
+
 std::string Truncated(const std::string& text) {
   constexpr size_t kMax = 2000;
   return text.size() <= kMax ? text : text.substr(0, kMax) + "...";
@@ -101,8 +107,8 @@ std::string Truncated(const std::string& text) {
 std::unique_ptr<PrometheusServer> PrometheusServer::Start(const PrometheusOptions& options,
                                                           std::string* error) {
   if (access(options.binary.c_str(), X_OK) != 0) {
-    *error = options.binary +
-             " is missing: install Debian's prometheus package (scripts/setup.sh does)";
+    *error =
+        options.binary + " is missing: install Debian's prometheus package (scripts/setup.sh does)";
     return nullptr;
   }
   std::unique_ptr<PrometheusServer> server(new PrometheusServer());
@@ -150,8 +156,8 @@ bool PrometheusServer::WaitUntilReady(std::chrono::milliseconds timeout, std::st
     if (HttpGet(url() + "/-/ready", client).status == 200) return true;
     std::this_thread::sleep_for(kPollInterval);
   }
-  *error = "prometheus not ready after " + std::to_string(timeout.count()) + " ms; its log:\n" +
-           Log();
+  *error =
+      "prometheus not ready after " + std::to_string(timeout.count()) + " ms; its log:\n" + Log();
   return false;
 }
 
@@ -184,9 +190,7 @@ bool PrometheusServer::Query(const std::string& expr, std::vector<PromSample>* s
   }
   std::string_view status;
   if (document["status"].get_string().get(status) != simdjson::SUCCESS || status != "success") {
-    std::string_view message = "unknown error";
-    (void)document["error"].get_string().get(message);
-    *error = "query " + expr + ": " + std::string(message);
+    *error = "query " + expr + ": " + std::string(StringOr(document["error"], "unknown error"));
     return false;
   }
   std::string_view result_type;
@@ -213,8 +217,7 @@ bool PrometheusServer::Query(const std::string& expr, std::vector<PromSample>* s
 }
 
 bool PrometheusServer::WaitForScrapes(const std::string& target, int count,
-                                      std::chrono::milliseconds timeout,
-                                      std::string* error) const {
+                                      std::chrono::milliseconds timeout, std::string* error) const {
   // Every successful scrape writes up=1, so the sum counts them exactly.
   const std::string expr = "sum_over_time(up{instance=\"" + target + "\"}[1d])";
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -244,14 +247,9 @@ std::string PrometheusServer::TargetHealth(const std::string& target) const {
     return "cannot read /api/v1/targets: " + Truncated(response.body);
   }
   for (simdjson::dom::element active : targets) {
-    std::string_view instance, health, last_error;
-    if (active["labels"]["instance"].get_string().get(instance) != simdjson::SUCCESS ||
-        instance != target) {
-      continue;
-    }
-    (void)active["health"].get_string().get(health);
-    (void)active["lastError"].get_string().get(last_error);
-    return "health=" + std::string(health) + " lastError=\"" + std::string(last_error) + "\"";
+    if (StringOr(active["labels"]["instance"], "") != target) continue;
+    return "health=" + std::string(StringOr(active["health"], "")) + " lastError=\"" +
+           std::string(StringOr(active["lastError"], "")) + "\"";
   }
   return "Prometheus has no such target";
 }

@@ -1,0 +1,857 @@
+#include "agent/demo/shop_simulator.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <ctime>
+#include <optional>
+#include <queue>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+
+namespace txmon {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Randomness of our own (xoshiro256**), so a seed means the same shop with any
+// standard library.
+
+uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+class Random {
+ public:
+  explicit Random(uint64_t seed) {
+    for (uint64_t& word : state_) word = SplitMix64(seed);
+  }
+
+  uint64_t Next() {
+    const uint64_t result = Rotate(state_[1] * 5, 7) * 9;
+    const uint64_t t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = Rotate(state_[3], 45);
+    return result;
+  }
+
+  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  int UniformInt(int low, int high) {  // inclusive
+    return low + static_cast<int>(Next() % static_cast<uint64_t>(high - low + 1));
+  }
+  double Exponential(double mean) { return -mean * std::log1p(-Uniform()); }
+  double Normal() {  // Box-Muller
+    const double radius = std::sqrt(-2.0 * std::log(1.0 - Uniform()));
+    return radius * std::cos(2.0 * M_PI * Uniform());
+  }
+  double LogNormal(double median, double sigma) { return median * std::exp(sigma * Normal()); }
+
+ private:
+  static uint64_t Rotate(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::array<uint64_t, 4> state_;
+};
+
+struct Weighted {
+  std::string_view value;
+  double weight;
+};
+
+int Pick(Random& random, std::span<const Weighted> choices) {
+  double total = 0;
+  for (const Weighted& choice : choices) total += choice.weight;
+  double point = random.Uniform() * total;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    point -= choices[i].weight;
+    if (point < 0) return static_cast<int>(i);
+  }
+  return static_cast<int>(choices.size()) - 1;
+}
+
+// ---------------------------------------------------------------------------
+// The shop's habits.
+
+constexpr Weighted kChannels[] = {{"app", 45}, {"mini_program", 30}, {"web", 15}, {"h5", 10}};
+constexpr Weighted kProvinces[] = {{"Guangdong", 20}, {"Zhejiang", 15}, {"Jiangsu", 13},
+                                   {"Shanghai", 10},  {"Beijing", 9},   {"Shandong", 8},
+                                   {"Sichuan", 7},    {"Henan", 7},     {"Hubei", 6},
+                                   {"Fujian", 5}};
+constexpr std::string_view kMethods[] = {"alipay", "wechat_pay", "union_pay", "credit_card"};
+// A WeChat mini program pays with WeChat; elsewhere Alipay leads.
+constexpr Weighted kMiniProgramMethods[] = {
+    {"alipay", 0}, {"wechat_pay", 92}, {"union_pay", 5}, {"credit_card", 3}};
+constexpr Weighted kOtherMethods[] = {
+    {"alipay", 55}, {"wechat_pay", 33}, {"union_pay", 7}, {"credit_card", 5}};
+constexpr Weighted kRefundReasons[] = {{"quality_issue", 30},
+                                       {"changed_mind", 30},
+                                       {"not_as_described", 20},
+                                       {"late_delivery", 10},
+                                       {"wrong_item", 10}};
+constexpr Weighted kFailuresBeforePaying[] = {{"0", 82}, {"1", 13}, {"2", 5}};
+constexpr Weighted kFailuresBeforeCancelling[] = {{"0", 65}, {"1", 25}, {"2", 10}};
+
+constexpr double kPaidShare = 0.85;
+constexpr double kRefundShare = 0.04;
+constexpr double kManualCancelShare = 0.4;  // the rest time out
+constexpr double kAmountMedianYuan = 150;
+constexpr double kAmountSigma = 0.85;
+constexpr double kPaymentDelayMedianSeconds = 40;
+constexpr double kPaymentDelaySigma = 1.0;
+constexpr double kCancelTimeoutSeconds = 15 * 60;
+constexpr double kShipDelayMedianSeconds = 20 * 60;
+constexpr double kCompleteDelayMedianSeconds = 60 * 60;
+constexpr double kRefundBeforeShippingMedianSeconds = 10 * 60;
+constexpr double kRefundAfterShippingMedianSeconds = 30 * 60;
+constexpr int kCanalDelayMinMs = 2;  // binlog commit to Canal's conversion
+constexpr int kCanalDelayMaxMs = 20;
+
+const char* const kStatusNames[] = {"created", "paid", "shipped", "completed", "cancelled",
+                                    "refunded"};
+enum class OrderStatus : uint8_t { kCreated, kPaid, kShipped, kCompleted, kCancelled, kRefunded };
+
+struct DdlStatement {
+  std::string_view table;
+  std::string_view type;
+  std::string_view sql;
+};
+constexpr DdlStatement kDdlStatements[] = {
+    {"orders", "ALTER",
+     "ALTER TABLE `orders` ADD INDEX `idx_status_updated` (`status`, `updated_at`)"},
+    {"payments", "ALTER", "ALTER TABLE `payments` COMMENT = 'payment attempts'"},
+    {"orders", "ALTER", "ALTER TABLE `orders` DROP INDEX `idx_status_updated`"},
+    {"orders_archive", "CREATE", "CREATE TABLE IF NOT EXISTS `orders_archive` LIKE `orders`"},
+};
+
+// ---------------------------------------------------------------------------
+// Tables as Canal describes them.
+
+struct Column {
+  std::string_view name;
+  std::string_view mysql_type;
+  int sql_type;  // java.sql.Types
+};
+
+constexpr int kBigint = -5;
+constexpr int kVarchar = 12;
+constexpr int kDecimal = 3;
+constexpr int kDatetime = 93;
+
+constexpr Column kOrderColumns[] = {
+    {"id", "bigint(20)", kBigint},         {"order_no", "varchar(32)", kVarchar},
+    {"user_id", "bigint(20)", kBigint},    {"channel", "varchar(16)", kVarchar},
+    {"province", "varchar(32)", kVarchar}, {"payment_method", "varchar(16)", kVarchar},
+    {"amount", "decimal(12,2)", kDecimal}, {"status", "varchar(16)", kVarchar},
+    {"created_at", "datetime", kDatetime}, {"paid_at", "datetime", kDatetime},
+    {"updated_at", "datetime", kDatetime}};
+constexpr Column kPaymentColumns[] = {
+    {"id", "bigint(20)", kBigint},         {"order_id", "bigint(20)", kBigint},
+    {"method", "varchar(16)", kVarchar},   {"amount", "decimal(12,2)", kDecimal},
+    {"result", "varchar(16)", kVarchar},   {"created_at", "datetime", kDatetime}};
+constexpr Column kRefundColumns[] = {
+    {"id", "bigint(20)", kBigint},       {"order_id", "bigint(20)", kBigint},
+    {"amount", "decimal(12,2)", kDecimal}, {"reason", "varchar(32)", kVarchar},
+    {"created_at", "datetime", kDatetime}};
+constexpr Column kUserColumns[] = {{"id", "bigint(20)", kBigint},
+                                   {"channel", "varchar(16)", kVarchar},
+                                   {"province", "varchar(32)", kVarchar},
+                                   {"created_at", "datetime", kDatetime}};
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void AppendInt(std::string& out, int64_t value) {
+  char digits[24];
+  auto result = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, result.ptr);
+}
+
+struct TableSchema {
+  std::string_view name;
+  std::span<const Column> columns;
+  std::string mysql_types_json;  // {"id":"bigint(20)",...}
+  std::string sql_types_json;    // {"id":-5,...}
+
+  TableSchema(std::string_view table_name, std::span<const Column> table_columns)
+      : name(table_name), columns(table_columns) {
+    mysql_types_json = "{";
+    sql_types_json = "{";
+    for (const Column& column : columns) {
+      if (mysql_types_json.size() > 1) {
+        mysql_types_json += ',';
+        sql_types_json += ',';
+      }
+      AppendJsonString(mysql_types_json, column.name);
+      mysql_types_json += ':';
+      AppendJsonString(mysql_types_json, column.mysql_type);
+      AppendJsonString(sql_types_json, column.name);
+      sql_types_json += ':';
+      AppendInt(sql_types_json, column.sql_type);
+    }
+    mysql_types_json += '}';
+    sql_types_json += '}';
+  }
+};
+
+// A row's values in column order; nullopt is SQL NULL.
+using Row = std::vector<std::optional<std::string>>;
+
+void AppendRowObject(std::string& out, const TableSchema& table, const Row& row,
+                     const std::vector<bool>* only) {
+  out += '{';
+  bool first = true;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    if (only != nullptr && !(*only)[i]) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, table.columns[i].name);
+    out += ':';
+    if (row[i]) {
+      AppendJsonString(out, *row[i]);
+    } else {
+      out += "null";
+    }
+  }
+  out += '}';
+}
+
+std::string FormatCents(int64_t cents) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld.%02lld", static_cast<long long>(cents / 100),
+                static_cast<long long>(cents % 100));
+  return text;
+}
+
+int64_t FloorDiv(int64_t value, int64_t divisor) {
+  int64_t quotient = value / divisor;
+  return (value % divisor != 0 && value < 0) ? quotient - 1 : quotient;
+}
+
+int32_t PartitionKeyForUser(int64_t user_id) {
+  uint64_t state = static_cast<uint64_t>(user_id);
+  return static_cast<int32_t>(SplitMix64(state) >> 33);  // 31 bits: never negative
+}
+
+// ---------------------------------------------------------------------------
+// The simulation's state.
+
+struct Order {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string order_no;
+  int channel = 0;
+  int province = 0;
+  int method = -1;  // -1: NULL until paid
+  int64_t amount_cents = 0;
+  OrderStatus status = OrderStatus::kCreated;
+  int64_t created_ms = 0;
+  int64_t paid_ms = -1;
+  int64_t updated_ms = 0;
+  bool refund = false;
+  bool refund_after_shipping = false;
+};
+
+// The orders one checkout created; they are paid or cancelled together.
+struct Checkout {
+  std::vector<int64_t> order_ids;
+  int channel = 0;
+  int32_t partition_key = 0;
+};
+
+enum class EventKind : uint8_t {
+  kCheckout,
+  kRegistration,
+  kDdl,
+  kFailedPayment,
+  kPayment,
+  kCancel,
+  kShip,
+  kComplete,
+  kRefund,
+};
+
+struct Event {
+  int64_t time_ms;
+  uint64_t sequence;  // ties keep scheduling order
+  EventKind kind;
+  int64_t subject;  // checkout id or order id
+  int method;
+};
+
+struct LaterFirst {
+  bool operator()(const Event& a, const Event& b) const {
+    if (a.time_ms != b.time_ms) return a.time_ms > b.time_ms;
+    return a.sequence > b.sequence;
+  }
+};
+
+// One binlog transaction: its messages share Canal's batch id and clocks.
+struct Transaction {
+  int64_t commit_ms;
+  int64_t batch_id;
+  int64_t canal_ts;
+  int32_t partition_key;
+};
+
+}  // namespace
+
+class ShopSimulator::Impl {
+ public:
+  explicit Impl(ShopSimulatorOptions options)
+      : options_(std::move(options)),
+        random_(options_.seed),
+        orders_table_("orders", kOrderColumns),
+        payments_table_("payments", kPaymentColumns),
+        refunds_table_("refunds", kRefundColumns),
+        users_table_("users", kUserColumns),
+        now_ms_(options_.start_time_ms),
+        max_user_id_(std::max<int64_t>(1, options_.initial_users)) {
+    next_checkout_at_ = static_cast<double>(options_.start_time_ms);
+    next_registration_at_ = next_checkout_at_;
+    if (options_.emit_ddl) Schedule(options_.start_time_ms, EventKind::kDdl, 0);
+    ScheduleNextCheckout();
+    ScheduleNextRegistration();
+  }
+
+  void AdvanceTo(int64_t now_ms, std::vector<CanalMessageOut>& out) {
+    while (!events_.empty() && events_.top().time_ms <= now_ms) {
+      const Event event = events_.top();
+      events_.pop();
+      now_ms_ = std::max(now_ms_, event.time_ms);
+      Handle(event, out);
+    }
+    now_ms_ = std::max(now_ms_, now_ms);
+  }
+
+  int64_t now_ms() const { return now_ms_; }
+  int64_t next_event_ms() const { return events_.empty() ? INT64_MAX : events_.top().time_ms; }
+  const ShopTruth& truth() const { return truth_; }
+  const ShopSimulatorOptions& options() const { return options_; }
+
+ private:
+  void Handle(const Event& event, std::vector<CanalMessageOut>& out) {
+    switch (event.kind) {
+      case EventKind::kCheckout: return HandleCheckout(event, out);
+      case EventKind::kRegistration: return HandleRegistration(event, out);
+      case EventKind::kDdl: return HandleDdl(event, out);
+      case EventKind::kFailedPayment: return HandleFailedPayment(event, out);
+      case EventKind::kPayment: return HandlePayment(event, out);
+      case EventKind::kCancel: return HandleCancel(event, out);
+      case EventKind::kShip: return HandleShip(event, out);
+      case EventKind::kComplete: return HandleComplete(event, out);
+      case EventKind::kRefund: return HandleRefund(event, out);
+    }
+  }
+
+  // --- arrivals -------------------------------------------------------------
+
+  double SurgeFactorAt(double time_ms) const {
+    if (options_.surge_duration_ms <= 0) return 1.0;
+    const double begin = static_cast<double>(options_.start_time_ms + options_.surge_start_ms);
+    const double end = begin + static_cast<double>(options_.surge_duration_ms);
+    return time_ms >= begin && time_ms < end ? options_.surge_multiplier : 1.0;
+  }
+
+  double NextRateChangeAfter(double time_ms) const {
+    if (options_.surge_duration_ms <= 0) return INFINITY;
+    const double begin = static_cast<double>(options_.start_time_ms + options_.surge_start_ms);
+    const double end = begin + static_cast<double>(options_.surge_duration_ms);
+    if (time_ms < begin) return begin;
+    if (time_ms < end) return end;
+    return INFINITY;
+  }
+
+  // Next arrival of a Poisson process whose rate is piecewise constant:
+  // memorylessness lets us restart the draw at each rate change.
+  double NextArrival(double from_ms, double base_per_second) {
+    double time = from_ms;
+    for (;;) {
+      const double per_ms = base_per_second * SurgeFactorAt(time) / 1000.0;
+      const double change = NextRateChangeAfter(time);
+      if (per_ms > 0) {
+        const double candidate = time + random_.Exponential(1.0 / per_ms);
+        if (candidate < change) return candidate;
+      }
+      if (std::isinf(change)) return INFINITY;
+      time = change;
+    }
+  }
+
+  void ScheduleNextCheckout() {
+    const double orders_per_checkout = 1.0 + 2.0 * options_.multi_order_checkout_fraction;
+    next_checkout_at_ =
+        NextArrival(next_checkout_at_, options_.orders_per_second / orders_per_checkout);
+    if (!std::isinf(next_checkout_at_)) {
+      Schedule(static_cast<int64_t>(std::floor(next_checkout_at_)), EventKind::kCheckout, 0);
+    }
+  }
+
+  void ScheduleNextRegistration() {
+    next_registration_at_ = NextArrival(
+        next_registration_at_, options_.orders_per_second * options_.registrations_per_order);
+    if (!std::isinf(next_registration_at_)) {
+      Schedule(static_cast<int64_t>(std::floor(next_registration_at_)), EventKind::kRegistration,
+               0);
+    }
+  }
+
+  // --- handlers -------------------------------------------------------------
+
+  void HandleCheckout(const Event& event, std::vector<CanalMessageOut>& out) {
+    ScheduleNextCheckout();
+    const int order_count =
+        random_.Uniform() < options_.multi_order_checkout_fraction ? random_.UniformInt(2, 4) : 1;
+    const int64_t user_id = 1 + static_cast<int64_t>(random_.Next() % max_user_id_);
+    Checkout checkout;
+    checkout.channel = Pick(random_, kChannels);
+    checkout.partition_key = PartitionKeyForUser(user_id);
+    const int province = Pick(random_, kProvinces);
+
+    const Transaction tx = BeginTransaction(event.time_ms, checkout.partition_key);
+    std::vector<Row> rows;
+    for (int i = 0; i < order_count; ++i) {
+      Order order;
+      order.id = next_order_id_++;
+      order.user_id = user_id;
+      order.channel = checkout.channel;
+      order.province = province;
+      order.amount_cents = DrawAmountCents();
+      order.created_ms = event.time_ms;
+      order.updated_ms = event.time_ms;
+      order.order_no = OrderNumber(order);
+      rows.push_back(OrderRow(order));
+      CountCreated(order);
+      checkout.order_ids.push_back(order.id);
+      orders_.emplace(order.id, std::move(order));
+    }
+    EmitRows(tx, orders_table_, "INSERT", rows, nullptr, out);
+    const int64_t checkout_id = next_checkout_id_++;
+    PlanPayment(checkout_id, checkout, event.time_ms);
+    checkouts_.emplace(checkout_id, std::move(checkout));
+  }
+
+  // Decides now how the checkout ends (paid or cancelled) and schedules the
+  // failed attempts before that end.
+  void PlanPayment(int64_t checkout_id, const Checkout& checkout, int64_t created_ms) {
+    const bool pays = random_.Uniform() < kPaidShare;
+    const int64_t timeout_ms = DelayMs(kCancelTimeoutSeconds);
+    int64_t end_ms;
+    if (pays) {
+      const double delay = std::min(
+          random_.LogNormal(kPaymentDelayMedianSeconds, kPaymentDelaySigma),
+          0.9 * kCancelTimeoutSeconds);
+      end_ms = created_ms + DelayMs(delay);
+    } else if (random_.Uniform() < kManualCancelShare) {
+      end_ms = created_ms + static_cast<int64_t>(timeout_ms * (0.05 + 0.85 * random_.Uniform()));
+    } else {
+      end_ms = created_ms + timeout_ms;
+    }
+    const int failures =
+        Pick(random_, pays ? std::span<const Weighted>(kFailuresBeforePaying)
+                           : std::span<const Weighted>(kFailuresBeforeCancelling));
+    std::vector<int64_t> failure_times;
+    for (int i = 0; i < failures; ++i) {
+      failure_times.push_back(created_ms +
+                              static_cast<int64_t>((end_ms - created_ms) * random_.Uniform()));
+    }
+    std::sort(failure_times.begin(), failure_times.end());
+    for (int64_t time : failure_times) {
+      Schedule(time, EventKind::kFailedPayment, checkout_id, PickMethod(checkout.channel));
+    }
+    if (pays) {
+      Schedule(end_ms, EventKind::kPayment, checkout_id, PickMethod(checkout.channel));
+    } else {
+      Schedule(end_ms, EventKind::kCancel, checkout_id);
+    }
+  }
+
+  void HandleFailedPayment(const Event& event, std::vector<CanalMessageOut>& out) {
+    const Checkout& checkout = checkouts_.at(event.subject);
+    const Transaction tx = BeginTransaction(event.time_ms, checkout.partition_key);
+    std::vector<Row> rows;
+    for (int64_t order_id : checkout.order_ids) {
+      rows.push_back(PaymentRow(orders_.at(order_id), event.method, "failed", event.time_ms));
+    }
+    EmitRows(tx, payments_table_, "INSERT", rows, nullptr, out);
+    truth_.payments_failed[std::string(kMethods[event.method])] +=
+        static_cast<int64_t>(rows.size());
+  }
+
+  void HandlePayment(const Event& event, std::vector<CanalMessageOut>& out) {
+    const Checkout checkout = std::move(checkouts_.at(event.subject));
+    checkouts_.erase(event.subject);
+    const Transaction tx = BeginTransaction(event.time_ms, checkout.partition_key);
+    std::vector<Row> payments;
+    std::vector<Row> before;
+    std::vector<Row> after;
+    for (int64_t order_id : checkout.order_ids) {
+      Order& order = orders_.at(order_id);
+      payments.push_back(PaymentRow(order, event.method, "success", event.time_ms));
+      before.push_back(OrderRow(order));
+      order.method = event.method;
+      order.paid_ms = event.time_ms;
+      order.status = OrderStatus::kPaid;
+      order.updated_ms = event.time_ms;
+      after.push_back(OrderRow(order));
+    }
+    EmitRows(tx, payments_table_, "INSERT", payments, nullptr, out);
+    EmitRows(tx, orders_table_, "UPDATE", after, &before, out);
+    for (int64_t order_id : checkout.order_ids) {
+      Order& order = orders_.at(order_id);
+      CountPaid(order);
+      PlanFulfilment(order);
+    }
+  }
+
+  void PlanFulfilment(Order& order) {
+    order.refund = random_.Uniform() < kRefundShare;
+    order.refund_after_shipping = order.refund && random_.Uniform() < 0.5;
+    if (order.refund && !order.refund_after_shipping) {
+      Schedule(order.paid_ms + DelayMs(random_.LogNormal(kRefundBeforeShippingMedianSeconds, 0.7)),
+               EventKind::kRefund, order.id);
+    } else {
+      Schedule(order.paid_ms + DelayMs(random_.LogNormal(kShipDelayMedianSeconds, 0.6)),
+               EventKind::kShip, order.id);
+    }
+  }
+
+  void HandleCancel(const Event& event, std::vector<CanalMessageOut>& out) {
+    const Checkout checkout = std::move(checkouts_.at(event.subject));
+    checkouts_.erase(event.subject);
+    const Transaction tx = BeginTransaction(event.time_ms, checkout.partition_key);
+    std::vector<Row> before;
+    std::vector<Row> after;
+    for (int64_t order_id : checkout.order_ids) {
+      Order& order = orders_.at(order_id);
+      before.push_back(OrderRow(order));
+      ChangeStatus(order, OrderStatus::kCancelled, event.time_ms);
+      after.push_back(OrderRow(order));
+    }
+    EmitRows(tx, orders_table_, "UPDATE", after, &before, out);
+    truth_.orders_cancelled[std::string(kChannels[checkout.channel].value)] +=
+        static_cast<int64_t>(checkout.order_ids.size());
+    for (int64_t order_id : checkout.order_ids) orders_.erase(order_id);
+  }
+
+  void HandleShip(const Event& event, std::vector<CanalMessageOut>& out) {
+    Order& order = orders_.at(event.subject);
+    UpdateOrderStatus(order, OrderStatus::kShipped, event.time_ms, out);
+    if (order.refund) {
+      Schedule(event.time_ms + DelayMs(random_.LogNormal(kRefundAfterShippingMedianSeconds, 0.7)),
+               EventKind::kRefund, order.id);
+    } else {
+      Schedule(event.time_ms + DelayMs(random_.LogNormal(kCompleteDelayMedianSeconds, 0.5)),
+               EventKind::kComplete, order.id);
+    }
+  }
+
+  void HandleComplete(const Event& event, std::vector<CanalMessageOut>& out) {
+    Order& order = orders_.at(event.subject);
+    UpdateOrderStatus(order, OrderStatus::kCompleted, event.time_ms, out);
+    orders_.erase(event.subject);
+  }
+
+  void HandleRefund(const Event& event, std::vector<CanalMessageOut>& out) {
+    Order& order = orders_.at(event.subject);
+    const Transaction tx = BeginTransaction(event.time_ms, PartitionKeyForUser(order.user_id));
+    Row refund = {std::to_string(next_refund_id_++), std::to_string(order.id),
+                  FormatCents(order.amount_cents),
+                  std::string(kRefundReasons[Pick(random_, kRefundReasons)].value),
+                  DateTimeText(event.time_ms)};
+    EmitRows(tx, refunds_table_, "INSERT", {refund}, nullptr, out);
+    const std::vector<Row> before = {OrderRow(order)};
+    ChangeStatus(order, OrderStatus::kRefunded, event.time_ms);
+    EmitRows(tx, orders_table_, "UPDATE", {OrderRow(order)}, &before, out);
+    truth_.refunds += 1;
+    truth_.refund_amount_cents += order.amount_cents;
+    orders_.erase(event.subject);
+  }
+
+  void HandleRegistration(const Event& event, std::vector<CanalMessageOut>& out) {
+    ScheduleNextRegistration();
+    const int64_t user_id = ++max_user_id_;
+    const int channel = Pick(random_, kChannels);
+    const int province = Pick(random_, kProvinces);
+    const Transaction tx = BeginTransaction(event.time_ms, PartitionKeyForUser(user_id));
+    Row user = {std::to_string(user_id), std::string(kChannels[channel].value),
+                std::string(kProvinces[province].value), DateTimeText(event.time_ms)};
+    EmitRows(tx, users_table_, "INSERT", {user}, nullptr, out);
+    truth_.user_registrations[std::string(kChannels[channel].value)] += 1;
+  }
+
+  void HandleDdl(const Event& event, std::vector<CanalMessageOut>& out) {
+    const DdlStatement& ddl = kDdlStatements[ddl_count_++ % std::size(kDdlStatements)];
+    if (options_.ddl_interval_ms > 0) {
+      Schedule(event.time_ms + options_.ddl_interval_ms, EventKind::kDdl, 0);
+    }
+    const Transaction tx = BeginTransaction(event.time_ms, 0);
+    CanalMessageOut& message = StartMessage(tx, out);
+    std::string& json = message.json;
+    json += "{\"data\":null,\"database\":";
+    AppendJsonString(json, options_.database);
+    AppendClockAndId(json, tx);
+    json += ",\"isDdl\":true,\"mysqlType\":null,\"old\":null,\"pkNames\":null,\"sql\":";
+    AppendJsonString(json, ddl.sql);
+    json += ",\"sqlType\":null,\"table\":";
+    AppendJsonString(json, ddl.table);
+    AppendTsAndType(json, tx, ddl.type);
+    truth_.ddl_messages += 1;
+  }
+
+  // --- order changes --------------------------------------------------------
+
+  void ChangeStatus(Order& order, OrderStatus to, int64_t time_ms) {
+    truth_.status_transitions[{kStatusNames[static_cast<int>(order.status)],
+                               kStatusNames[static_cast<int>(to)]}] += 1;
+    order.status = to;
+    order.updated_ms = time_ms;
+  }
+
+  void UpdateOrderStatus(Order& order, OrderStatus to, int64_t time_ms,
+                         std::vector<CanalMessageOut>& out) {
+    const Transaction tx = BeginTransaction(time_ms, PartitionKeyForUser(order.user_id));
+    std::vector<Row> before = {OrderRow(order)};
+    ChangeStatus(order, to, time_ms);
+    EmitRows(tx, orders_table_, "UPDATE", {OrderRow(order)}, &before, out);
+  }
+
+  void CountCreated(const Order& order) {
+    truth_.orders_created[{std::string(kChannels[order.channel].value),
+                           std::string(kProvinces[order.province].value)}] += 1;
+    if (options_.record_each_order) truth_.order_amounts_cents.push_back(order.amount_cents);
+  }
+
+  void CountPaid(const Order& order) {
+    const std::string channel(kChannels[order.channel].value);
+    const std::string method(kMethods[order.method]);
+    truth_.orders_paid[{channel, method}] += 1;
+    truth_.paid_amount_cents[{channel, method}] += order.amount_cents;
+    truth_.payments_succeeded[method] += 1;
+    truth_.status_transitions[{"created", "paid"}] += 1;
+    if (options_.record_each_order) {
+      truth_.payment_delays_seconds.push_back(FloorDiv(order.paid_ms, 1000) -
+                                              FloorDiv(order.created_ms, 1000));
+    }
+  }
+
+  // --- rows -----------------------------------------------------------------
+
+  Row OrderRow(const Order& order) {
+    Row row;
+    row.reserve(std::size(kOrderColumns));
+    row.emplace_back(std::to_string(order.id));
+    row.emplace_back(order.order_no);
+    row.emplace_back(std::to_string(order.user_id));
+    row.emplace_back(std::string(kChannels[order.channel].value));
+    row.emplace_back(std::string(kProvinces[order.province].value));
+    if (order.method >= 0) {
+      row.emplace_back(std::string(kMethods[order.method]));
+    } else {
+      row.emplace_back(std::nullopt);
+    }
+    row.emplace_back(FormatCents(order.amount_cents));
+    row.emplace_back(kStatusNames[static_cast<int>(order.status)]);
+    row.emplace_back(DateTimeText(order.created_ms));
+    if (order.paid_ms >= 0) {
+      row.emplace_back(DateTimeText(order.paid_ms));
+    } else {
+      row.emplace_back(std::nullopt);
+    }
+    row.emplace_back(DateTimeText(order.updated_ms));
+    return row;
+  }
+
+  Row PaymentRow(const Order& order, int method, const char* result, int64_t time_ms) {
+    return Row{std::to_string(next_payment_id_++), std::to_string(order.id),
+               std::string(kMethods[method]),      FormatCents(order.amount_cents),
+               std::string(result),                DateTimeText(time_ms)};
+  }
+
+  std::string OrderNumber(const Order& order) {
+    const std::string& created = DateTimeText(order.created_ms);  // "YYYY-MM-DD ..."
+    char text[40];
+    std::snprintf(text, sizeof text, "%.4s%.2s%.2s%012lld", created.c_str(), created.c_str() + 5,
+                  created.c_str() + 8, static_cast<long long>(order.id));
+    return text;
+  }
+
+  int64_t DrawAmountCents() {
+    const double yuan =
+        std::clamp(random_.LogNormal(kAmountMedianYuan, kAmountSigma), 1.0, 99999.99);
+    return std::llround(yuan * 100);
+  }
+
+  int PickMethod(int channel) {
+    const bool mini_program = kChannels[channel].value == "mini_program";
+    return Pick(random_, mini_program ? std::span<const Weighted>(kMiniProgramMethods)
+                                      : std::span<const Weighted>(kOtherMethods));
+  }
+
+  // MySQL DATETIME text (whole seconds) in the process's time zone.
+  const std::string& DateTimeText(int64_t time_ms) {
+    const int64_t second = FloorDiv(time_ms, 1000);
+    if (second != cached_second_) {
+      const time_t seconds = static_cast<time_t>(second);
+      struct tm parts;
+      localtime_r(&seconds, &parts);
+      char text[64];
+      std::snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900,
+                    parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+      cached_second_ = second;
+      cached_text_ = text;
+    }
+    return cached_text_;
+  }
+
+  int64_t DelayMs(double seconds) const {
+    return std::max<int64_t>(0, std::llround(seconds * 1000.0 / options_.time_scale));
+  }
+
+  // --- messages -------------------------------------------------------------
+
+  Transaction BeginTransaction(int64_t commit_ms, int32_t partition_key) {
+    const int64_t canal_ts = commit_ms + random_.UniformInt(kCanalDelayMinMs, kCanalDelayMaxMs);
+    return Transaction{commit_ms, ++batch_id_, canal_ts, partition_key};
+  }
+
+  CanalMessageOut& StartMessage(const Transaction& tx, std::vector<CanalMessageOut>& out) {
+    CanalMessageOut& message = out.emplace_back();
+    message.partition_key_hash = tx.partition_key;
+    message.commit_time_ms = tx.commit_ms;
+    truth_.messages += 1;
+    return message;
+  }
+
+  void AppendClockAndId(std::string& json, const Transaction& tx) {
+    json += ",\"es\":";
+    AppendInt(json, FloorDiv(tx.commit_ms, 1000) * 1000);  // binlog header: whole seconds
+    json += ",\"id\":";
+    AppendInt(json, tx.batch_id);
+  }
+
+  void AppendTsAndType(std::string& json, const Transaction& tx, std::string_view type) {
+    json += ",\"ts\":";
+    AppendInt(json, tx.canal_ts);
+    json += ",\"type\":";
+    AppendJsonString(json, type);
+    json += '}';
+  }
+
+  // One rows event as Canal's flat message: fields in fastjson's alphabetical
+  // order. For UPDATE, `before` holds the before-images and `old` lists the
+  // changed columns; like Canal, the changed-column set accumulates across the
+  // rows of one message.
+  void EmitRows(const Transaction& tx, const TableSchema& table, std::string_view type,
+                const std::vector<Row>& after, const std::vector<Row>* before,
+                std::vector<CanalMessageOut>& out) {
+    CanalMessageOut& message = StartMessage(tx, out);
+    std::string& json = message.json;
+    json.reserve(400 + 300 * after.size());
+    json += "{\"data\":[";
+    for (size_t i = 0; i < after.size(); ++i) {
+      if (i > 0) json += ',';
+      AppendRowObject(json, table, after[i], nullptr);
+    }
+    json += "],\"database\":";
+    AppendJsonString(json, options_.database);
+    AppendClockAndId(json, tx);
+    json += ",\"isDdl\":false,\"mysqlType\":";
+    json += table.mysql_types_json;
+    json += ",\"old\":";
+    if (before == nullptr) {
+      json += "null";
+    } else {
+      json += '[';
+      std::vector<bool> changed(table.columns.size(), false);
+      for (size_t i = 0; i < after.size(); ++i) {
+        for (size_t c = 0; c < changed.size(); ++c) {
+          if ((*before)[i][c] != after[i][c]) changed[c] = true;
+        }
+        if (i > 0) json += ',';
+        AppendRowObject(json, table, (*before)[i], &changed);
+      }
+      json += ']';
+    }
+    json += ",\"pkNames\":[\"id\"],\"sql\":\"\",\"sqlType\":";
+    json += table.sql_types_json;
+    json += ",\"table\":";
+    AppendJsonString(json, table.name);
+    AppendTsAndType(json, tx, type);
+    truth_.rows[{std::string(table.name), std::string(type)}] += static_cast<int64_t>(after.size());
+    truth_.rows_total += static_cast<int64_t>(after.size());
+  }
+
+  void Schedule(int64_t time_ms, EventKind kind, int64_t subject, int method = -1) {
+    events_.push(Event{time_ms, next_sequence_++, kind, subject, method});
+  }
+
+  const ShopSimulatorOptions options_;
+  Random random_;
+  const TableSchema orders_table_;
+  const TableSchema payments_table_;
+  const TableSchema refunds_table_;
+  const TableSchema users_table_;
+  ShopTruth truth_;
+
+  int64_t now_ms_;
+  std::priority_queue<Event, std::vector<Event>, LaterFirst> events_;
+  uint64_t next_sequence_ = 0;
+  double next_checkout_at_ = 0;
+  double next_registration_at_ = 0;
+
+  std::unordered_map<int64_t, Order> orders_;  // not yet completed/cancelled/refunded
+  std::unordered_map<int64_t, Checkout> checkouts_;  // not yet paid or cancelled
+  int64_t max_user_id_;
+  int64_t next_order_id_ = 1000001;
+  int64_t next_payment_id_ = 5000001;
+  int64_t next_refund_id_ = 9001;
+  int64_t next_checkout_id_ = 1;
+  int64_t batch_id_ = 0;
+  size_t ddl_count_ = 0;
+
+  int64_t cached_second_ = INT64_MIN;
+  std::string cached_text_;
+};
+
+ShopSimulator::ShopSimulator(ShopSimulatorOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+ShopSimulator::~ShopSimulator() = default;
+
+void ShopSimulator::AdvanceTo(int64_t now_ms, std::vector<CanalMessageOut>& out) {
+  impl_->AdvanceTo(now_ms, out);
+}
+
+int64_t ShopSimulator::now_ms() const { return impl_->now_ms(); }
+int64_t ShopSimulator::next_event_ms() const { return impl_->next_event_ms(); }
+const ShopTruth& ShopSimulator::truth() const { return impl_->truth(); }
+const ShopSimulatorOptions& ShopSimulator::options() const { return impl_->options(); }
+
+}  // namespace txmon

@@ -1,0 +1,118 @@
+// ShopSimulator: a deterministic simulation of the demo shop
+// (docs/demo-shop-schema.md) that writes its row changes as Canal flat
+// messages, byte for byte as Canal's Kafka producer would.
+//
+// Orders arrive as a Poisson process (a "Double 11" surge window multiplies
+// the rate); each order then lives its life on a schedule of its own: failed
+// payment attempts, paid or cancelled, shipped, completed or refunded. Users
+// register at a rate proportional to orders. An ALTER/CREATE statement is
+// emitted at the start and now and then (consumers must skip DDL).
+//
+// The same seed and options give the same messages, however AdvanceTo's
+// steps are cut. truth() counts plain domain facts exactly as the emitted rows
+// state them, so tests can compare an agent's metrics against it.
+//
+// DATETIME columns are written in the process's local time zone (set TZ or
+// LocalZone::Use before simulating). No Kafka here: see DemoShop.
+// Threading: not thread-safe; one thread drives an instance.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace txmon {
+
+struct ShopSimulatorOptions {
+  uint64_t seed = 1;
+  double orders_per_second = 20.0;  // long-run average outside the surge
+  // "Double 11": inside [start_time_ms + surge_start_ms, + surge_duration_ms)
+  // orders and registrations arrive surge_multiplier times faster.
+  double surge_multiplier = 1.0;
+  int64_t surge_start_ms = 0;
+  int64_t surge_duration_ms = 0;  // 0: no surge
+  int64_t start_time_ms = 1731254400000;  // 2024-11-11 00:00:00 in Asia/Shanghai
+  // Divides every delay in an order's life (payment ~40 s, cancel timeout
+  // 15 min, shipping ~20 min, completion ~1 h, refunds): 30 shows a whole life
+  // in a minute or two. Arrival rates are not scaled.
+  double time_scale = 1.0;
+  double registrations_per_order = 0.25;
+  // Share of checkouts that create 2-4 orders at once (one multi-row INSERT,
+  // then multi-row payment INSERTs and order UPDATEs for the whole cart).
+  double multi_order_checkout_fraction = 0.1;
+  bool emit_ddl = true;
+  int64_t ddl_interval_ms = 10 * 60 * 1000;  // after the first, at start; 0: only that one
+  int64_t initial_users = 10000;  // existing users (ids 1..N), never emitted
+  // Keep every order's amount and payment delay in ShopTruth. Memory grows
+  // with the orders: turn off for long runs.
+  bool record_each_order = true;
+  std::string database = "shop";
+};
+
+// One Canal flat message and where it belongs.
+struct CanalMessageOut {
+  std::string json;
+  // Non-negative; derived from the user id, so every message about one
+  // order (and its user) lands in one partition, in commit order.
+  int32_t partition_key_hash = 0;
+  int64_t commit_time_ms = 0;  // exact commit instant (the JSON's es has whole seconds)
+};
+
+// Facts the emitted rows state, counted per row. Keys are the column values
+// as written (channel, province, payment method, status). Amounts in cents.
+struct ShopTruth {
+  using Pair = std::pair<std::string, std::string>;
+
+  std::map<Pair, int64_t> orders_created;     // (channel, province)
+  std::map<Pair, int64_t> orders_paid;        // (channel, payment_method)
+  std::map<Pair, int64_t> paid_amount_cents;  // (channel, payment_method)
+  std::vector<int64_t> order_amounts_cents;   // each created order, in emission order
+  // Each paid order's paid_at - created_at in seconds, as the DATETIME
+  // columns say (whole seconds), in emission order.
+  std::vector<int64_t> payment_delays_seconds;
+  std::map<Pair, int64_t> status_transitions;             // (from, to): UPDATE rows
+  std::map<std::string, int64_t> orders_cancelled;        // by channel
+  int64_t refunds = 0;                                    // rows INSERTed into refunds
+  int64_t refund_amount_cents = 0;
+  std::map<std::string, int64_t> user_registrations;  // by channel
+  std::map<std::string, int64_t> payments_failed;     // by method
+  std::map<std::string, int64_t> payments_succeeded;  // by method
+  std::map<Pair, int64_t> rows;                       // (table, INSERT|UPDATE)
+  int64_t messages = 0;  // every message, DDL included
+  int64_t rows_total = 0;
+  int64_t ddl_messages = 0;
+};
+
+// Sum of a truth map's counts.
+template <typename Key>
+int64_t TotalOf(const std::map<Key, int64_t>& counts) {
+  int64_t total = 0;
+  for (const auto& entry : counts) total += entry.second;
+  return total;
+}
+
+class ShopSimulator {
+ public:
+  explicit ShopSimulator(ShopSimulatorOptions options);
+  ~ShopSimulator();
+
+  ShopSimulator(const ShopSimulator&) = delete;
+  ShopSimulator& operator=(const ShopSimulator&) = delete;
+
+  // Appends every message committed at or before `now_ms`, in commit order.
+  void AdvanceTo(int64_t now_ms, std::vector<CanalMessageOut>& out);
+
+  int64_t now_ms() const;         // the simulated instant reached so far
+  int64_t next_event_ms() const;  // when the next message is due (INT64_MAX: never)
+  const ShopTruth& truth() const;
+  const ShopSimulatorOptions& options() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace txmon

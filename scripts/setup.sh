@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what txmon needs to build and test on Debian 12. Idempotent: when
+# every package is already installed it touches nothing (and needs no root).
+#
+# The Debian server packages (prometheus, prometheus-alertmanager) try to start
+# their service on install. The tests start these binaries themselves on free
+# loopback ports, so no packaged daemon may be left running or listening.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential g++ cmake pkg-config git clang-format
+  # libraries
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
+  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev
+  # servers the integration tests start, and tools the scripts use
+  prometheus prometheus-alertmanager ca-certificates procps curl iproute2
+)
+# Service users of the packaged daemons; their processes can only have been
+# started by the packages' own scripts.
+service_users=(prometheus)
+
+log() { echo "setup: $*"; }
+
+missing_packages() {
+  local package
+  for package in "${packages[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]]; then
+      echo "$package"
+    fi
+  done
+}
+
+# Keeps package scripts from starting services while apt runs.
+block_service_starts() {
+  if [[ -e /usr/sbin/policy-rc.d ]]; then
+    return
+  fi
+  log "blocking service starts during install (/usr/sbin/policy-rc.d)"
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+}
+
+stop_packaged_daemons() {
+  local user pids
+  for user in "${service_users[@]}"; do
+    id "$user" >/dev/null 2>&1 || continue
+    pids="$(pgrep -u "$user" || true)"
+    if [[ -n "$pids" ]]; then
+      log "stopping daemons started by package scripts (user $user): $(echo "$pids" | tr '\n' ' ')"
+      # shellcheck disable=SC2086
+      kill $pids 2>/dev/null || true
+      sleep 1
+      # shellcheck disable=SC2086
+      kill -9 $pids 2>/dev/null || true
+    fi
+  done
+}
+
+check_nothing_listens() {
+  local listeners
+  listeners="$(ss -ltnpH 2>/dev/null | grep -E 'prometheus|alertmanager|node_exporter' || true)"
+  if [[ -n "$listeners" ]]; then
+    log "packaged daemons are still listening:"
+    echo "$listeners"
+    exit 1
+  fi
+  log "no packaged daemon is listening"
+}
+
+main() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "all ${#packages[@]} packages are installed"
+    return
+  fi
+  log "missing packages: ${missing[*]}"
+  if [[ "$(id -u)" -ne 0 ]]; then
+    log "run as root to install them"
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  block_service_starts
+  log "apt-get update"
+  apt-get update
+  log "apt-get install ${missing[*]}"
+  apt-get install -y --no-install-recommends "${missing[@]}"
+  stop_packaged_daemons
+  check_nothing_listens
+  log "done"
+}
+
+main "$@"

@@ -1,0 +1,116 @@
+#include "agent/config/agent_config.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/map/row_mapper.h"
+
+namespace txmon {
+namespace {
+
+std::string ErrorOf(const std::string& yaml) {
+  AgentConfig config;
+  Status s = ParseConfig(yaml, "txmon.yml", &config);
+  return s.ok() ? "OK" : s.message();
+}
+
+const char* kMetricHead = "metrics:\n  - name: orders_total\n    help: Orders.\n";
+
+TEST(AgentConfigTest, ShippedConfigIsValidAndCompiles) {
+  AgentConfig config;
+  Status s = LoadConfigFile(std::string(TXMON_SOURCE_DIR) + "/txmon.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(config.time_zone, "Asia/Shanghai");
+  EXPECT_EQ(config.source.kafka.topics, std::vector<std::string>{"shop.binlog"});
+  EXPECT_EQ(config.source.kafka.group_id, "txmon");
+  std::vector<std::string> names;
+  for (const MetricMapping& m : config.metrics) names.push_back(m.name);
+  for (const char* expected :
+       {"shop_orders_created_total", "shop_orders_paid_total", "shop_gmv_paid_total",
+        "shop_order_amount_yuan", "shop_payment_duration_seconds",
+        "shop_order_status_transitions_total", "shop_orders_cancelled_total", "shop_refunds_total",
+        "shop_refund_amount_total", "shop_user_registrations_total"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  }
+  MetricStore store;
+  std::unique_ptr<RowMapper> mapper;
+  s = RowMapper::Compile(config.metrics, store, &mapper);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+TEST(AgentConfigTest, ErrorsNameFileLineAndReason) {
+  EXPECT_EQ(ErrorOf(std::string(kMetricHead) + "    type: countr\n    table: orders\n"),
+            "txmon.yml:4:11: metrics[0].type: unknown type \"countr\" (want counter, gauge or "
+            "histogram)");
+  EXPECT_EQ(ErrorOf(std::string(kMetricHead) + "    type: counter\n    table: orders\n    lables: []\n"),
+            "txmon.yml:6:5: metrics[0]: unknown field \"lables\" (known: action, buckets, "
+            "database, help, labels, name, on, table, tables, transition, type, value, where)");
+  EXPECT_EQ(ErrorOf("metrics:\n  - name: x_total\n    help: [\n"),
+            ErrorOf("metrics:\n  - name: x_total\n    help: [\n"));
+  EXPECT_NE(ErrorOf("metrics:\n  - name: x_total\n    help: [\n").find("txmon.yml:4:"),
+            std::string::npos)
+      << ErrorOf("metrics:\n  - name: x_total\n    help: [\n");
+  EXPECT_NE(ErrorOf("metrics: []\n").find("metrics: expected a non-empty list"), std::string::npos);
+  EXPECT_EQ(ErrorOf(""), "txmon.yml: config: the file is empty");
+}
+
+TEST(AgentConfigTest, RefusesInconsistentMetrics) {
+  auto metric = [](const std::string& body) {
+    return ErrorOf("metrics:\n  - name: m_total\n    help: M.\n" + body);
+  };
+  EXPECT_NE(metric("    type: histogram\n    table: t\n").find("a histogram needs \"buckets\""),
+            std::string::npos);
+  EXPECT_NE(metric("    type: counter\n    table: t\n    buckets: [1]\n").find("only histograms"),
+            std::string::npos);
+  EXPECT_NE(metric("    type: counter\n    table: t\n    buckets: [2, 1]\n").find("ascending"),
+            std::string::npos);
+  EXPECT_NE(metric("    type: counter\n").find("exactly one of \"table\" or \"tables\""),
+            std::string::npos);
+  EXPECT_NE(metric("    type: counter\n    table: t\n    on: [upsert]\n")
+                .find("unknown change type \"upsert\""),
+            std::string::npos);
+  EXPECT_NE(metric("    type: counter\n    table: t\n    transition: {column: s}\n    on: insert\n")
+                .find("a transition only matches updates"),
+            std::string::npos);
+  EXPECT_NE(metric("    type: counter\n    table: t\n    where: [{column: a}]\n")
+                .find("needs exactly one of equals"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("metrics:\n  - name: m\n    help: M.\n    type: counter\n    table: t\n")
+                .find("counter names end in \"_total\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("metrics:\n  - name: txmon_x_total\n    help: M.\n    type: counter\n    table: t\n")
+                .find("reserved"),
+            std::string::npos);
+  std::string twice =
+      "metrics:\n"
+      "  - {name: a_total, help: A., type: counter, table: t}\n"
+      "  - {name: a_total, help: A., type: counter, table: t}\n";
+  EXPECT_EQ(ErrorOf(twice), "txmon.yml:3:12: metrics[1].name: metric \"a_total\" is defined twice");
+}
+
+TEST(AgentConfigTest, ReadsSourceAndKafkaProperties) {
+  AgentConfig config;
+  Status s = ParseConfig(
+      "source:\n  kafka:\n    brokers: b:9092\n    topics: t\n    properties:\n"
+      "      security.protocol: SASL_SSL\n      sasl.mechanism: PLAIN\n"
+      "metrics:\n  - {name: a_total, help: A., type: counter, table: t}\n",
+      "x.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(config.source.kafka.brokers, "b:9092");
+  EXPECT_EQ(config.source.kafka.topics, std::vector<std::string>{"t"});
+  ASSERT_EQ(config.source.kafka.properties.size(), 2u);
+  EXPECT_EQ(config.source.kafka.properties[0].first, "security.protocol");
+  EXPECT_EQ(config.source.kafka.properties[1].second, "PLAIN");
+  EXPECT_NE(ErrorOf("source:\n  format: avro\nmetrics: [{name: a_total, help: A., type: counter, table: t}]\n")
+                .find("unsupported format \"avro\""),
+            std::string::npos);
+}
+
+TEST(AgentConfigTest, MissingFileIsRefusedWithItsPath) {
+  AgentConfig config;
+  Status s = LoadConfigFile("/nonexistent/txmon.yml", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "/nonexistent/txmon.yml: cannot open: No such file or directory");
+}
+
+}  // namespace
+}  // namespace txmon

@@ -1,0 +1,136 @@
+#include "agent/store/metric_store.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+#include "agent/base/fixed_point.h"
+
+namespace txmon {
+namespace {
+
+std::string Exposition(const MetricStore& store) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, store.Collect());
+  return out.str();
+}
+
+TEST(FixedPointTest, ParsesDecimalsExactly) {
+  EXPECT_EQ(ParseDecimalMicros("999.0"), 999'000'000);
+  EXPECT_EQ(ParseDecimalMicros("0.1"), 100'000);
+  EXPECT_EQ(ParseDecimalMicros("-3.50"), -3'500'000);
+  EXPECT_EQ(ParseDecimalMicros("12"), 12'000'000);
+  EXPECT_EQ(ParseDecimalMicros(".5"), 500'000);
+  EXPECT_EQ(ParseDecimalMicros("1.0000005"), 1'000'001);  // rounded half away from zero
+  EXPECT_EQ(ParseDecimalMicros("1.00000049"), 1'000'000);
+  EXPECT_EQ(ParseDecimalMicros(""), std::nullopt);
+  EXPECT_EQ(ParseDecimalMicros("-"), std::nullopt);
+  EXPECT_EQ(ParseDecimalMicros("1e3"), std::nullopt);
+  EXPECT_EQ(ParseDecimalMicros("12a"), std::nullopt);
+  EXPECT_EQ(ParseDecimalMicros("99999999999999999999"), std::nullopt);
+}
+
+TEST(FixedPointTest, SumOfTenthsHasNoDrift) {
+  // 0.1 added a million times: a double drifts, micro-units do not.
+  int64_t micros = 0;
+  double floating = 0;
+  for (int i = 0; i < 1'000'000; ++i) {
+    micros += *ParseDecimalMicros("0.10");
+    floating += 0.10;
+  }
+  EXPECT_EQ(micros, 100'000 * kMicrosPerUnit);
+  EXPECT_NE(floating, 100'000.0);
+  EXPECT_EQ(MicrosToDouble(micros), 100'000.0);
+}
+
+TEST(MetricStoreTest, CountersAndLabels) {
+  MetricStore store;
+  Metric* orders;
+  ASSERT_TRUE(store.Add({"orders_total", "Orders.", MetricType::kCounter, {"channel"}, {}, {}},
+                        &orders)
+                  .ok());
+  Series* app = orders->Resolve({"app"});
+  EXPECT_EQ(orders->Resolve({"app"}), app);  // same handle for the same values
+  app->Add(kMicrosPerUnit);
+  app->Add(kMicrosPerUnit);
+  orders->Resolve({"web"})->Add(kMicrosPerUnit);
+  std::string text = Exposition(store);
+  EXPECT_NE(text.find("# TYPE orders_total counter"), std::string::npos) << text;
+  EXPECT_NE(text.find("orders_total{channel=\"app\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("orders_total{channel=\"web\"} 1"), std::string::npos) << text;
+}
+
+TEST(MetricStoreTest, HistogramBucketsAreCumulative) {
+  MetricStore store;
+  Metric* amount;
+  ASSERT_TRUE(store.Add({"amount_yuan", "Amounts.", MetricType::kHistogram, {}, {}, {
+                            10 * kMicrosPerUnit, 100 * kMicrosPerUnit}},
+                        &amount)
+                  .ok());
+  Series* series = amount->Resolve({});
+  for (const char* value : {"5", "10", "10.01", "99.99", "1000.5"}) {
+    int64_t micros = *ParseDecimalMicros(value);
+    series->Observe(amount->BucketFor(micros), micros);
+  }
+  std::string text = Exposition(store);
+  EXPECT_NE(text.find("amount_yuan_bucket{le=\"10\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("amount_yuan_bucket{le=\"100\"} 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("amount_yuan_bucket{le=\"+Inf\"} 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("amount_yuan_count 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("amount_yuan_sum 1125.5"), std::string::npos) << text;
+}
+
+TEST(MetricStoreTest, LabelValuesFoldIntoOtherPastTheLimit) {
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(
+      store.Add({"x_total", "X.", MetricType::kCounter, {"user"}, {2}, {}}, &metric).ok());
+  for (std::string user : {"a", "b", "c", "d", "a"}) {
+    metric->Resolve({std::string_view(user)})->Add(kMicrosPerUnit);
+  }
+  EXPECT_EQ(metric->folded_values(), 2u);
+  std::string text = Exposition(store);
+  EXPECT_NE(text.find("x_total{user=\"a\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_total{user=\"b\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_total{user=\"other\"} 2"), std::string::npos) << text;
+  EXPECT_EQ(text.find("user=\"c\""), std::string::npos) << text;
+}
+
+TEST(MetricStoreTest, RefusesBadSpecs) {
+  MetricStore store;
+  EXPECT_FALSE(store.Add({"bad-name", "", MetricType::kCounter, {}, {}, {}}, nullptr).ok());
+  EXPECT_FALSE(store.Add({"ok_total", "", MetricType::kCounter, {"__reserved"}, {}, {}}, nullptr).ok());
+  EXPECT_FALSE(store.Add({"h", "", MetricType::kHistogram, {}, {}, {}}, nullptr).ok());
+  EXPECT_FALSE(store.Add({"h", "", MetricType::kHistogram, {}, {}, {2, 1}}, nullptr).ok());
+  ASSERT_TRUE(store.Add({"dup_total", "", MetricType::kCounter, {}, {}, {}}, nullptr).ok());
+  Status dup = store.Add({"dup_total", "", MetricType::kCounter, {}, {}, {}}, nullptr);
+  EXPECT_FALSE(dup.ok());
+  EXPECT_NE(dup.message().find("defined twice"), std::string::npos);
+}
+
+TEST(MetricStoreTest, SnapshotRestoresEveryValue) {
+  MetricSpec counter{"c_total", "C.", MetricType::kCounter, {"k"}, {}, {}};
+  MetricSpec histogram{"h_seconds", "H.", MetricType::kHistogram, {}, {}, {1'000'000}};
+  MetricStore original;
+  Metric *c, *h;
+  ASSERT_TRUE(original.Add(counter, &c).ok());
+  ASSERT_TRUE(original.Add(histogram, &h).ok());
+  c->Resolve({"x"})->Add(3'250'000);
+  h->Resolve({})->Observe(h->BucketFor(500'000), 500'000);
+  h->Resolve({})->Observe(h->BucketFor(2'000'000), 2'000'000);
+
+  MetricStore restored;
+  ASSERT_TRUE(restored.Add(counter, nullptr).ok());
+  ASSERT_TRUE(restored.Add(histogram, nullptr).ok());
+  std::vector<std::string> skipped;
+  StoreSnapshot snapshot = original.Snapshot();
+  snapshot.metrics.push_back({"gone_total", MetricType::kCounter, {}, {}, {}});
+  restored.Restore(snapshot, &skipped);
+  EXPECT_EQ(skipped, std::vector<std::string>{"gone_total"});
+  EXPECT_EQ(Exposition(restored), Exposition(original));
+}
+
+}  // namespace
+}  // namespace txmon
