@@ -541,6 +541,30 @@ TEST(CanalDecoderTest, NumbersAndBooleansKeepTheirText) {
   EXPECT_EQ(TextOf(result.rows[0].after, schema, "description"), "false");
 }
 
+TEST(CanalDecoderTest, ColumnNamesMatchExactly) {
+  // Names that share prefixes, around the 8-byte word boundaries, and one
+  // longer than 56 bytes.
+  const std::string long_name(60, 'x');
+  DecodeSchema schema = MakeSchema({{"", "t"}}, {"abcdefg", "abcdefgh", "abcdefghijklmnop", "ab"});
+  schema.columns.Add(long_name);
+  CanalDecoder decoder(schema);
+  const std::string line = R"({"type":"INSERT","table":"t","data":[{"abcdefg":"7","abcdefgh":"8",)"
+                           R"("abcdefghi":"9","abcdefghijklmnop":"16","abcdefghijklmnopq":"17",)"
+                           R"("a":"1","abc":"3",")" +
+                           long_name + R"(":"60",")" + long_name + R"(y":"61"}]})";
+
+  const DecodeResult result = decoder.Decode(Message(line));
+
+  ASSERT_EQ(result.error, DecodeError::kNone) << result.detail;
+  ASSERT_EQ(result.rows.size(), 1u);
+  const auto& after = result.rows[0].after;
+  EXPECT_EQ(TextOf(after, schema, "abcdefg"), "7");
+  EXPECT_EQ(TextOf(after, schema, "abcdefgh"), "8");
+  EXPECT_EQ(TextOf(after, schema, "abcdefghijklmnop"), "16");
+  EXPECT_EQ(TextOf(after, schema, "ab"), "<absent>");
+  EXPECT_EQ(TextOf(after, schema, long_name), "60");
+}
+
 // The message with its top-level fields in reverse order, built from an
 // independent DOM parse of the line.
 std::string ReverseFields(std::string_view line) {

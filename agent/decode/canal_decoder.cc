@@ -3,10 +3,12 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -92,18 +94,106 @@ std::string_view TrimTrailingSpace(std::string_view token) {
   return token;
 }
 
-// The key of `field` as spelled in the JSON, without unescaping it when it
-// holds no escapes (Canal's keys never do). Stage 1 has already checked that
-// every string is closed, so the scan stops at the closing quote.
-simdjson::error_code KeyOf(ondemand::field& field, std::string_view* key) {
-  const char* const start = field.key().raw();
-  const char* end = start;
-  while (*end != '"') {
-    if (*end == '\\') return field.unescaped_key().get(*key);
-    ++end;
+// Finds which of a fixed set of names a JSON key is, reading the key's raw
+// text in place: no length scan, no unescaping, no hashing. Names are
+// bucketed by their first byte, so a key that is none of them (most columns
+// of a row) usually costs one table look-up, and a candidate is compared
+// eight bytes at a time. Keys are matched as spelled in the JSON; Canal
+// never escapes them.
+class RawKeyMatcher {
+ public:
+  explicit RawKeyMatcher(std::span<const std::string_view> names) {
+    for (size_t id = 0; id < names.size(); ++id) {
+      if (!names[id].empty()) candidates_.push_back(Candidate(names[id], static_cast<int>(id)));
+    }
+    std::stable_sort(candidates_.begin(), candidates_.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.first() < b.first(); });
+    size_t next = 0;
+    for (size_t byte = 0; byte < 256; ++byte) {
+      bucket_begin_[byte] = static_cast<uint32_t>(next);
+      while (next < candidates_.size() && candidates_[next].first() == byte) ++next;
+    }
+    bucket_begin_[256] = static_cast<uint32_t>(next);
   }
-  *key = std::string_view(start, static_cast<size_t>(end - start));
-  return simdjson::SUCCESS;
+
+  // The id (index in `names`) of the key of `field`, or -1. The key must lie
+  // in a buffer with SIMDJSON_PADDING readable bytes after the document.
+  int Find(ondemand::field& field) const {
+    const char* const key = field.key().raw();  // just past the opening quote
+    const uint8_t first = static_cast<uint8_t>(key[0]);
+    for (uint32_t i = bucket_begin_[first]; i < bucket_begin_[first + 1]; ++i) {
+      if (candidates_[i].Matches(key)) return candidates_[i].id();
+    }
+    return -1;
+  }
+
+ private:
+  class Candidate {
+   public:
+    Candidate(std::string_view name, int id) : id_(id), pattern_(name), length_(name.size() + 1) {
+      pattern_ += '"';  // the key must end where the name does
+      // Zero-padded so that the word holding the tail always exists.
+      pattern_.resize((length_ / 8 + 1) * 8, '\0');
+      const size_t tail_bytes = length_ % 8;
+      tail_mask_ = tail_bytes == 0 ? 0 : ~uint64_t{0} >> (64 - 8 * tail_bytes);
+    }
+
+    uint8_t first() const { return static_cast<uint8_t>(pattern_[0]); }
+    int id() const { return id_; }
+
+    // True if the raw key at `key` is the name followed by its closing quote.
+    bool Matches(const char* key) const {
+      if (length_ > kMaxWordCompareBytes) return MatchesByteByByte(key);
+      const size_t full_words = length_ / 8;
+      for (size_t word = 0; word < full_words; ++word) {
+        if (Word(key + 8 * word) != Word(pattern_.data() + 8 * word)) return false;
+      }
+      // The last word is read whole: past the key's end lie at least the
+      // rest of the document and its padding.
+      const size_t tail = 8 * full_words;
+      return ((Word(key + tail) ^ Word(pattern_.data() + tail)) & tail_mask_) == 0;
+    }
+
+   private:
+    // A key starts at least two bytes before the end of the document, so
+    // reading up to length_ + 7 bytes from it stays inside the padding.
+    static constexpr size_t kMaxWordCompareBytes = simdjson::SIMDJSON_PADDING - 8;
+
+    static uint64_t Word(const char* bytes) {
+      uint64_t word;
+      std::memcpy(&word, bytes, sizeof(word));
+      return word;
+    }
+
+    // Stops at the first difference, so never reads past the closing quote.
+    bool MatchesByteByByte(const char* key) const {
+      for (size_t i = 0; i < length_; ++i) {
+        if (key[i] != pattern_[i]) return false;
+      }
+      return true;
+    }
+
+    int id_;
+    std::string pattern_;  // name + '"', then zeros up to a whole word past it
+    size_t length_;        // name.size() + 1
+    uint64_t tail_mask_;   // the bytes of the last, partial word to compare
+  };
+
+  std::vector<Candidate> candidates_;
+  std::array<uint32_t, 257> bucket_begin_{};
+};
+
+// The top-level fields the decoder reads, by RawKeyMatcher id; the others
+// (id, ts, isDdl, sql, mysqlType, sqlType, pkNames, gtid, ...) are skipped.
+enum MessageField : int { kData, kOld, kType, kTable, kDatabase, kEs };
+constexpr std::string_view kMessageFieldNames[] = {"data", "old", "type", "table", "database", "es"};
+
+std::vector<std::string_view> ColumnNames(const ColumnSlots& columns) {
+  std::vector<std::string_view> names;
+  for (size_t slot = 0; slot < columns.size(); ++slot) {
+    names.push_back(columns.name(static_cast<int>(slot)));
+  }
+  return names;
 }
 
 // A null that simdjson has only peeked at must still be spelled `null`.
@@ -270,6 +360,8 @@ class FlatMessageReader {
   explicit FlatMessageReader(const DecodeSchema& schema)
       : schema_(schema),
         width_(schema.columns.size()),
+        field_matcher_(kMessageFieldNames),
+        column_matcher_(ColumnNames(schema.columns)),
         parser_(std::min<size_t>(schema.max_message_bytes, simdjson::SIMDJSON_MAXSIZE_BYTES)) {}
 
   DecodeResult Decode(const SourceMessage& message) {
@@ -336,41 +428,41 @@ class FlatMessageReader {
     for (auto field_result : message) {
       ondemand::field field;
       if (auto code = std::move(field_result).get(field)) return InvalidJson(code);
-      std::string_view key;
-      if (auto code = KeyOf(field, &key)) return InvalidJson(code);
-      if (Problem problem = ReadField(key, field.value(), fields)) return problem;
+      const int id = field_matcher_.Find(field);
+      if (id < 0) continue;  // a field no decode needs: simdjson skips it
+      if (Problem problem = ReadField(static_cast<MessageField>(id), field.value(), fields)) {
+        return problem;
+      }
     }
     return kNoProblem;
   }
 
-  // Fields not named here (id, ts, isDdl, sql, mysqlType, sqlType, pkNames,
-  // gtid, ...) are left unread; simdjson skips them.
-  Problem ReadField(std::string_view key, ondemand::value& value, MessageFields* fields) {
-    if (key == "data") {
-      return IsKnownUnwantedTable(*fields) ? kNoProblem : ReadImages(value, kDataField, &data_);
+  Problem ReadField(MessageField id, ondemand::value& value, MessageFields* fields) {
+    switch (id) {
+      case kData:
+        return IsKnownUnwantedTable(*fields) ? kNoProblem : ReadImages(value, kDataField, &data_);
+      case kOld:
+        return IsKnownUnwantedTable(*fields) ? kNoProblem : ReadImages(value, kOldField, &old_);
+      case kType: {
+        Problem problem = ReadStringField(value, /*null_allowed=*/false,
+                                          "field \"type\" is not a string", &fields->has_type,
+                                          &fields->type);
+        fields->op = RowOpOfType(fields->type);
+        return problem;
+      }
+      case kTable:
+        return ReadStringField(value, /*null_allowed=*/true, "field \"table\" is not a string",
+                               &fields->has_table, &fields->table);
+      case kDatabase: {
+        Problem problem =
+            ReadStringField(value, /*null_allowed=*/true, "field \"database\" is not a string",
+                            &fields->has_database, &fields->database);
+        fields->database = StripBackticks(fields->database);
+        return problem;
+      }
+      case kEs:
+        return ReadCommitTime(value, &fields->commit_time_ms);
     }
-    if (key == "old") {
-      return IsKnownUnwantedTable(*fields) ? kNoProblem : ReadImages(value, kOldField, &old_);
-    }
-    if (key == "type") {
-      Problem problem = ReadStringField(value, /*null_allowed=*/false,
-                                        "field \"type\" is not a string", &fields->has_type,
-                                        &fields->type);
-      fields->op = RowOpOfType(fields->type);
-      return problem;
-    }
-    if (key == "table") {
-      return ReadStringField(value, /*null_allowed=*/true, "field \"table\" is not a string",
-                             &fields->has_table, &fields->table);
-    }
-    if (key == "database") {
-      Problem problem =
-          ReadStringField(value, /*null_allowed=*/true, "field \"database\" is not a string",
-                          &fields->has_database, &fields->database);
-      fields->database = StripBackticks(fields->database);
-      return problem;
-    }
-    if (key == "es") return ReadCommitTime(value, &fields->commit_time_ms);
     return kNoProblem;
   }
 
@@ -409,9 +501,7 @@ class FlatMessageReader {
     for (auto field_result : row) {
       ondemand::field field;
       if (auto code = std::move(field_result).get(field)) return InvalidJson(code);
-      std::string_view key;
-      if (auto code = KeyOf(field, &key)) return InvalidJson(code);
-      const int slot = schema_.columns.Find(key);
+      const int slot = column_matcher_.Find(field);
       if (slot < 0) continue;
       if (Problem problem = ReadColumnValue(field.value(), &values[slot])) return problem;
       present |= uint64_t{1} << slot;
@@ -478,6 +568,8 @@ class FlatMessageReader {
 
   const DecodeSchema& schema_;
   const size_t width_;
+  const RawKeyMatcher field_matcher_;
+  const RawKeyMatcher column_matcher_;
   ondemand::parser parser_;
   std::vector<char> padded_;  // the payload copy simdjson reads, plus padding
   ImageTable data_;

@@ -87,5 +87,6 @@ Status Agent::Run() {
 }
 
 int Agent::web_port() const { return web_->port(); }
+const std::string& Agent::web_address() const { return web_->address(); }
 
 }  // namespace txmon

@@ -43,6 +43,7 @@ class Agent {
   void RequestStop() { stop_.store(true); }
 
   int web_port() const;
+  const std::string& web_address() const;
   MetricStore& store() { return store_; }
   const Pipeline& pipeline() const { return *pipeline_; }
 

@@ -62,6 +62,9 @@ int RunAgentUntilSignal(AgentOptions options) {
     Log(LogLevel::kError, "main", "cannot start", {{"err", s.message()}});
     return kExitUsage;
   }
+  printf("txmon: serving http://127.0.0.1:%d/metrics (listening on %s)\n", agent->web_port(),
+         agent->web_address().c_str());
+  fflush(stdout);
   StopOnSignals([&agent] { agent->RequestStop(); });
   Status status = agent->Run();
   StopOnSignals(nullptr);

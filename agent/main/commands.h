@@ -20,4 +20,13 @@ int RunCheckCommand(const std::vector<std::string>& args);
 std::string VersionText();
 std::string TopLevelHelp();
 
+// Shared by the agent and demo commands.
+class FlagSet;
+struct AgentOptions;
+class Status;
+void AddCommonFlags(FlagSet& flags);  // --web.listen-address, --log.*, --help
+Status ApplyLogFlags(const FlagSet& flags);
+// Runs the agent until SIGINT/SIGTERM; returns the exit code.
+int RunAgentUntilSignal(AgentOptions options);
+
 }  // namespace txmon

@@ -374,10 +374,11 @@ int WebServer::OnRequest(mg_connection* connection, void* self) {
       response = HttpResponse::Text(500, "Internal Server Error");
     }
   }
-  WriteResponse(connection, response, request.method != "HEAD");
-
+  // Recorded before sending, so a client that has its response also sees it
+  // counted; the duration is the time to produce the response.
   std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
   server->Record(handler_label, response.status, elapsed.count());
+  WriteResponse(connection, response, request.method != "HEAD");
   return response.status;
 }
 
@@ -392,7 +393,8 @@ int WebServer::OnLogMessage(const mg_connection* connection, const char* message
   static LogRateLimit rate_limit(5);
   uint64_t suppressed = 0;
   if (rate_limit.Allow(&suppressed)) {
-    Log(LogLevel::kWarn, kComponent, "CivetWeb", {{"err", message}});
+    Log(LogLevel::kWarn, kComponent, "CivetWeb",
+        {{"err", message}, {"suppressed", std::to_string(suppressed)}});
   }
   return 1;  // handled: CivetWeb must not write its own log
 }

@@ -13,7 +13,8 @@
 // Threading: handlers and the option callbacks run concurrently on CivetWeb's
 // worker threads, so they must be thread-safe. Handle() and
 // CollectSelfMetrics() may be called from any thread at any time. Stop() (and
-// the destructor) must not be called from inside a handler: it waits for them.
+// the destructor) waits for running handlers, so it must not be called from
+// one, nor from two threads at once.
 #pragma once
 
 #include <atomic>
@@ -107,7 +108,8 @@ class WebServer {
 
   // txmon_http_requests_total{handler,code} and
   // txmon_http_request_duration_seconds{handler}. Requests that match no
-  // pattern are counted with handler="other".
+  // pattern are counted with handler="other". A request is counted before its
+  // response is sent, so a client that has a response sees it counted.
   std::vector<prometheus::MetricFamily> CollectSelfMetrics() const;
 
  private:

@@ -2,6 +2,8 @@
 // runs on a free loopback port with a generated config and its own TSDB in a
 // fresh temporary directory, scrapes the given targets, and answers PromQL
 // through its HTTP API. The destructor stops it and removes the directory.
+// Prometheus 2.42 applies its targets up to 5 s after start, so the first
+// scrape comes that late whatever the interval; WaitForScrapes() absorbs it.
 // Threading: one owner; Query() and WaitForScrapes() may run concurrently.
 #pragma once
 

@@ -1,0 +1,136 @@
+// `txmon demo`: the whole pipeline on one machine with nothing else running.
+// An embedded Kafka (librdkafka's mock cluster, a real Kafka-protocol broker
+// on loopback), a simulated shop writing Canal messages into it, and the
+// agent consuming them through the same KafkaSource production uses.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "agent/base/log.h"
+#include "agent/demo/demo_shop.h"
+#include "agent/demo/embedded_kafka.h"
+#include "agent/main/agent.h"
+#include "agent/main/commands.h"
+#include "agent/main/embedded_config.h"
+#include "agent/main/flags.h"
+
+namespace txmon {
+
+namespace {
+
+void AddDemoFlags(FlagSet& flags) {
+  flags.AddString("config.file", "",
+                  "txmon configuration to run the demo with; its source.kafka section is "
+                  "replaced by the embedded Kafka. Default: the shipped txmon.yml, compiled in.");
+  flags.AddString("rate", "20", "Orders per second outside the surge.");
+  flags.AddString("surge", "10", "\"Double 11\" surge: the order rate is multiplied by this.");
+  flags.AddString("surge.start", "60", "Seconds after the start when the surge begins.");
+  flags.AddString("surge.duration", "60", "How many seconds the surge lasts (0: no surge).");
+  flags.AddString("time-scale", "30",
+                  "Speeds up each order's life (payment, shipping, refunds) by this factor, so "
+                  "every status shows within a minute or two.");
+  flags.AddString("partitions", "6", "Partitions of the embedded topic.");
+  flags.AddString("seed", "1", "Random seed of the simulated shop.");
+  AddCommonFlags(flags);
+}
+
+bool ParseNumber(const FlagSet& flags, const std::string& name, double min, double* out) {
+  char* end = nullptr;
+  const std::string& text = flags.Get(name);
+  double value = strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || value < min) {
+    fprintf(stderr, "txmon demo: --%s must be a number >= %g, not \"%s\"\n", name.c_str(), min,
+            text.c_str());
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
+bool ReadShopOptions(const FlagSet& flags, DemoShopOptions* shop) {
+  double rate, surge, surge_start, surge_duration, time_scale, partitions, seed;
+  if (!ParseNumber(flags, "rate", 0.001, &rate) || !ParseNumber(flags, "surge", 1, &surge) ||
+      !ParseNumber(flags, "surge.start", 0, &surge_start) ||
+      !ParseNumber(flags, "surge.duration", 0, &surge_duration) ||
+      !ParseNumber(flags, "time-scale", 0.001, &time_scale) ||
+      !ParseNumber(flags, "partitions", 1, &partitions) || !ParseNumber(flags, "seed", 0, &seed)) {
+    return false;
+  }
+  shop->partitions = static_cast<int>(partitions);
+  shop->simulator.seed = static_cast<uint64_t>(seed);
+  shop->simulator.orders_per_second = rate;
+  shop->simulator.surge_multiplier = surge;
+  shop->simulator.surge_start_ms = static_cast<int64_t>(surge_start * 1000);
+  shop->simulator.surge_duration_ms = static_cast<int64_t>(surge_duration * 1000);
+  shop->simulator.time_scale = time_scale;
+  shop->simulator.record_each_order = false;  // the demo runs for hours
+  return true;
+}
+
+Status LoadDemoConfig(const FlagSet& flags, AgentConfig* config) {
+  if (flags.WasSet("config.file")) return LoadConfigFile(flags.Get("config.file"), config);
+  return ParseConfig(std::string(kEmbeddedConfig), "txmon.yml (embedded)", config);
+}
+
+}  // namespace
+
+int RunDemoCommand(const std::vector<std::string>& args) {
+  FlagSet flags(
+      "Usage: txmon demo [flags]\n\n"
+      "Runs a simulated shop into an embedded Kafka (a real Kafka-protocol broker on\n"
+      "loopback) and the agent on it, until Ctrl-C. Point Prometheus or a browser at the\n"
+      "printed /metrics address.");
+  AddDemoFlags(flags);
+  if (Status s = flags.Parse(args); !s.ok()) {
+    fprintf(stderr, "txmon demo: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  if (flags.GetBool("help")) {
+    fputs(flags.Help().c_str(), stdout);
+    return kExitOk;
+  }
+  DemoShopOptions shop_options;
+  if (!ReadShopOptions(flags, &shop_options)) return kExitUsage;
+  if (Status s = ApplyLogFlags(flags); !s.ok()) {
+    fprintf(stderr, "txmon demo: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  AgentOptions options;
+  if (Status s = LoadDemoConfig(flags, &options.config); !s.ok()) {
+    Log(LogLevel::kError, "config", "refused the configuration", {{"err", s.message()}});
+    return kExitUsage;
+  }
+  // DATETIME text is written in the configured zone, as the shop's MySQL would.
+  if (Status s = LocalZone::Use(options.config.time_zone); !s.ok()) {
+    Log(LogLevel::kError, "config", "refused the configuration", {{"err", s.message()}});
+    return kExitUsage;
+  }
+
+  std::string error;
+  std::unique_ptr<EmbeddedKafka> kafka = EmbeddedKafka::Start({}, &error);
+  if (!kafka) {
+    Log(LogLevel::kError, "demo", "cannot start the embedded Kafka", {{"err", error}});
+    return kExitRuntimeError;
+  }
+  DemoShop shop(kafka.get(), shop_options);
+  if (Status s = shop.Start(); !s.ok()) {
+    Log(LogLevel::kError, "demo", "cannot start the simulated shop", {{"err", s.message()}});
+    return kExitRuntimeError;
+  }
+  printf("txmon demo: embedded Kafka at %s, topic %s (%d partitions), %s orders/s, surge x%s\n",
+         kafka->bootstrap_servers().c_str(), shop_options.topic.c_str(), shop_options.partitions,
+         flags.Get("rate").c_str(), flags.Get("surge").c_str());
+  fflush(stdout);
+
+  KafkaConfig& source = options.config.source.kafka;
+  source.brokers = kafka->bootstrap_servers();
+  source.topics = {shop_options.topic};
+  source.group_id = "txmon-demo";
+  source.start_offset = "earliest";
+  options.web_listen_address = flags.Get("web.listen-address");
+  int exit_code = RunAgentUntilSignal(std::move(options));
+  shop.Stop();
+  return exit_code;
+}
+
+}  // namespace txmon

@@ -1,0 +1,326 @@
+// KafkaSource against librdkafka's mock cluster (a real Kafka-protocol broker
+// on loopback). The mock holds a new consumer group's first join for 3 s,
+// so each fresh consumer takes a few seconds to get its partitions.
+#include "agent/source/kafka_source.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "agent/demo/embedded_kafka.h"
+
+namespace txmon {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+
+constexpr auto kConsumeDeadline = seconds(30);
+
+struct Consumed {
+  std::string payload;
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+};
+
+std::string Payload(int32_t partition, int index) {
+  return "{\"partition\":" + std::to_string(partition) + ",\"index\":" + std::to_string(index) +
+         "}";
+}
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    kafka_ = EmbeddedKafka::Start(EmbeddedKafkaOptions{}, &error);
+    ASSERT_NE(kafka_, nullptr) << error;
+  }
+
+  // Produces `per_partition` messages to each partition, Payload(p, i).
+  void ProduceEach(const std::string& topic, int partitions, int first, int per_partition) {
+    for (int i = first; i < first + per_partition; ++i) {
+      for (int32_t p = 0; p < partitions; ++p) {
+        ASSERT_TRUE(kafka_->Produce(topic, p, Payload(p, i)).ok());
+      }
+    }
+    Status flushed = kafka_->Flush(seconds(10));
+    ASSERT_TRUE(flushed.ok()) << flushed.message();
+  }
+
+  std::unique_ptr<KafkaSource> NewSource(const std::string& topic, const std::string& group,
+                                         std::vector<std::pair<std::string, std::string>>
+                                             properties = {}) {
+    KafkaSourceOptions options;
+    options.brokers = kafka_->bootstrap_servers();
+    options.topics = {topic};
+    options.group_id = group;
+    options.start_offset = "earliest";
+    options.properties = std::move(properties);
+    std::string error;
+    auto source = KafkaSource::Create(options, &error);
+    EXPECT_NE(source, nullptr) << error;
+    return source;
+  }
+
+  // Polls until `count` messages arrived (or the deadline), copying each and
+  // acknowledging each batch if asked.
+  static std::vector<Consumed> Consume(KafkaSource& source, size_t count, bool acknowledge,
+                                       size_t max_batch = 100) {
+    std::vector<Consumed> consumed;
+    std::vector<SourceMessage> batch;
+    const auto deadline = steady_clock::now() + kConsumeDeadline;
+    while (consumed.size() < count && steady_clock::now() < deadline) {
+      Status polled = source.Poll(batch, std::min(max_batch, count - consumed.size()),
+                                  milliseconds(100));
+      EXPECT_TRUE(polled.ok()) << polled.message();
+      for (const SourceMessage& message : batch) {
+        consumed.push_back({std::string(message.payload), std::string(message.position.topic),
+                            message.position.partition, message.position.offset});
+      }
+      if (acknowledge) source.Acknowledge(batch);
+    }
+    return consumed;
+  }
+
+  // Polls (and acknowledges) for `quiet` and returns what arrived.
+  static std::vector<Consumed> ConsumeFor(KafkaSource& source, milliseconds quiet) {
+    std::vector<Consumed> consumed;
+    std::vector<SourceMessage> batch;
+    const auto deadline = steady_clock::now() + quiet;
+    while (steady_clock::now() < deadline) {
+      EXPECT_TRUE(source.Poll(batch, 100, milliseconds(50)).ok());
+      for (const SourceMessage& message : batch) {
+        consumed.push_back({std::string(message.payload), std::string(message.position.topic),
+                            message.position.partition, message.position.offset});
+      }
+      source.Acknowledge(batch);
+    }
+    return consumed;
+  }
+
+  std::unique_ptr<EmbeddedKafka> kafka_;
+};
+
+TEST_F(KafkaSourceTest, ConsumesEveryPartitionWithExactPositions) {
+  const std::string topic = "shop.orders";
+  ASSERT_TRUE(kafka_->CreateTopic(topic, 3).ok());
+  ProduceEach(topic, 3, 0, 10);
+  auto source = NewSource(topic, "exact-positions");
+  ASSERT_NE(source, nullptr);
+  EXPECT_FALSE(source->Finished());
+
+  std::vector<Consumed> consumed = Consume(*source, 30, true);
+  ASSERT_EQ(consumed.size(), 30u);
+  std::map<int32_t, int64_t> next_offset;
+  for (const Consumed& message : consumed) {
+    EXPECT_EQ(message.topic, topic);
+    // Within a partition, offsets come in order from 0.
+    EXPECT_EQ(message.offset, next_offset[message.partition]++);
+    EXPECT_EQ(message.payload, Payload(message.partition, static_cast<int>(message.offset)));
+  }
+  EXPECT_EQ(next_offset, (std::map<int32_t, int64_t>{{0, 10}, {1, 10}, {2, 10}}));
+  EXPECT_TRUE(source->Connected());
+  EXPECT_TRUE(ConsumeFor(*source, milliseconds(200)).empty());
+}
+
+TEST_F(KafkaSourceTest, OffsetsAreCommittedOnlyAfterAcknowledge) {
+  const std::string topic = "shop.payments";
+  const std::string group = "acknowledge";
+  ASSERT_TRUE(kafka_->CreateTopic(topic, 1).ok());
+  ProduceEach(topic, 1, 0, 10);
+
+  {  // Read everything, acknowledge nothing, close.
+    auto source = NewSource(topic, group);
+    ASSERT_NE(source, nullptr);
+    ASSERT_EQ(Consume(*source, 10, false).size(), 10u);
+    source->Close();
+  }
+  {  // The same group gets the same messages again; now acknowledge them.
+    auto source = NewSource(topic, group);
+    ASSERT_NE(source, nullptr);
+    std::vector<Consumed> again = Consume(*source, 10, true);
+    ASSERT_EQ(again.size(), 10u);
+    EXPECT_EQ(again.front().offset, 0);
+    EXPECT_EQ(again.back().offset, 9);
+    source->Close();
+  }
+  ProduceEach(topic, 1, 10, 5);
+  {  // A new member resumes right after the acknowledged messages.
+    auto source = NewSource(topic, group);
+    ASSERT_NE(source, nullptr);
+    std::vector<Consumed> rest = Consume(*source, 5, true);
+    ASSERT_EQ(rest.size(), 5u);
+    EXPECT_EQ(rest.front().offset, 10);
+    EXPECT_EQ(rest.front().payload, Payload(0, 10));
+    EXPECT_EQ(rest.back().offset, 14);
+    EXPECT_TRUE(ConsumeFor(*source, milliseconds(300)).empty());
+  }
+}
+
+TEST_F(KafkaSourceTest, ReportsPartitionLag) {
+  const std::string topic = "shop.lag";
+  ASSERT_TRUE(kafka_->CreateTopic(topic, 2).ok());
+  ProduceEach(topic, 2, 0, 10);
+  auto source = NewSource(topic, "lag");
+  ASSERT_NE(source, nullptr);
+
+  // Take a few messages from each partition, leaving the rest behind.
+  std::map<int32_t, int64_t> next_offset;
+  std::vector<SourceMessage> batch;
+  const auto deadline = steady_clock::now() + kConsumeDeadline;
+  while (next_offset.size() < 2 && steady_clock::now() < deadline) {
+    ASSERT_TRUE(source->Poll(batch, 3, milliseconds(100)).ok());
+    for (const SourceMessage& message : batch) {
+      next_offset[message.position.partition] = message.position.offset + 1;
+    }
+  }
+  ASSERT_EQ(next_offset.size(), 2u);
+
+  std::map<int32_t, int64_t> lag;
+  source->VisitPartitionLag([&](std::string_view lag_topic, int32_t partition, int64_t messages) {
+    EXPECT_EQ(lag_topic, topic);
+    lag[partition] = messages;
+  });
+  EXPECT_EQ(lag, (std::map<int32_t, int64_t>{{0, 10 - next_offset[0]}, {1, 10 - next_offset[1]}}));
+  EXPECT_GT(lag[0] + lag[1], 0);
+
+  Consume(*source, 20 - static_cast<size_t>(next_offset[0] + next_offset[1]), true);
+  lag.clear();
+  source->VisitPartitionLag(
+      [&](std::string_view, int32_t partition, int64_t messages) { lag[partition] = messages; });
+  EXPECT_EQ(lag, (std::map<int32_t, int64_t>{{0, 0}, {1, 0}}));
+}
+
+TEST_F(KafkaSourceTest, RefusesBadOptionsWithClearErrors) {
+  KafkaSourceOptions options;
+  options.brokers = kafka_->bootstrap_servers();
+  options.topics = {"t"};
+  options.group_id = "g";
+  std::string error;
+
+  options.properties = {{"no.such.property", "1"}};
+  EXPECT_EQ(KafkaSource::Create(options, &error), nullptr);
+  EXPECT_NE(error.find("\"no.such.property\""), std::string::npos) << error;
+  EXPECT_NE(error.find("No such configuration property"), std::string::npos) << error;
+
+  options.properties = {{"fetch.wait.max.ms", "soon"}};
+  EXPECT_EQ(KafkaSource::Create(options, &error), nullptr);
+  EXPECT_NE(error.find("fetch.wait.max.ms"), std::string::npos) << error;
+  EXPECT_NE(error.find("Invalid value"), std::string::npos) << error;
+
+  options.properties = {{"security.protocol", "carrier-pigeon"}};
+  EXPECT_EQ(KafkaSource::Create(options, &error), nullptr);
+  EXPECT_NE(error.find("security.protocol"), std::string::npos) << error;
+
+  options.properties = {};
+  options.start_offset = "middle";
+  EXPECT_EQ(KafkaSource::Create(options, &error), nullptr);
+  EXPECT_NE(error.find("\"earliest\" or \"latest\""), std::string::npos) << error;
+
+  options.start_offset = "latest";
+  options.group_id = "";
+  EXPECT_EQ(KafkaSource::Create(options, &error), nullptr);
+  EXPECT_NE(error.find("group"), std::string::npos) << error;
+
+  // User properties override txmon's defaults.
+  options.group_id = "g";
+  options.properties = {{"fetch.wait.max.ms", "100"}, {"enable.auto.commit", "false"}};
+  EXPECT_NE(KafkaSource::Create(options, &error), nullptr) << error;
+}
+
+TEST_F(KafkaSourceTest, ResumesWithoutLossAfterBrokersGoDownAndUp) {
+  const std::string topic = "shop.outage";
+  ASSERT_TRUE(kafka_->CreateTopic(topic, 2).ok());
+  ProduceEach(topic, 2, 0, 10);
+  auto source = NewSource(topic, "outage");
+  ASSERT_NE(source, nullptr);
+  std::vector<Consumed> consumed = Consume(*source, 20, true);
+  ASSERT_EQ(consumed.size(), 20u);
+  EXPECT_TRUE(source->Connected());
+
+  ASSERT_TRUE(kafka_->SetBrokerDown(-1).ok());
+  for (int i = 10; i < 20; ++i) {  // queued by the producer until the broker is back
+    for (int32_t p = 0; p < 2; ++p) ASSERT_TRUE(kafka_->Produce(topic, p, Payload(p, i)).ok());
+  }
+  const auto down_deadline = steady_clock::now() + seconds(10);
+  while (source->Connected() && steady_clock::now() < down_deadline) {
+    EXPECT_TRUE(ConsumeFor(*source, milliseconds(100)).empty());
+  }
+  EXPECT_FALSE(source->Connected());
+
+  ASSERT_TRUE(kafka_->SetBrokerUp(-1).ok());
+  Status flushed = kafka_->Flush(seconds(20));
+  ASSERT_TRUE(flushed.ok()) << flushed.message();
+  std::vector<Consumed> after = Consume(*source, 20, true);
+  consumed.insert(consumed.end(), after.begin(), after.end());
+  EXPECT_TRUE(source->Connected());
+
+  std::set<std::string> payloads;
+  for (const Consumed& message : consumed) {
+    EXPECT_EQ(message.payload, Payload(message.partition, static_cast<int>(message.offset)));
+    payloads.insert(message.payload);
+  }
+  for (int i = 0; i < 20; ++i) {
+    for (int32_t p = 0; p < 2; ++p) EXPECT_EQ(payloads.count(Payload(p, i)), 1u) << p << "/" << i;
+  }
+  EXPECT_EQ(consumed.size(), 40u);  // and nothing twice
+}
+
+// Two members with the cooperative protocol split the partitions; together
+// they read everything once. Exercises incremental assign and unassign.
+TEST_F(KafkaSourceTest, CooperativeMembersShareThePartitions) {
+  const std::string topic = "shop.shared";
+  ASSERT_TRUE(kafka_->CreateTopic(topic, 4).ok());
+  // The mock waits session.timeout.ms - 1 s for members to rejoin: keep it short.
+  const std::vector<std::pair<std::string, std::string>> properties = {
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"session.timeout.ms", "4000"},
+      {"heartbeat.interval.ms", "300"}};
+  auto first = NewSource(topic, "shared", properties);
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(ConsumeFor(*first, milliseconds(200)).empty());
+  auto second = NewSource(topic, "shared", properties);
+  ASSERT_NE(second, nullptr);
+
+  // Wait until each member owns some partitions.
+  auto owned = [](const KafkaSource& source) {
+    int partitions = 0;
+    source.VisitPartitionLag([&](std::string_view, int32_t, int64_t) { ++partitions; });
+    return partitions;
+  };
+  const auto deadline = steady_clock::now() + kConsumeDeadline;
+  while ((owned(*first) + owned(*second) != 4 || owned(*first) == 0 || owned(*second) == 0) &&
+         steady_clock::now() < deadline) {
+    ConsumeFor(*first, milliseconds(50));
+    ConsumeFor(*second, milliseconds(50));
+  }
+  ASSERT_EQ(owned(*first), 2);
+  ASSERT_EQ(owned(*second), 2);
+
+  ProduceEach(topic, 4, 0, 5);
+  std::multiset<std::string> payloads;
+  const auto consume_deadline = steady_clock::now() + kConsumeDeadline;
+  while (payloads.size() < 20 && steady_clock::now() < consume_deadline) {
+    for (KafkaSource* source : {first.get(), second.get()}) {
+      for (const Consumed& message : ConsumeFor(*source, milliseconds(100))) {
+        payloads.insert(message.payload);
+      }
+    }
+  }
+  EXPECT_EQ(payloads.size(), 20u);
+  for (int i = 0; i < 5; ++i) {
+    for (int32_t p = 0; p < 4; ++p) EXPECT_EQ(payloads.count(Payload(p, i)), 1u);
+  }
+}
+
+}  // namespace
+}  // namespace txmon
