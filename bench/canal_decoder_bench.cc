@@ -32,8 +32,8 @@ std::string OrderRow(int64_t id, std::string_view status, std::string_view payme
   const std::string quoted_paid_at = paid_at.empty() ? "null" : "\"" + std::string(paid_at) + "\"";
   return R"({"id":")" + std::to_string(id) + R"(","order_no":"SO20240315103000)" +
          std::to_string(id) + R"(","user_id":")" + std::to_string(880000 + id % 997) +
-         R"(","channel":"mini_program","province":"Guangdong","payment_method":)" +
-         quoted_method + R"(,"amount":"1259.90","status":")" + std::string(status) +
+         R"(","channel":"mini_program","province":"Guangdong","payment_method":)" + quoted_method +
+         R"(,"amount":"1259.90","status":")" + std::string(status) +
          R"(","created_at":"2024-03-15 10:30:00","paid_at":)" + quoted_paid_at +
          R"(,"updated_at":"2024-03-15 10:31:07"})";
 }
@@ -43,8 +43,8 @@ std::string CanalMessage(std::string_view type, const std::vector<std::string>& 
   std::string data;
   for (const std::string& row : rows) data += (data.empty() ? "" : ",") + row;
   return R"({"data":[)" + data + R"(],"database":"shop","es":1710469867000,"id":48213,)" +
-         R"("isDdl":false,"mysqlType":)" + std::string(kOrdersMysqlType) +
-         R"(,"old":)" + std::string(old) + R"(,"pkNames":["id"],"sql":"","sqlType":)" +
+         R"("isDdl":false,"mysqlType":)" + std::string(kOrdersMysqlType) + R"(,"old":)" +
+         std::string(old) + R"(,"pkNames":["id"],"sql":"","sqlType":)" +
          std::string(kOrdersSqlType) + R"(,"table":"orders","ts":1710469867412,"type":")" +
          std::string(type) + R"("})";
 }
@@ -65,7 +65,8 @@ std::string PaidOrderMessage() {
 // The columns a shop mapping reads, and the shop's tables.
 DecodeSchema ShopSchema() {
   DecodeSchema schema;
-  schema.tables = {{"shop", "orders"}, {"shop", "payments"}, {"shop", "refunds"}, {"shop", "users"}};
+  schema.tables = {
+      {"shop", "orders"}, {"shop", "payments"}, {"shop", "refunds"}, {"shop", "users"}};
   for (std::string_view column : {"id", "user_id", "channel", "province", "payment_method",
                                   "amount", "status", "created_at", "paid_at", "updated_at"}) {
     schema.columns.Add(column);

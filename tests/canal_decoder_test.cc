@@ -3,15 +3,35 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+#include <new>
 #include <ostream>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Counts heap allocations, to show that steady-state decoding makes none.
+namespace {
+std::atomic<int64_t> allocation_count{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  throw std::bad_alloc();
+}
+// GCC cannot tell that these pair with the operator new above.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+#pragma GCC diagnostic pop
 
 namespace txmon {
 
@@ -180,9 +200,8 @@ TEST(CanalDecoderTest, UpdateOverlaysOldOnData) {
 }
 
 TEST(CanalDecoderTest, UpdateMarksEveryColumnNamedInOld) {
-  const DecodeSchema schema =
-      MakeSchema({{"canal_demo", "canal_demo_user_test"}},
-                 {"id", "username", "email", "birthdate", "is_active"});
+  const DecodeSchema schema = MakeSchema({{"canal_demo", "canal_demo_user_test"}},
+                                         {"id", "username", "email", "birthdate", "is_active"});
   CanalDecoder decoder(schema);
   const std::string line = SampleLine(kBlogFile, 1);
 
@@ -207,9 +226,9 @@ TEST(CanalDecoderTest, ChangedColumnsAreTrackedPerOldObject) {
   // old[i] decides for row i only.
   const DecodeSchema schema = ProductsSchema();
   CanalDecoder decoder(schema);
-  const std::string line = ReplaceOnce(SampleLine(kFlinkFile, 9),
-                                       R"("old":[{"weight":"3.14"},{"weight":"8.1"}])",
-                                       R"("old":[{"weight":"3.14"},{"name":"battery"}])");
+  const std::string line =
+      ReplaceOnce(SampleLine(kFlinkFile, 9), R"("old":[{"weight":"3.14"},{"weight":"8.1"}])",
+                  R"("old":[{"weight":"3.14"},{"name":"battery"}])");
 
   const DecodeResult result = decoder.Decode(Message(line));
 
@@ -328,10 +347,9 @@ TEST(CanalDecoderTest, DdlAndQueryMessagesYieldNoRows) {
     std::string_view type;
   };
   const Case cases[] = {
-      {kFlinkFile, 13, "CREATE"},  // sql holds "\n"
-      {kBlogFile, 7, "QUERY"},     // CREATE DATABASE, isDdl true, table ""
-      {kBlogFile, 8, "ALTER"},
-      {kBlogFile, 9, "QUERY"},  // isDdl false, database "`test`"
+      {kFlinkFile, 13, "CREATE"},                           // sql holds "\n"
+      {kBlogFile, 7, "QUERY"},                              // CREATE DATABASE, isDdl true, table ""
+      {kBlogFile, 8, "ALTER"},    {kBlogFile, 9, "QUERY"},  // isDdl false, database "`test`"
       {kBlogFile, 14, "ERASE"},
   };
   for (const Case& c : cases) {
@@ -433,12 +451,16 @@ void AppendFlinkRows(const RowChange& row, const DecodeSchema& schema,
     out->push_back(text + ")");
   };
   switch (row.op) {
-    case RowOp::kInsert: render("+I", row.after); break;
+    case RowOp::kInsert:
+      render("+I", row.after);
+      break;
     case RowOp::kUpdate:
       render("-U", row.before);
       render("+U", row.after);
       break;
-    case RowOp::kDelete: render("-D", row.before); break;
+    case RowOp::kDelete:
+      render("-D", row.before);
+      break;
   }
 }
 
@@ -585,8 +607,8 @@ std::string ReverseFields(std::string_view line) {
 
 // Everything a RowChange says, as one comparable string.
 std::string Describe(const DecodeResult& result) {
-  std::string text = std::string(DecodeErrorReason(result.error)) + " " +
-                     std::string(result.message_type) + ":";
+  std::string text =
+      std::string(DecodeErrorReason(result.error)) + " " + std::string(result.message_type) + ":";
   auto image = [&](std::span<const ColumnValue> values) {
     text += "[";
     for (const ColumnValue& value : values) {
@@ -597,8 +619,8 @@ std::string Describe(const DecodeResult& result) {
   };
   for (const RowChange& row : result.rows) {
     text += " " + std::string(RowOpName(row.op)) + " " + std::string(row.database) + "." +
-            std::string(row.table) + "@" + std::to_string(row.commit_time_ms) + " changed=" +
-            std::to_string(row.changed_slots);
+            std::string(row.table) + "@" + std::to_string(row.commit_time_ms) +
+            " changed=" + std::to_string(row.changed_slots);
     image(row.before);
     image(row.after);
   }
@@ -690,16 +712,15 @@ std::vector<BadInput> BadInputs() {
       {"whitespace", "  \n", DecodeError::kInvalidJson, ""},
       {"not json", "INSERT INTO product VALUES (110)", DecodeError::kInvalidJson, ""},
       {"truncated", insert.substr(0, insert.size() / 2), DecodeError::kInvalidJson, ""},
-      {"truncated at the end", insert.substr(0, insert.size() - 1), DecodeError::kInvalidJson,
-       ""},
+      {"truncated at the end", insert.substr(0, insert.size() - 1), DecodeError::kInvalidJson, ""},
       {"invalid utf-8", ReplaceOnce(insert, "jacket", "jack\xff\xfe"), DecodeError::kInvalidJson,
        ""},
       {"invalid utf-8 in a skipped field",
        ReplaceOnce(insert, R"("sql":"")", "\"sql\":\"\xc3\x28\""), DecodeError::kInvalidJson, ""},
       {"trailing garbage", insert + " x", DecodeError::kInvalidJson, ""},
       {"two messages", insert + insert, DecodeError::kInvalidJson, ""},
-      {"bad literal in a value", ReplaceOnce(insert, R"("0.2")", "nul"),
-       DecodeError::kInvalidJson, ""},
+      {"bad literal in a value", ReplaceOnce(insert, R"("0.2")", "nul"), DecodeError::kInvalidJson,
+       ""},
       {"top level array", "[" + insert + "]", DecodeError::kWrongType, ""},
       {"data an object",
        R"({"data":{"id":"1"},"database":"mydb","table":"product","type":"INSERT"})",
@@ -714,8 +735,8 @@ std::vector<BadInput> BadInputs() {
       {"old not an array",
        ReplaceOnce(update, R"("old":[{"weight":"3.14"},{"weight":"8.1"}])", R"("old":"3.14")"),
        DecodeError::kWrongType, "\"old\""},
-      {"missing type", ReplaceOnce(insert, R"(,"type":"INSERT")", ""),
-       DecodeError::kMissingField, "\"type\""},
+      {"missing type", ReplaceOnce(insert, R"(,"type":"INSERT")", ""), DecodeError::kMissingField,
+       "\"type\""},
       {"missing type on ddl", ReplaceOnce(ddl, R"(,"type":"CREATE")", ""),
        DecodeError::kMissingField, "\"type\""},
       {"type not a string", ReplaceOnce(insert, R"("type":"INSERT")", R"("type":1)"),
@@ -831,6 +852,25 @@ TEST(CanalDecoderTest, LargerMessagesGrowTheBuffers) {
   EXPECT_EQ(decoder.Decode(Message(SampleLine(kFlinkFile, 9))).rows.size(), 2u);
 }
 
+TEST(CanalDecoderTest, SteadyStateDecodingDoesNotAllocate) {
+  const DecodeSchema schema = ProductsSchema();
+  CanalDecoder decoder(schema);
+  const std::vector<std::string> lines = ReadLines(kFlinkFile);
+  std::vector<SourceMessage> messages;
+  for (const std::string& line : lines) messages.push_back(Message(line));
+  const int64_t at_start = allocation_count.load();
+  for (const SourceMessage& message : messages) decoder.Decode(message);  // grow the buffers
+  ASSERT_GT(allocation_count.load() - at_start, 0) << "the allocation counter is not counting";
+
+  const int64_t before = allocation_count.load();
+  size_t rows = 0;
+  for (int round = 0; round < 10; ++round) {
+    for (const SourceMessage& message : messages) rows += decoder.Decode(message).rows.size();
+  }
+  EXPECT_EQ(allocation_count.load() - before, 0);
+  EXPECT_GT(rows, 0u);
+}
+
 // ---- Every sample line against an independent DOM parse -------------------
 
 std::string DomText(simdjson::dom::element value) {
@@ -848,9 +888,9 @@ std::string DomColumn(simdjson::dom::object row, std::string_view column) {
 }
 
 constexpr std::string_view kSweepColumns[] = {
-    "id",       "_id",      "name",  "description", "weight", "order_id", "amount",
-    "username", "is_active", "v1",   "v2",          "v4",     "v5",       "order_number",
-    "quantity", "_json",    "_point", "customer_name"};
+    "id",     "_id",          "name",      "description", "weight", "order_id",
+    "amount", "username",     "is_active", "v1",          "v2",     "v4",
+    "v5",     "order_number", "quantity",  "_json",       "_point", "customer_name"};
 
 DecodeSchema SweepSchema() {
   std::set<std::string> tables;
@@ -874,8 +914,7 @@ void ExpectAgreesWithDom(const DecodeResult& result, simdjson::dom::object messa
   std::string_view type;
   ASSERT_EQ(message["type"].get_string().get(type), simdjson::SUCCESS) << where;
   EXPECT_EQ(result.message_type, type) << where;
-  const bool row_type =
-      type == "INSERT" || type == "UPDATE" || type == "DELETE" || type == "INIT";
+  const bool row_type = type == "INSERT" || type == "UPDATE" || type == "DELETE" || type == "INIT";
   simdjson::dom::array data;
   if (!row_type || message["data"].get_array().get(data) != simdjson::SUCCESS) {
     EXPECT_TRUE(result.rows.empty()) << where;

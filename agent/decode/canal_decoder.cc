@@ -87,8 +87,8 @@ bool IsJsonNumber(std::string_view token) {
 }
 
 std::string_view TrimTrailingSpace(std::string_view token) {
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' ||
-                            token.back() == '\n' || token.back() == '\r')) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r')) {
     token.remove_suffix(1);
   }
   return token;
@@ -155,8 +155,9 @@ class RawKeyMatcher {
     }
 
    private:
-    // A key starts at least two bytes before the end of the document, so
-    // reading up to length_ + 7 bytes from it stays inside the padding.
+    // The key's closing quote lies inside the document, so the last byte a
+    // word compare reads, at most length_ + 7 bytes past the key's start,
+    // lies inside the padding that follows it.
     static constexpr size_t kMaxWordCompareBytes = simdjson::SIMDJSON_PADDING - 8;
 
     static uint64_t Word(const char* bytes) {
@@ -186,7 +187,8 @@ class RawKeyMatcher {
 // The top-level fields the decoder reads, by RawKeyMatcher id; the others
 // (id, ts, isDdl, sql, mysqlType, sqlType, pkNames, gtid, ...) are skipped.
 enum MessageField : int { kData, kOld, kType, kTable, kDatabase, kEs };
-constexpr std::string_view kMessageFieldNames[] = {"data", "old", "type", "table", "database", "es"};
+constexpr std::string_view kMessageFieldNames[] = {"data",  "old",      "type",
+                                                   "table", "database", "es"};
 
 std::vector<std::string_view> ColumnNames(const ColumnSlots& columns) {
   std::vector<std::string_view> names;
@@ -415,10 +417,12 @@ class FlatMessageReader {
         payload_bytes + simdjson::SIMDJSON_PADDING <= padded_.size()) {
       return kNoProblem;
     }
-    const size_t capacity = std::min(
-        std::max({payload_bytes, 2 * parser_.capacity(), kInitialCapacityBytes}),
-        parser_.max_capacity());
-    if (auto code = parser_.allocate(capacity)) return InvalidJson(code);
+    const size_t capacity =
+        std::min(std::max({payload_bytes, 2 * parser_.capacity(), kInitialCapacityBytes}),
+                 parser_.max_capacity());
+    if (auto code = parser_.allocate(capacity)) {
+      return {DecodeError::kTooLarge, simdjson::error_message(code)};
+    }
     padded_.resize(capacity + simdjson::SIMDJSON_PADDING);
     return kNoProblem;
   }
@@ -444,9 +448,9 @@ class FlatMessageReader {
       case kOld:
         return IsKnownUnwantedTable(*fields) ? kNoProblem : ReadImages(value, kOldField, &old_);
       case kType: {
-        Problem problem = ReadStringField(value, /*null_allowed=*/false,
-                                          "field \"type\" is not a string", &fields->has_type,
-                                          &fields->type);
+        Problem problem =
+            ReadStringField(value, /*null_allowed=*/false, "field \"type\" is not a string",
+                            &fields->has_type, &fields->type);
         fields->op = RowOpOfType(fields->type);
         return problem;
       }
