@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "agent/demo/demo_shop.h"
 #include "agent/demo/embedded_kafka.h"
+#include "agent/demo/shop_simulator.h"
 
 namespace txmon {
 namespace {
@@ -64,9 +66,9 @@ class KafkaSourceTest : public ::testing::Test {
     ASSERT_TRUE(flushed.ok()) << flushed.message();
   }
 
-  std::unique_ptr<KafkaSource> NewSource(const std::string& topic, const std::string& group,
-                                         std::vector<std::pair<std::string, std::string>>
-                                             properties = {}) {
+  std::unique_ptr<KafkaSource> NewSource(
+      const std::string& topic, const std::string& group,
+      std::vector<std::pair<std::string, std::string>> properties = {}) {
     KafkaSourceOptions options;
     options.brokers = kafka_->bootstrap_servers();
     options.topics = {topic};
@@ -87,8 +89,8 @@ class KafkaSourceTest : public ::testing::Test {
     std::vector<SourceMessage> batch;
     const auto deadline = steady_clock::now() + kConsumeDeadline;
     while (consumed.size() < count && steady_clock::now() < deadline) {
-      Status polled = source.Poll(batch, std::min(max_batch, count - consumed.size()),
-                                  milliseconds(100));
+      Status polled =
+          source.Poll(batch, std::min(max_batch, count - consumed.size()), milliseconds(100));
       EXPECT_TRUE(polled.ok()) << polled.message();
       for (const SourceMessage& message : batch) {
         consumed.push_back({std::string(message.payload), std::string(message.position.topic),
@@ -334,6 +336,78 @@ TEST_F(KafkaSourceTest, CooperativeMembersShareThePartitions) {
   EXPECT_EQ(payloads.size(), 20u);
   for (int i = 0; i < 5; ++i) {
     for (int32_t p = 0; p < 4; ++p) EXPECT_EQ(payloads.count(Payload(p, i)), 1u);
+  }
+}
+
+// The demo shop's simulated-time mode: every message reaches the consumer,
+// in the partition its key names.
+TEST_F(KafkaSourceTest, DemoShopPublishesEverySimulatedMessage) {
+  DemoShopOptions options;
+  options.topic = "shop.binlog.simulated";
+  options.partitions = 6;
+  options.simulator.orders_per_second = 30;
+  options.simulator.time_scale = 30;
+  DemoShop shop(kafka_, options);
+  ASSERT_TRUE(shop.ProduceSimulated(30 * 1000).ok());
+  ASSERT_TRUE(kafka_->Flush(seconds(10)).ok());
+  const ShopTruth truth = shop.truth();
+  ASSERT_GT(truth.messages, 500);
+  EXPECT_EQ(shop.messages_produced(), static_cast<uint64_t>(truth.messages));
+  EXPECT_EQ(shop.produce_errors(), 0u);
+  EXPECT_FALSE(shop.Start().ok());  // one mode per shop
+
+  // The same simulation, replayed here, says where each message belongs.
+  ShopSimulator replay(options.simulator);
+  std::vector<CanalMessageOut> expected;
+  replay.AdvanceTo(options.simulator.start_time_ms + 30 * 1000, expected);
+  ASSERT_EQ(expected.size(), static_cast<size_t>(truth.messages));
+  std::map<int32_t, std::vector<std::string>> expected_by_partition;
+  for (const CanalMessageOut& message : expected) {
+    expected_by_partition[message.partition_key_hash % 6].push_back(message.json);
+  }
+
+  auto source = NewSource(options.topic, "demo-simulated");
+  ASSERT_NE(source, nullptr);
+  std::vector<Consumed> consumed = Consume(*source, expected.size(), true, 1000);
+  ASSERT_EQ(consumed.size(), expected.size());
+  std::map<int32_t, std::vector<std::string>> consumed_by_partition;
+  for (const Consumed& message : consumed) {
+    consumed_by_partition[message.partition].push_back(message.payload);
+  }
+  EXPECT_EQ(consumed_by_partition.size(), 6u);
+  EXPECT_TRUE(consumed_by_partition == expected_by_partition);  // same order within each
+}
+
+// The real-time mode follows the wall clock: commit times are "now".
+TEST_F(KafkaSourceTest, DemoShopFollowsTheClock) {
+  DemoShopOptions options;
+  options.topic = "shop.binlog.live";
+  options.simulator.orders_per_second = 100;
+  DemoShop shop(kafka_, options);
+  const int64_t started_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  ASSERT_TRUE(shop.Start().ok());
+  EXPECT_TRUE(shop.running());
+  EXPECT_FALSE(shop.Start().ok());
+  EXPECT_FALSE(shop.ProduceSimulated(1000).ok());
+  std::this_thread::sleep_for(milliseconds(500));
+  shop.Stop();
+  EXPECT_FALSE(shop.running());
+  ASSERT_TRUE(kafka_->Flush(seconds(10)).ok());
+  EXPECT_GT(shop.messages_produced(), 10u);
+  EXPECT_EQ(shop.messages_produced(), static_cast<uint64_t>(shop.truth().messages));
+
+  auto source = NewSource(options.topic, "demo-live");
+  ASSERT_NE(source, nullptr);
+  std::vector<Consumed> consumed = Consume(*source, shop.messages_produced(), true, 1000);
+  ASSERT_EQ(consumed.size(), shop.messages_produced());
+  for (const Consumed& message : consumed) {
+    const size_t es_at = message.payload.find("\"es\":");
+    ASSERT_NE(es_at, std::string::npos);
+    const int64_t es = std::stoll(message.payload.substr(es_at + 5));
+    EXPECT_GE(es, started_ms / 1000 * 1000);
+    EXPECT_LE(es, started_ms + 5000);
   }
 }
 

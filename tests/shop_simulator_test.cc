@@ -125,7 +125,8 @@ std::optional<std::string> Get(const Row& row, const std::string& column) {
 }
 
 bool Has(const Row& row, const std::string& column) {
-  return std::any_of(row.begin(), row.end(), [&](const auto& field) { return field.first == column; });
+  return std::any_of(row.begin(), row.end(),
+                     [&](const auto& field) { return field.first == column; });
 }
 
 std::string Text(const Row& row, const std::string& column) {
@@ -145,7 +146,7 @@ int64_t SecondsBetween(const std::string& from, const std::string& to) {
 }
 
 std::vector<CanalMessageOut> Simulate(const ShopSimulatorOptions& options, int64_t duration_ms,
-                                 ShopSimulator** keep = nullptr) {
+                                      ShopSimulator** keep = nullptr) {
   static std::vector<std::unique_ptr<ShopSimulator>> simulators;  // keeps truth() alive
   simulators.push_back(std::make_unique<ShopSimulator>(options));
   std::vector<CanalMessageOut> out;
@@ -199,9 +200,9 @@ TEST_F(ShopSimulatorTest, SameSeedGivesSameMessagesHoweverTheStepsAreCut) {
 }
 
 TEST_F(ShopSimulatorTest, EveryMessageIsACanalFlatMessage) {
-  const std::vector<std::string> kFieldOrder = {"data",    "database", "es",  "id",      "isDdl",
-                                                "mysqlType", "old",   "pkNames", "sql", "sqlType",
-                                                "table",   "ts",       "type"};
+  const std::vector<std::string> kFieldOrder = {
+      "data",    "database", "es",      "id",    "isDdl", "mysqlType", "old",
+      "pkNames", "sql",      "sqlType", "table", "ts",    "type"};
   const std::set<int64_t> kSqlTypes = {-5, 12, 3, 93};
   std::vector<CanalMessageOut> messages = Simulate(DemoOptions(7), 4 * kMinute);
   ASSERT_GT(messages.size(), 1000u);
@@ -267,8 +268,8 @@ TEST_F(ShopSimulatorTest, EveryMessageIsACanalFlatMessage) {
           EXPECT_NE(value, Get((*message.data)[i], name)) << name;
         }
       }
-      EXPECT_TRUE(std::includes(listed.begin(), listed.end(), listed_so_far.begin(),
-                                listed_so_far.end()));
+      EXPECT_TRUE(
+          std::includes(listed.begin(), listed.end(), listed_so_far.begin(), listed_so_far.end()));
       listed_so_far = listed;
     }
   }
@@ -324,8 +325,8 @@ TEST_F(ShopSimulatorTest, TruthIsExactlyWhatTheRowsSay) {
         }
         if (to == "cancelled") counted.orders_cancelled[Text(row, "channel")] += 1;
       } else if (message.table == "payments") {
-        auto& by_method = Text(row, "result") == "success" ? counted.payments_succeeded
-                                                           : counted.payments_failed;
+        auto& by_method =
+            Text(row, "result") == "success" ? counted.payments_succeeded : counted.payments_failed;
         by_method[Text(row, "method")] += 1;
       } else if (message.table == "refunds") {
         counted.refunds += 1;
@@ -354,13 +355,13 @@ TEST_F(ShopSimulatorTest, TruthIsExactlyWhatTheRowsSay) {
   EXPECT_EQ(truth.ddl_messages, counted.ddl_messages);
 
   // Every kind of fact occurs in five minutes at time scale 30.
-  for (const auto& transition : std::vector<std::pair<std::string, std::string>>{
-           {"created", "paid"},
-           {"created", "cancelled"},
-           {"paid", "shipped"},
-           {"shipped", "completed"},
-           {"paid", "refunded"},
-           {"shipped", "refunded"}}) {
+  for (const auto& transition :
+       std::vector<std::pair<std::string, std::string>>{{"created", "paid"},
+                                                        {"created", "cancelled"},
+                                                        {"paid", "shipped"},
+                                                        {"shipped", "completed"},
+                                                        {"paid", "refunded"},
+                                                        {"shipped", "refunded"}}) {
     EXPECT_GT(truth.status_transitions.count(transition), 0u)
         << transition.first << "->" << transition.second;
   }
@@ -398,7 +399,8 @@ TEST_F(ShopSimulatorTest, OneOrdersMessagesShareAPartitionKeyAndComeInLifeOrder)
     for (size_t i = 0; i < message.data->size(); ++i) {
       const Row& row = (*message.data)[i];
       if (message.table == "users") continue;
-      const std::string order_id = message.table == "orders" ? Text(row, "id") : Text(row, "order_id");
+      const std::string order_id =
+          message.table == "orders" ? Text(row, "id") : Text(row, "order_id");
       auto [entry, first] = key_of_order.emplace(order_id, out.partition_key_hash);
       EXPECT_EQ(entry->second, out.partition_key_hash) << "order " << order_id;
       if (message.table != "orders") {
@@ -472,7 +474,6 @@ TEST_F(ShopSimulatorTest, AmountsAndPaymentDelaysLookLikeAShop) {
   EXPECT_NEAR(delays[delays.size() / 2], 40, 5);
   EXPECT_GT(delays[delays.size() * 95 / 100], 120);  // some take minutes
   EXPECT_LT(delays.back(), 15 * 60);                 // before the cancel timeout
-
 }
 
 }  // namespace

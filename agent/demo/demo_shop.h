@@ -67,7 +67,7 @@ class DemoShop {
   int partitions() const { return options_.partitions; }
 
  private:
-  Status PrepareLocked(int64_t start_time_ms);  // requires mutex_
+  Status PrepareLocked(int64_t start_time_ms);                         // requires mutex_
   Status ProduceLocked(const std::vector<CanalMessageOut>& messages);  // requires mutex_
   void RunRealTime();
 

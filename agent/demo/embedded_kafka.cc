@@ -17,9 +17,10 @@ void OnClientLog(const rd_kafka_t* client, int level, const char* facility, cons
   (void)client;
   uint64_t suppressed = 0;
   if (!g_embedded_log_limit.Allow(&suppressed)) return;
-  LogLevel our_level = level <= 3 ? LogLevel::kError : level == 4 ? LogLevel::kWarn
-                                                   : level <= 6   ? LogLevel::kInfo
-                                                                  : LogLevel::kDebug;
+  LogLevel our_level = level <= 3   ? LogLevel::kError
+                       : level == 4 ? LogLevel::kWarn
+                       : level <= 6 ? LogLevel::kInfo
+                                    : LogLevel::kDebug;
   Log(our_level, "kafka", message,
       {{"facility", facility}, {"suppressed", std::to_string(suppressed)}});
 }
@@ -113,8 +114,7 @@ Status EmbeddedKafka::CreateTopic(const std::string& topic, int partitions) {
                      rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1));
 }
 
-Status EmbeddedKafka::Produce(std::string_view topic, int32_t partition,
-                              std::string_view payload) {
+Status EmbeddedKafka::Produce(std::string_view topic, int32_t partition, std::string_view payload) {
   rd_kafka_topic_t* handle = TopicHandle(topic);
   const auto give_up = std::chrono::steady_clock::now() + kQueueFullPatience;
   for (;;) {
@@ -137,8 +137,7 @@ Status EmbeddedKafka::Flush(std::chrono::milliseconds timeout) {
   rd_kafka_resp_err_t err = rd_kafka_flush(producer_, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Error("embedded kafka: flush: " + std::to_string(rd_kafka_outq_len(producer_)) +
-                         " messages still queued after " + std::to_string(timeout.count()) +
-                         " ms");
+                         " messages still queued after " + std::to_string(timeout.count()) + " ms");
   }
   std::lock_guard<std::mutex> lock(failure_mutex_);
   if (first_failure_.empty()) return Status::Ok();

@@ -46,7 +46,7 @@ class Random {
   }
 
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  int UniformInt(int low, int high) {  // inclusive
+  int UniformInt(int low, int high) {                                         // inclusive
     return low + static_cast<int>(Next() % static_cast<uint64_t>(high - low + 1));
   }
   double Exponential(double mean) { return -mean * std::log1p(-Uniform()); }
@@ -81,10 +81,9 @@ int Pick(Random& random, std::span<const Weighted> choices) {
 // The shop's habits.
 
 constexpr Weighted kChannels[] = {{"app", 45}, {"mini_program", 30}, {"web", 15}, {"h5", 10}};
-constexpr Weighted kProvinces[] = {{"Guangdong", 20}, {"Zhejiang", 15}, {"Jiangsu", 13},
-                                   {"Shanghai", 10},  {"Beijing", 9},   {"Shandong", 8},
-                                   {"Sichuan", 7},    {"Henan", 7},     {"Hubei", 6},
-                                   {"Fujian", 5}};
+constexpr Weighted kProvinces[] = {
+    {"Guangdong", 20}, {"Zhejiang", 15}, {"Jiangsu", 13}, {"Shanghai", 10}, {"Beijing", 9},
+    {"Shandong", 8},   {"Sichuan", 7},   {"Henan", 7},    {"Hubei", 6},     {"Fujian", 5}};
 constexpr std::string_view kMethods[] = {"alipay", "wechat_pay", "union_pay", "credit_card"};
 // A WeChat mini program pays with WeChat; elsewhere Alipay leads.
 constexpr Weighted kMiniProgramMethods[] = {
@@ -114,8 +113,8 @@ constexpr double kRefundAfterShippingMedianSeconds = 30 * 60;
 constexpr int kCanalDelayMinMs = 2;  // binlog commit to Canal's conversion
 constexpr int kCanalDelayMaxMs = 20;
 
-const char* const kStatusNames[] = {"created", "paid", "shipped", "completed", "cancelled",
-                                    "refunded"};
+const char* const kStatusNames[] = {"created",   "paid",      "shipped",
+                                    "completed", "cancelled", "refunded"};
 enum class OrderStatus : uint8_t { kCreated, kPaid, kShipped, kCompleted, kCancelled, kRefunded };
 
 struct DdlStatement {
@@ -153,13 +152,14 @@ constexpr Column kOrderColumns[] = {
     {"created_at", "datetime", kDatetime}, {"paid_at", "datetime", kDatetime},
     {"updated_at", "datetime", kDatetime}};
 constexpr Column kPaymentColumns[] = {
-    {"id", "bigint(20)", kBigint},         {"order_id", "bigint(20)", kBigint},
-    {"method", "varchar(16)", kVarchar},   {"amount", "decimal(12,2)", kDecimal},
-    {"result", "varchar(16)", kVarchar},   {"created_at", "datetime", kDatetime}};
-constexpr Column kRefundColumns[] = {
     {"id", "bigint(20)", kBigint},       {"order_id", "bigint(20)", kBigint},
-    {"amount", "decimal(12,2)", kDecimal}, {"reason", "varchar(32)", kVarchar},
-    {"created_at", "datetime", kDatetime}};
+    {"method", "varchar(16)", kVarchar}, {"amount", "decimal(12,2)", kDecimal},
+    {"result", "varchar(16)", kVarchar}, {"created_at", "datetime", kDatetime}};
+constexpr Column kRefundColumns[] = {{"id", "bigint(20)", kBigint},
+                                     {"order_id", "bigint(20)", kBigint},
+                                     {"amount", "decimal(12,2)", kDecimal},
+                                     {"reason", "varchar(32)", kVarchar},
+                                     {"created_at", "datetime", kDatetime}};
 constexpr Column kUserColumns[] = {{"id", "bigint(20)", kBigint},
                                    {"channel", "varchar(16)", kVarchar},
                                    {"province", "varchar(32)", kVarchar},
@@ -169,11 +169,21 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];
@@ -320,12 +330,21 @@ struct Transaction {
   int32_t partition_key;
 };
 
+// Options that would break the arithmetic fall back to sane values.
+ShopSimulatorOptions Sanitized(ShopSimulatorOptions options) {
+  if (!(options.time_scale > 0)) options.time_scale = 1.0;
+  options.multi_order_checkout_fraction =
+      std::clamp(options.multi_order_checkout_fraction, 0.0, 1.0);
+  if (!(options.surge_multiplier >= 0)) options.surge_multiplier = 1.0;
+  return options;
+}
+
 }  // namespace
 
 class ShopSimulator::Impl {
  public:
   explicit Impl(ShopSimulatorOptions options)
-      : options_(std::move(options)),
+      : options_(Sanitized(std::move(options))),
         random_(options_.seed),
         orders_table_("orders", kOrderColumns),
         payments_table_("payments", kPaymentColumns),
@@ -358,15 +377,24 @@ class ShopSimulator::Impl {
  private:
   void Handle(const Event& event, std::vector<CanalMessageOut>& out) {
     switch (event.kind) {
-      case EventKind::kCheckout: return HandleCheckout(event, out);
-      case EventKind::kRegistration: return HandleRegistration(event, out);
-      case EventKind::kDdl: return HandleDdl(event, out);
-      case EventKind::kFailedPayment: return HandleFailedPayment(event, out);
-      case EventKind::kPayment: return HandlePayment(event, out);
-      case EventKind::kCancel: return HandleCancel(event, out);
-      case EventKind::kShip: return HandleShip(event, out);
-      case EventKind::kComplete: return HandleComplete(event, out);
-      case EventKind::kRefund: return HandleRefund(event, out);
+      case EventKind::kCheckout:
+        return HandleCheckout(event, out);
+      case EventKind::kRegistration:
+        return HandleRegistration(event, out);
+      case EventKind::kDdl:
+        return HandleDdl(event, out);
+      case EventKind::kFailedPayment:
+        return HandleFailedPayment(event, out);
+      case EventKind::kPayment:
+        return HandlePayment(event, out);
+      case EventKind::kCancel:
+        return HandleCancel(event, out);
+      case EventKind::kShip:
+        return HandleShip(event, out);
+      case EventKind::kComplete:
+        return HandleComplete(event, out);
+      case EventKind::kRefund:
+        return HandleRefund(event, out);
     }
   }
 
@@ -464,18 +492,17 @@ class ShopSimulator::Impl {
     const int64_t timeout_ms = DelayMs(kCancelTimeoutSeconds);
     int64_t end_ms;
     if (pays) {
-      const double delay = std::min(
-          random_.LogNormal(kPaymentDelayMedianSeconds, kPaymentDelaySigma),
-          0.9 * kCancelTimeoutSeconds);
+      const double delay =
+          std::min(random_.LogNormal(kPaymentDelayMedianSeconds, kPaymentDelaySigma),
+                   0.9 * kCancelTimeoutSeconds);
       end_ms = created_ms + DelayMs(delay);
     } else if (random_.Uniform() < kManualCancelShare) {
       end_ms = created_ms + static_cast<int64_t>(timeout_ms * (0.05 + 0.85 * random_.Uniform()));
     } else {
       end_ms = created_ms + timeout_ms;
     }
-    const int failures =
-        Pick(random_, pays ? std::span<const Weighted>(kFailuresBeforePaying)
-                           : std::span<const Weighted>(kFailuresBeforeCancelling));
+    const int failures = Pick(random_, pays ? std::span<const Weighted>(kFailuresBeforePaying)
+                                            : std::span<const Weighted>(kFailuresBeforeCancelling));
     std::vector<int64_t> failure_times;
     for (int i = 0; i < failures; ++i) {
       failure_times.push_back(created_ms +
@@ -689,9 +716,9 @@ class ShopSimulator::Impl {
   }
 
   Row PaymentRow(const Order& order, int method, const char* result, int64_t time_ms) {
-    return Row{std::to_string(next_payment_id_++), std::to_string(order.id),
-               std::string(kMethods[method]),      FormatCents(order.amount_cents),
-               std::string(result),                DateTimeText(time_ms)};
+    return Row{
+        std::to_string(next_payment_id_++), std::to_string(order.id), std::string(kMethods[method]),
+        FormatCents(order.amount_cents),    std::string(result),      DateTimeText(time_ms)};
   }
 
   std::string OrderNumber(const Order& order) {
@@ -826,7 +853,7 @@ class ShopSimulator::Impl {
   double next_checkout_at_ = 0;
   double next_registration_at_ = 0;
 
-  std::unordered_map<int64_t, Order> orders_;  // not yet completed/cancelled/refunded
+  std::unordered_map<int64_t, Order> orders_;        // not yet completed/cancelled/refunded
   std::unordered_map<int64_t, Checkout> checkouts_;  // not yet paid or cancelled
   int64_t max_user_id_;
   int64_t next_order_id_ = 1000001;

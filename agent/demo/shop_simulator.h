@@ -33,7 +33,7 @@ struct ShopSimulatorOptions {
   // orders and registrations arrive surge_multiplier times faster.
   double surge_multiplier = 1.0;
   int64_t surge_start_ms = 0;
-  int64_t surge_duration_ms = 0;  // 0: no surge
+  int64_t surge_duration_ms = 0;          // 0: no surge
   int64_t start_time_ms = 1731254400000;  // 2024-11-11 00:00:00 in Asia/Shanghai
   // Divides every delay in an order's life (payment ~40 s, cancel timeout
   // 15 min, shipping ~20 min, completion ~1 h, refunds): 30 shows a whole life
@@ -45,7 +45,7 @@ struct ShopSimulatorOptions {
   double multi_order_checkout_fraction = 0.1;
   bool emit_ddl = true;
   int64_t ddl_interval_ms = 10 * 60 * 1000;  // after the first, at start; 0: only that one
-  int64_t initial_users = 10000;  // existing users (ids 1..N), never emitted
+  int64_t initial_users = 10000;             // existing users (ids 1..N), never emitted
   // Keep every order's amount and payment delay in ShopTruth. Memory grows
   // with the orders: turn off for long runs.
   bool record_each_order = true;
@@ -73,15 +73,15 @@ struct ShopTruth {
   // Each paid order's paid_at - created_at in seconds, as the DATETIME
   // columns say (whole seconds), in emission order.
   std::vector<int64_t> payment_delays_seconds;
-  std::map<Pair, int64_t> status_transitions;             // (from, to): UPDATE rows
-  std::map<std::string, int64_t> orders_cancelled;        // by channel
-  int64_t refunds = 0;                                    // rows INSERTed into refunds
+  std::map<Pair, int64_t> status_transitions;       // (from, to): UPDATE rows
+  std::map<std::string, int64_t> orders_cancelled;  // by channel
+  int64_t refunds = 0;                              // rows INSERTed into refunds
   int64_t refund_amount_cents = 0;
   std::map<std::string, int64_t> user_registrations;  // by channel
   std::map<std::string, int64_t> payments_failed;     // by method
   std::map<std::string, int64_t> payments_succeeded;  // by method
   std::map<Pair, int64_t> rows;                       // (table, INSERT|UPDATE)
-  int64_t messages = 0;  // every message, DDL included
+  int64_t messages = 0;                               // every message, DDL included
   int64_t rows_total = 0;
   int64_t ddl_messages = 0;
 };

@@ -425,8 +425,7 @@ void KafkaSource::ProbeBrokers(int timeout_ms) {
 Status KafkaSource::FatalStatus() {
   char reason[512];
   rd_kafka_resp_err_t err = rd_kafka_fatal_error(consumer_, reason, sizeof reason);
-  return Status::Error(std::string("kafka fatal error ") + rd_kafka_err2name(err) + ": " +
-                       reason);
+  return Status::Error(std::string("kafka fatal error ") + rd_kafka_err2name(err) + ": " + reason);
 }
 
 void KafkaSource::ReleaseHeldMessages() {

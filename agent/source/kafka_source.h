@@ -46,8 +46,7 @@ class KafkaSource : public Source {
   // Creates the consumer and subscribes. Returns null and sets `error` for a
   // missing broker/topic/group or a property librdkafka refuses (the message
   // names the property and carries librdkafka's reason).
-  static std::unique_ptr<KafkaSource> Create(const KafkaSourceOptions& options,
-                                             std::string* error);
+  static std::unique_ptr<KafkaSource> Create(const KafkaSourceOptions& options, std::string* error);
   ~KafkaSource() override;
 
   KafkaSource(const KafkaSource&) = delete;
@@ -72,13 +71,11 @@ class KafkaSource : public Source {
   static void OnRebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t reason,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void OnError(rd_kafka_t* consumer, int code, const char* reason, void* opaque);
-  static void OnLog(const rd_kafka_t* client, int level, const char* facility,
-                    const char* message);
+  static void OnLog(const rd_kafka_t* client, int level, const char* facility, const char* message);
 
   void Assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative);
   void Revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative);
-  void UpdateAssignment(const rd_kafka_topic_partition_list_t* partitions, bool add,
-                        bool replace);
+  void UpdateAssignment(const rd_kafka_topic_partition_list_t* partitions, bool add, bool replace);
   void CommitStoredOffsets(const char* why);
   void MarkConnected();
   void ProbeBrokers(int timeout_ms);
