@@ -17,8 +17,7 @@ int64_t SystemNowMs() {
 Pipeline::Pipeline(Source& source, Decoder& decoder, RowMapper& mapper, MetricStore& store,
                    PipelineMetrics& metrics, PipelineOptions options)
     : source_(source),
-      decoder_(decoder),
-      mapper_(mapper),
+      processor_(decoder, mapper, metrics),
       store_(store),
       metrics_(metrics),
       options_(std::move(options)) {
@@ -50,11 +49,11 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
 
 void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
   const int64_t now_ms = options_.now_ms();
-  for (const SourceMessage& message : batch) ProcessMessage(message, now_ms);
+  for (const SourceMessage& message : batch) processor_.Process(message, now_ms);
   messages_processed_ += batch.size();
 }
 
-void Pipeline::ProcessMessage(const SourceMessage& message, int64_t now_ms) {
+void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
   DecodeResult result = decoder_.Decode(message);
   if (result.error != DecodeError::kNone) {
     ReportDecodeError(message, result);
@@ -68,7 +67,7 @@ void Pipeline::ProcessMessage(const SourceMessage& message, int64_t now_ms) {
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
 }
 
-void Pipeline::ReportDecodeError(const SourceMessage& message, const DecodeResult& result) {
+void MessageProcessor::ReportDecodeError(const SourceMessage& message, const DecodeResult& result) {
   metrics_.CountDecodeError(result.error);
   uint64_t suppressed = 0;
   if (!error_log_limit_.Allow(&suppressed)) return;
