@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -26,12 +28,17 @@ void WaitForSignals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   int received = 0;
-  int count = 0;
+  std::optional<std::chrono::steady_clock::time_point> first;
   while (sigwait(&set, &received) == 0) {
-    if (++count > 1) {
+    const auto now = std::chrono::steady_clock::now();
+    // The same signal often arrives twice at once (sent to the process and to
+    // its group): only a second one a moment later means "stop now".
+    if (first && now - *first < std::chrono::seconds(1)) continue;
+    if (first) {
       Log(LogLevel::kWarn, "main", "second signal: exiting now");
       std::_Exit(1);
     }
+    first = now;
     Log(LogLevel::kInfo, "main", "received a stop signal: finishing the current batch",
         {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
     std::lock_guard lock(g_mutex);

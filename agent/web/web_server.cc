@@ -251,7 +251,7 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   mg_error_data error_data = {&error_code, error_text, sizeof error_text};
   server->context_ = mg_start2(&init, &error_data);
   if (server->context_ == nullptr) {
-    *error = server->StartError(listen_address);
+    *error = server->StartError(listen_address, error_text);
     return nullptr;
   }
   server->started_ = true;
@@ -269,14 +269,17 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   return server;
 }
 
-std::string WebServer::StartError(const std::string& listen_address) {
+std::string WebServer::StartError(const std::string& listen_address,
+                                  const std::string& civetweb_error) {
   std::lock_guard<std::mutex> lock(start_log_mutex_);
   for (const std::string& message : start_log_) {
     if (std::optional<std::string> reason = BindFailureReason(message)) {
       return "listen " + listen_address + ": " + *reason;
     }
   }
-  std::string detail = start_log_.empty() ? "cannot start the web server" : start_log_.front();
+  std::string detail = !start_log_.empty()       ? start_log_.front()
+                       : !civetweb_error.empty() ? civetweb_error
+                                                 : "cannot start the web server";
   return "listen " + listen_address + ": " + detail;
 }
 

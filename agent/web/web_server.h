@@ -123,7 +123,7 @@ class WebServer {
   std::shared_ptr<const HttpHandler> Route(const std::string& path, std::string* pattern) const;
   HttpResponse ServeMetrics() const;
   void Record(const std::string& handler_label, int status, double seconds);
-  std::string StartError(const std::string& listen_address);
+  std::string StartError(const std::string& listen_address, const std::string& civetweb_error);
 
   const WebServerOptions options_;
   mg_context* context_ = nullptr;

@@ -1,0 +1,158 @@
+// The txmon binary as a user runs it: help, version, exit codes, config
+// checking, file replay and a graceful stop of the demo on SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/http_client.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/process.h"
+
+namespace txmon::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTxmon = std::string(TXMON_BINARY_DIR) + "/agent/txmon";
+const std::string kShippedConfig = std::string(TXMON_SOURCE_DIR) + "/txmon.yml";
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+class CommandLineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("txmon-cli-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Process> Start(std::vector<std::string> args) {
+    ProcessOptions options{kTxmon, std::move(args), "", (dir_ / "out").string(),
+                           (dir_ / "err").string(), {}};
+    std::string error;
+    auto process = Process::Start(options, &error);
+    EXPECT_TRUE(process) << error;
+    return process;
+  }
+
+  CommandResult Execute(std::vector<std::string> args) {
+    auto process = Start(std::move(args));
+    CommandResult run;
+    if (!process) return run;
+    std::optional<int> code = process->Wait(std::chrono::seconds(30));
+    EXPECT_TRUE(code.has_value()) << "txmon did not exit";
+    run.exit_code = code.value_or(-1);
+    run.out = process->Stdout();
+    run.err = process->Stderr();
+    return run;
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CommandLineTest, HelpExplainsEveryFlagAndCommand) {
+  CommandResult run = Execute({"--help"});
+  EXPECT_EQ(run.exit_code, 0);
+  for (const char* text : {"--config.file", "--source.file", "--web.listen-address", "--log.level",
+                           "--log.format", "txmon demo", "txmon check config", "Exit codes"}) {
+    EXPECT_NE(run.out.find(text), std::string::npos) << text << " not in:\n" << run.out;
+  }
+  CommandResult demo = Execute({"demo", "--help"});
+  EXPECT_EQ(demo.exit_code, 0);
+  for (const char* text : {"--rate", "--surge", "--web.listen-address", "--time-scale"}) {
+    EXPECT_NE(demo.out.find(text), std::string::npos) << text;
+  }
+  CommandResult version = Execute({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(version.out.starts_with("txmon, version ")) << version.out;
+}
+
+TEST_F(CommandLineTest, BadUsageExitsTwo) {
+  CommandResult run = Execute({"--no-such-flag"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("unknown flag --no-such-flag"), std::string::npos) << run.err;
+  EXPECT_EQ(Execute({"--log.level=loud"}).exit_code, 2);
+  EXPECT_EQ(Execute({"demo", "--rate=fast"}).exit_code, 2);
+}
+
+TEST_F(CommandLineTest, CheckConfigAcceptsTheShippedFileAndRefusesABadOne) {
+  CommandResult good = Execute({"check", "config", kShippedConfig});
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  EXPECT_NE(good.out.find("SUCCESS"), std::string::npos) << good.out;
+
+  std::string bad = WriteFile("bad.yml",
+                              "metrics:\n"
+                              "  - name: orders_total\n"
+                              "    help: Orders.\n"
+                              "    type: histogram\n"
+                              "    table: orders\n");
+  CommandResult run = Execute({"check", "config", bad});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.out.find(bad + ":2:5: metrics[0]: a histogram needs \"buckets\""),
+            std::string::npos)
+      << run.out;
+}
+
+TEST_F(CommandLineTest, TheAgentRefusesABadConfigAtStart) {
+  std::string bad = WriteFile("bad.yml", "metrics:\n  - name: x_total\n    help: X.\n    type: countr\n    table: t\n");
+  CommandResult run = Execute({"--config.file=" + bad, "--web.listen-address=127.0.0.1:0"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find(bad + ":4:11: metrics[0].type: unknown type"), std::string::npos)
+      << run.err;
+}
+
+TEST_F(CommandLineTest, ReplaysAFileAndExitsZeroAtItsEnd) {
+  std::string input = std::string(TXMON_SOURCE_DIR) + "/tests/golden/shop_lifecycle.jsonl";
+  CommandResult run = Execute({"--config.file=" + kShippedConfig, "--source.file=" + input,
+                     "--web.listen-address=127.0.0.1:0", "--log.format=json"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  // The bad line is logged with its position, as JSON.
+  EXPECT_NE(run.err.find("\"reason\":\"invalid_json\""), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\"offset\":\"7\""), std::string::npos) << run.err;
+}
+
+TEST_F(CommandLineTest, DemoServesMetricsAndStopsCleanlyOnSigterm) {
+  auto demo = Start({"demo", "--web.listen-address=127.0.0.1:0", "--rate=50"});
+  ASSERT_TRUE(demo);
+  std::string url;
+  for (int i = 0; i < 200 && url.empty(); ++i) {
+    std::string out = demo->Stdout();
+    size_t at = out.find("serving http://");
+    if (at != std::string::npos) url = out.substr(at + 8, out.find(' ', at + 8) - at - 8);
+    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(url.empty()) << demo->Stdout() << demo->Stderr();
+  EXPECT_NE(demo->Stdout().find("embedded Kafka at 127.0.0.1:"), std::string::npos);
+  double orders = 0;
+  for (int i = 0; i < 200 && orders == 0; ++i) {
+    HttpResponse response = HttpGet(url);
+    if (response.status == 200) {
+      MetricsText metrics = MetricsText::Parse(response.body);
+      orders = metrics.Sum("shop_orders_created_total");
+    }
+    if (orders == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(orders, 0) << "no orders after 20 s";
+  HttpResponse ready = HttpGet(url.substr(0, url.find("/metrics")) + "/-/ready");
+  EXPECT_EQ(ready.status, 200);
+  demo->Signal(SIGTERM);
+  std::optional<int> code = demo->Wait(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << demo->Stderr();
+}
+
+}  // namespace
+}  // namespace txmon::test
