@@ -41,9 +41,10 @@ TEST(AgentConfigTest, ErrorsNameFileLineAndReason) {
   EXPECT_EQ(ErrorOf(std::string(kMetricHead) + "    type: countr\n    table: orders\n"),
             "txmon.yml:4:11: metrics[0].type: unknown type \"countr\" (want counter, gauge or "
             "histogram)");
-  EXPECT_EQ(ErrorOf(std::string(kMetricHead) + "    type: counter\n    table: orders\n    lables: []\n"),
-            "txmon.yml:6:5: metrics[0]: unknown field \"lables\" (known: action, buckets, "
-            "database, help, labels, name, on, table, tables, transition, type, value, where)");
+  EXPECT_EQ(
+      ErrorOf(std::string(kMetricHead) + "    type: counter\n    table: orders\n    lables: []\n"),
+      "txmon.yml:6:5: metrics[0]: unknown field \"lables\" (known: action, buckets, "
+      "database, help, labels, name, on, table, tables, transition, type, value, where)");
   EXPECT_EQ(ErrorOf("metrics:\n  - name: x_total\n    help: [\n"),
             ErrorOf("metrics:\n  - name: x_total\n    help: [\n"));
   EXPECT_NE(ErrorOf("metrics:\n  - name: x_total\n    help: [\n").find("txmon.yml:4:"),
@@ -77,9 +78,10 @@ TEST(AgentConfigTest, RefusesInconsistentMetrics) {
   EXPECT_NE(ErrorOf("metrics:\n  - name: m\n    help: M.\n    type: counter\n    table: t\n")
                 .find("counter names end in \"_total\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf("metrics:\n  - name: txmon_x_total\n    help: M.\n    type: counter\n    table: t\n")
-                .find("reserved"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("metrics:\n  - name: txmon_x_total\n    help: M.\n    type: counter\n    table: t\n")
+          .find("reserved"),
+      std::string::npos);
   std::string twice =
       "metrics:\n"
       "  - {name: a_total, help: A., type: counter, table: t}\n"
@@ -100,7 +102,8 @@ TEST(AgentConfigTest, ReadsSourceAndKafkaProperties) {
   ASSERT_EQ(config.source.kafka.properties.size(), 2u);
   EXPECT_EQ(config.source.kafka.properties[0].first, "security.protocol");
   EXPECT_EQ(config.source.kafka.properties[1].second, "PLAIN");
-  EXPECT_NE(ErrorOf("source:\n  format: avro\nmetrics: [{name: a_total, help: A., type: counter, table: t}]\n")
+  EXPECT_NE(ErrorOf("source:\n  format: avro\nmetrics: [{name: a_total, help: A., type: counter, "
+                    "table: t}]\n")
                 .find("unsupported format \"avro\""),
             std::string::npos);
 }

@@ -34,8 +34,8 @@ class CommandLineTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<Process> Start(std::vector<std::string> args) {
-    ProcessOptions options{kTxmon, std::move(args), "", (dir_ / "out").string(),
-                           (dir_ / "err").string(), {}};
+    ProcessOptions options{
+        kTxmon, std::move(args), "", (dir_ / "out").string(), (dir_ / "err").string(), {}};
     std::string error;
     auto process = Process::Start(options, &error);
     EXPECT_TRUE(process) << error;
@@ -107,7 +107,8 @@ TEST_F(CommandLineTest, CheckConfigAcceptsTheShippedFileAndRefusesABadOne) {
 }
 
 TEST_F(CommandLineTest, TheAgentRefusesABadConfigAtStart) {
-  std::string bad = WriteFile("bad.yml", "metrics:\n  - name: x_total\n    help: X.\n    type: countr\n    table: t\n");
+  std::string bad = WriteFile(
+      "bad.yml", "metrics:\n  - name: x_total\n    help: X.\n    type: countr\n    table: t\n");
   CommandResult run = Execute({"--config.file=" + bad, "--web.listen-address=127.0.0.1:0"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find(bad + ":4:11: metrics[0].type: unknown type"), std::string::npos)
@@ -117,7 +118,7 @@ TEST_F(CommandLineTest, TheAgentRefusesABadConfigAtStart) {
 TEST_F(CommandLineTest, ReplaysAFileAndExitsZeroAtItsEnd) {
   std::string input = std::string(TXMON_SOURCE_DIR) + "/tests/golden/shop_lifecycle.jsonl";
   CommandResult run = Execute({"--config.file=" + kShippedConfig, "--source.file=" + input,
-                     "--web.listen-address=127.0.0.1:0", "--log.format=json"});
+                               "--web.listen-address=127.0.0.1:0", "--log.format=json"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   // The bad line is logged with its position, as JSON.
   EXPECT_NE(run.err.find("\"reason\":\"invalid_json\""), std::string::npos) << run.err;

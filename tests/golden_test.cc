@@ -70,7 +70,8 @@ TEST_P(GoldenTest, MetricsMatchTheGoldenFile) {
   s = agent->Run();  // returns at the end of the file
   ASSERT_TRUE(s.ok()) << s.message();
 
-  HttpResponse response = HttpGet("http://127.0.0.1:" + std::to_string(agent->web_port()) + "/metrics");
+  HttpResponse response =
+      HttpGet("http://127.0.0.1:" + std::to_string(agent->web_port()) + "/metrics");
   ASSERT_EQ(response.status, 200);
   std::ifstream golden_file(golden);
   ASSERT_TRUE(golden_file) << "missing " << golden;

@@ -127,15 +127,17 @@ TEST_F(KafkaPipelineTest, EveryMetricEqualsTheGroundTruth) {
   for (const auto& [key, count] : truth_.rows) {
     const auto& [table, type] = key;
     std::string op = type == "INSERT" ? "insert" : type == "UPDATE" ? "update" : "delete";
-    EXPECT_EQ(m.Value("txmon_row_events_total", {{"database", "shop"}, {"table", table}, {"type", op}}),
-              count)
+    EXPECT_EQ(
+        m.Value("txmon_row_events_total", {{"database", "shop"}, {"table", table}, {"type", op}}),
+        count)
         << table << " " << type;
   }
   EXPECT_EQ(m.Value("txmon_event_lag_seconds_count"), truth_.rows_total);
 
   for (const auto& [key, count] : truth_.orders_created) {
-    EXPECT_EQ(m.Value("shop_orders_created_total", {{"channel", key.first}, {"province", key.second}}),
-              count);
+    EXPECT_EQ(
+        m.Value("shop_orders_created_total", {{"channel", key.first}, {"province", key.second}}),
+        count);
   }
   EXPECT_EQ(m.Sum("shop_orders_created_total"), TotalOf(truth_.orders_created));
   for (const auto& [key, count] : truth_.orders_paid) {
@@ -147,8 +149,9 @@ TEST_F(KafkaPipelineTest, EveryMetricEqualsTheGroundTruth) {
   }
   EXPECT_EQ(m.Sum("shop_orders_paid_total"), TotalOf(truth_.orders_paid));
   for (const auto& [key, count] : truth_.status_transitions) {
-    EXPECT_EQ(m.Value("shop_order_status_transitions_total", {{"from", key.first}, {"to", key.second}}),
-              count);
+    EXPECT_EQ(
+        m.Value("shop_order_status_transitions_total", {{"from", key.first}, {"to", key.second}}),
+        count);
   }
   for (const auto& [channel, count] : truth_.orders_cancelled) {
     EXPECT_EQ(m.Value("shop_orders_cancelled_total", {{"channel", channel}}), count);
@@ -159,10 +162,12 @@ TEST_F(KafkaPipelineTest, EveryMetricEqualsTheGroundTruth) {
     EXPECT_EQ(m.Value("shop_user_registrations_total", {{"channel", channel}}), count);
   }
   for (const auto& [method, count] : truth_.payments_failed) {
-    EXPECT_EQ(m.Value("shop_payment_attempts_total", {{"method", method}, {"result", "failed"}}), count);
+    EXPECT_EQ(m.Value("shop_payment_attempts_total", {{"method", method}, {"result", "failed"}}),
+              count);
   }
   for (const auto& [method, count] : truth_.payments_succeeded) {
-    EXPECT_EQ(m.Value("shop_payment_attempts_total", {{"method", method}, {"result", "success"}}), count);
+    EXPECT_EQ(m.Value("shop_payment_attempts_total", {{"method", method}, {"result", "success"}}),
+              count);
   }
 
   // Histograms: every bucket, the count and the sum.
@@ -172,8 +177,9 @@ TEST_F(KafkaPipelineTest, EveryMetricEqualsTheGroundTruth) {
     amounts.push_back(cents / 100.0);
     amount_cents += cents;
   }
-  EXPECT_EQ(Buckets(m, "shop_order_amount_yuan"),
-            ExpectedBuckets(MappingNamed(config_, "shop_order_amount_yuan").bucket_bounds, amounts));
+  EXPECT_EQ(
+      Buckets(m, "shop_order_amount_yuan"),
+      ExpectedBuckets(MappingNamed(config_, "shop_order_amount_yuan").bucket_bounds, amounts));
   EXPECT_EQ(m.Sum("shop_order_amount_yuan_count"), amounts.size());
   EXPECT_EQ(m.Sum("shop_order_amount_yuan_sum"), amount_cents / 100.0);
 
@@ -207,9 +213,9 @@ TEST_F(KafkaPipelineTest, ARestartedAgentInTheSameGroupDoesNotRecount) {
   auto agent = StartAgent();
   ASSERT_TRUE(agent);
   MetricsText m;
-  EXPECT_TRUE(agent->WaitFor(
-      [&](const MetricsText& s) { return s.Sum("txmon_messages_total") >= more; },
-      std::chrono::seconds(60), &m));
+  EXPECT_TRUE(
+      agent->WaitFor([&](const MetricsText& s) { return s.Sum("txmon_messages_total") >= more; },
+                     std::chrono::seconds(60), &m));
   // Give a stray redelivery the chance to show before checking the total.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   m = agent->Scrape();

@@ -48,9 +48,9 @@ TEST(FixedPointTest, SumOfTenthsHasNoDrift) {
 TEST(MetricStoreTest, CountersAndLabels) {
   MetricStore store;
   Metric* orders;
-  ASSERT_TRUE(store.Add({"orders_total", "Orders.", MetricType::kCounter, {"channel"}, {}, {}},
-                        &orders)
-                  .ok());
+  ASSERT_TRUE(
+      store.Add({"orders_total", "Orders.", MetricType::kCounter, {"channel"}, {}, {}}, &orders)
+          .ok());
   Series* app = orders->Resolve({"app"});
   EXPECT_EQ(orders->Resolve({"app"}), app);  // same handle for the same values
   app->Add(kMicrosPerUnit);
@@ -65,9 +65,14 @@ TEST(MetricStoreTest, CountersAndLabels) {
 TEST(MetricStoreTest, HistogramBucketsAreCumulative) {
   MetricStore store;
   Metric* amount;
-  ASSERT_TRUE(store.Add({"amount_yuan", "Amounts.", MetricType::kHistogram, {}, {}, {
-                            10 * kMicrosPerUnit, 100 * kMicrosPerUnit}},
-                        &amount)
+  ASSERT_TRUE(store
+                  .Add({"amount_yuan",
+                        "Amounts.",
+                        MetricType::kHistogram,
+                        {},
+                        {},
+                        {10 * kMicrosPerUnit, 100 * kMicrosPerUnit}},
+                       &amount)
                   .ok());
   Series* series = amount->Resolve({});
   for (const char* value : {"5", "10", "10.01", "99.99", "1000.5"}) {
@@ -85,8 +90,7 @@ TEST(MetricStoreTest, HistogramBucketsAreCumulative) {
 TEST(MetricStoreTest, LabelValuesFoldIntoOtherPastTheLimit) {
   MetricStore store;
   Metric* metric;
-  ASSERT_TRUE(
-      store.Add({"x_total", "X.", MetricType::kCounter, {"user"}, {2}, {}}, &metric).ok());
+  ASSERT_TRUE(store.Add({"x_total", "X.", MetricType::kCounter, {"user"}, {2}, {}}, &metric).ok());
   for (std::string user : {"a", "b", "c", "d", "a"}) {
     metric->Resolve({std::string_view(user)})->Add(kMicrosPerUnit);
   }
@@ -101,7 +105,8 @@ TEST(MetricStoreTest, LabelValuesFoldIntoOtherPastTheLimit) {
 TEST(MetricStoreTest, RefusesBadSpecs) {
   MetricStore store;
   EXPECT_FALSE(store.Add({"bad-name", "", MetricType::kCounter, {}, {}, {}}, nullptr).ok());
-  EXPECT_FALSE(store.Add({"ok_total", "", MetricType::kCounter, {"__reserved"}, {}, {}}, nullptr).ok());
+  EXPECT_FALSE(
+      store.Add({"ok_total", "", MetricType::kCounter, {"__reserved"}, {}, {}}, nullptr).ok());
   EXPECT_FALSE(store.Add({"h", "", MetricType::kHistogram, {}, {}, {}}, nullptr).ok());
   EXPECT_FALSE(store.Add({"h", "", MetricType::kHistogram, {}, {}, {2, 1}}, nullptr).ok());
   ASSERT_TRUE(store.Add({"dup_total", "", MetricType::kCounter, {}, {}, {}}, nullptr).ok());

@@ -76,8 +76,8 @@ TEST(PrometheusScrapeTest, PromQLReturnsTheShopTotals) {
             TotalOf(truth.user_registrations));
   EXPECT_EQ(QueryScalar(*prometheus, "sum(txmon_decode_errors_total)"), 0);
   // histogram_quantile over the agent's buckets parses and lands in range.
-  double p95 = QueryScalar(*prometheus,
-                           "histogram_quantile(0.95, sum by (le) (shop_payment_duration_seconds_bucket))");
+  double p95 = QueryScalar(
+      *prometheus, "histogram_quantile(0.95, sum by (le) (shop_payment_duration_seconds_bucket))");
   EXPECT_GT(p95, 0);
   EXPECT_LE(p95, 1800);
 }

@@ -133,13 +133,17 @@ TEST_F(RowMapperTest, DecodeSchemaListsTablesAndColumns) {
 
 TEST_F(RowMapperTest, TransitionCountsOnlyTheMatchingChange) {
   auto paid = builder_->Make(RowOp::kUpdate,
-                             {{"status", "paid"}, {"channel", "app"}, {"amount", "129.90"},
-                              {"created_at", "2024-11-11 00:00:00"}, {"paid_at", "2024-11-11 00:00:45"}},
+                             {{"status", "paid"},
+                              {"channel", "app"},
+                              {"amount", "129.90"},
+                              {"created_at", "2024-11-11 00:00:00"},
+                              {"paid_at", "2024-11-11 00:00:45"}},
                              {{"status", "created"}, {"paid_at", "NULL"}});
   mapper_->Apply(paid);
   // Same row again but status did not change (only amount did): no transition.
-  auto edited = builder_->Make(RowOp::kUpdate, {{"status", "paid"}, {"channel", "app"}, {"amount", "10"}},
-                               {{"amount", "129.90"}});
+  auto edited =
+      builder_->Make(RowOp::kUpdate, {{"status", "paid"}, {"channel", "app"}, {"amount", "10"}},
+                     {{"amount", "129.90"}});
   mapper_->Apply(edited);
   auto shipped = builder_->Make(RowOp::kUpdate, {{"status", "shipped"}, {"channel", "web"}},
                                 {{"status", "paid"}});
@@ -167,7 +171,9 @@ TEST_F(RowMapperTest, NullAndBadValuesAreCountedAsSkipped) {
   mapper_->Apply(builder_->Make(RowOp::kUpdate, {{"status", "paid"}, {"amount", "abc"}},
                                 {{"status", "created"}}));
   mapper_->Apply(builder_->Make(RowOp::kUpdate,
-                                {{"status", "paid"}, {"amount", "-5"}, {"created_at", "x"},
+                                {{"status", "paid"},
+                                 {"amount", "-5"},
+                                 {"created_at", "x"},
                                  {"paid_at", "2024-01-01 00:00:00"}},
                                 {{"status", "created"}}));
   EXPECT_TRUE(Has("txmon_mapping_skipped_total{metric=\"gmv_total\",reason=\"null_value\"} 1"))
@@ -187,8 +193,9 @@ TEST_F(RowMapperTest, DeletesReadTheBeforeImage) {
 }
 
 TEST_F(RowMapperTest, OtherTablesAndDatabasesAreIgnored) {
-  RowChange row = builder_->Make(RowOp::kUpdate, {{"status", "paid"}, {"channel", "app"}, {"amount", "5"}},
-                                 {{"status", "created"}});
+  RowChange row =
+      builder_->Make(RowOp::kUpdate, {{"status", "paid"}, {"channel", "app"}, {"amount", "5"}},
+                     {{"status", "created"}});
   row.database = "archive";  // orders_paid_total is for database shop only
   mapper_->Apply(row);
   EXPECT_TRUE(Has("gmv_total 5")) << Text();

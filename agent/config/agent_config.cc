@@ -125,7 +125,8 @@ bool ReadColumnRef(ConfigReader& r, const YAML::Node& node, const std::string& p
 
 bool ReadFilter(ConfigReader& r, const YAML::Node& node, const std::string& path,
                 ColumnFilter* filter) {
-  if (!r.ExpectMap(node, path, {"column", "image", "equals", "not_equals", "in", "not_in", "is_null"}))
+  if (!r.ExpectMap(node, path,
+                   {"column", "image", "equals", "not_equals", "in", "not_in", "is_null"}))
     return false;
   if (!node["column"]) return r.Fail(node, path, "missing \"column\"");
   if (!r.String(node["column"], path + ".column", &filter->ref.column) ||
@@ -141,7 +142,7 @@ bool ReadFilter(ConfigReader& r, const YAML::Node& node, const std::string& path
   }
   if (node["is_null"]) {
     ++conditions;
-    bool is_null;
+    bool is_null = false;
     if (!r.Bool(node["is_null"], path + ".is_null", &is_null)) return false;
     filter->is_null = is_null;
   }
@@ -172,7 +173,7 @@ bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
     return false;
   if (!ReadImage(r, node["image"], path + ".image", &label->ref.image)) return false;
   if (node["max_values"]) {
-    uint64_t max_values;
+    uint64_t max_values = 0;
     if (!r.Unsigned(node["max_values"], path + ".max_values", &max_values)) return false;
     label->max_values = static_cast<uint32_t>(max_values);
   }
@@ -246,7 +247,7 @@ bool ReadBuckets(ConfigReader& r, const YAML::Node& node, const std::string& pat
     return r.Fail(node, path, "expected a non-empty list of numbers");
   }
   for (size_t i = 0; i < node.size(); ++i) {
-    int64_t micros;
+    int64_t micros = 0;
     if (!r.Decimal(node[i], path + "[" + std::to_string(i) + "]", &micros)) return false;
     if (!bounds->empty() && micros <= bounds->back()) {
       return r.Fail(node[i], path, "buckets must be strictly ascending");
@@ -399,9 +400,10 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, SourceConfig* source) {
     }
   }
   if (node["max_message_bytes"]) {
-    uint64_t bytes;
+    uint64_t bytes = 0;
     if (!r.Unsigned(node["max_message_bytes"], "source.max_message_bytes", &bytes)) return false;
-    if (bytes == 0) return r.Fail(node["max_message_bytes"], "source.max_message_bytes", "must be > 0");
+    if (bytes == 0)
+      return r.Fail(node["max_message_bytes"], "source.max_message_bytes", "must be > 0");
     source->max_message_bytes = bytes;
   }
   return !node["kafka"] || ReadKafka(r, node["kafka"], &source->kafka);
@@ -427,10 +429,12 @@ bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
     MetricMapping& m = config->metrics.emplace_back();
     if (!ReadMetric(r, metrics[i], path, &m)) return false;
     if (!names.insert(m.name).second) {
-      return r.Fail(metrics[i]["name"], path + ".name", "metric \"" + m.name + "\" is defined twice");
+      return r.Fail(metrics[i]["name"], path + ".name",
+                    "metric \"" + m.name + "\" is defined twice");
     }
     if (m.name.starts_with("txmon_")) {
-      return r.Fail(metrics[i]["name"], path + ".name", "the txmon_ prefix is reserved for self-metrics");
+      return r.Fail(metrics[i]["name"], path + ".name",
+                    "the txmon_ prefix is reserved for self-metrics");
     }
   }
   return true;

@@ -198,6 +198,13 @@ std::vector<std::string_view> ColumnNames(const ColumnSlots& columns) {
   return names;
 }
 
+// The field inside an iteration result whose error has been checked. Used in
+// place rather than moved out with get(): that copy stalls on store
+// forwarding and cost a fifth of the decode time.
+ondemand::field& FieldOf(simdjson::simdjson_result<ondemand::field>& result) {
+  return result.value_unsafe();
+}
+
 // A null that simdjson has only peeked at must still be spelled `null`.
 Problem CheckNull(ondemand::value& value) {
   bool is_null = false;
@@ -430,8 +437,8 @@ class FlatMessageReader {
   // Walks the top-level object once, in whatever order its fields come.
   Problem ReadFields(ondemand::object& message, MessageFields* fields) {
     for (auto field_result : message) {
-      ondemand::field field;
-      if (auto code = std::move(field_result).get(field)) return InvalidJson(code);
+      if (auto code = field_result.error()) return InvalidJson(code);
+      ondemand::field& field = FieldOf(field_result);
       const int id = field_matcher_.Find(field);
       if (id < 0) continue;  // a field no decode needs: simdjson skips it
       if (Problem problem = ReadField(static_cast<MessageField>(id), field.value(), fields)) {
@@ -503,8 +510,8 @@ class FlatMessageReader {
     ColumnValue* const values = table->AppendRow(width_);
     uint64_t present = 0;
     for (auto field_result : row) {
-      ondemand::field field;
-      if (auto code = std::move(field_result).get(field)) return InvalidJson(code);
+      if (auto code = field_result.error()) return InvalidJson(code);
+      ondemand::field& field = FieldOf(field_result);
       const int slot = column_matcher_.Find(field);
       if (slot < 0) continue;
       if (Problem problem = ReadColumnValue(field.value(), &values[slot])) return problem;

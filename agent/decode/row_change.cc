@@ -4,9 +4,12 @@ namespace txmon {
 
 std::string_view RowOpName(RowOp op) {
   switch (op) {
-    case RowOp::kInsert: return "insert";
-    case RowOp::kUpdate: return "update";
-    case RowOp::kDelete: return "delete";
+    case RowOp::kInsert:
+      return "insert";
+    case RowOp::kUpdate:
+      return "update";
+    case RowOp::kDelete:
+      return "delete";
   }
   return "insert";
 }

@@ -62,8 +62,8 @@ Status Agent::CreateSource() {
     return Status::Error(options_.config.file +
                          ": source.kafka needs brokers and topics (or use --source.file)");
   }
-  KafkaSourceOptions kafka_options{kafka.brokers, kafka.topics, kafka.group_id,
-                                   kafka.start_offset, kafka.properties};
+  KafkaSourceOptions kafka_options{kafka.brokers, kafka.topics, kafka.group_id, kafka.start_offset,
+                                   kafka.properties};
   source_ = KafkaSource::Create(kafka_options, &error);
   if (!source_) return Status::Error("kafka source: " + error);
   std::string topics;

@@ -18,8 +18,7 @@
 namespace txmon {
 
 std::string VersionText() {
-  return std::string("txmon, version ") + TXMON_VERSION + " (revision: " + TXMON_REVISION +
-         ")\n";
+  return std::string("txmon, version ") + TXMON_VERSION + " (revision: " + TXMON_REVISION + ")\n";
 }
 
 std::string TopLevelHelp() {
@@ -40,8 +39,9 @@ void AddCommonFlags(FlagSet& flags) {
   flags.AddString("web.listen-address", ":9464",
                   "Address to serve /metrics, /-/healthy and /-/ready on (host:port, port 0 "
                   "picks a free one).");
-  flags.AddString("log.level", "info", "Only log messages of this level or above: debug, "
-                                       "info, warn, error.");
+  flags.AddString("log.level", "info",
+                  "Only log messages of this level or above: debug, "
+                  "info, warn, error.");
   flags.AddString("log.format", "logfmt", "Log line format: logfmt or json.");
   flags.AddBool("help", "Show this help and exit.");
 }
@@ -113,9 +113,10 @@ int RunAgentCommand(const std::vector<std::string>& args) {
 
 int RunCheckCommand(const std::vector<std::string>& args) {
   if (args.size() < 2 || args[0] != "config") {
-    fputs("Usage: txmon check config FILE...\n  Validates txmon configuration files: exit code 0 "
-          "if all are valid, 2 if any is refused.\n",
-          args.size() == 1 && args[0] == "--help" ? stdout : stderr);
+    fputs(
+        "Usage: txmon check config FILE...\n  Validates txmon configuration files: exit code 0 "
+        "if all are valid, 2 if any is refused.\n",
+        args.size() == 1 && args[0] == "--help" ? stdout : stderr);
     return args.size() == 1 && args[0] == "--help" ? kExitOk : kExitUsage;
   }
   int exit_code = kExitOk;
@@ -123,8 +124,7 @@ int RunCheckCommand(const std::vector<std::string>& args) {
     AgentConfig config;
     Status s = LoadConfigFile(args[i], &config);
     if (s.ok()) {
-      printf("Checking %s\n  SUCCESS: %zu metrics found\n", args[i].c_str(),
-             config.metrics.size());
+      printf("Checking %s\n  SUCCESS: %zu metrics found\n", args[i].c_str(), config.metrics.size());
     } else {
       printf("Checking %s\n  FAILED: %s\n", args[i].c_str(), s.message().c_str());
       exit_code = kExitUsage;

@@ -13,9 +13,9 @@ namespace {
 
 // Event lag buckets: sub-second resolution where the goal is (< 1 s), then
 // coarse steps to show how far behind a backlog is.
-const std::vector<int64_t> kLagBounds = {
-    5'000,      10'000,     25'000,     50'000,     100'000,     250'000,     500'000,
-    1'000'000,  2'000'000,  5'000'000,  10'000'000, 30'000'000,  60'000'000,  300'000'000};
+const std::vector<int64_t> kLagBounds = {5'000,      10'000,     25'000,     50'000,     100'000,
+                                         250'000,    500'000,    1'000'000,  2'000'000,  5'000'000,
+                                         10'000'000, 30'000'000, 60'000'000, 300'000'000};
 
 Status AddMetric(MetricStore& store, MetricSpec spec, Metric** out) {
   return store.Add(std::move(spec), out);
@@ -74,8 +74,12 @@ Status PipelineMetrics::Register(MetricStore& store) {
                       &last))
            .ok() ||
       !(s = AddMetric(store,
-                      {"txmon_source_up", "1 if the source is connected, else 0.",
-                       MetricType::kGauge, {}, {}, {}},
+                      {"txmon_source_up",
+                       "1 if the source is connected, else 0.",
+                       MetricType::kGauge,
+                       {},
+                       {},
+                       {}},
                       &up))
            .ok() ||
       !(s = AddMetric(store,

@@ -81,7 +81,8 @@ Status ProcessMetrics::Register(MetricStore& store) {
   };
   for (const Def& def : defs) {
     Metric* metric;
-    if (Status s = store.Add({def.name, def.help, def.type, {}, {}, {}}, &metric); !s.ok()) return s;
+    if (Status s = store.Add({def.name, def.help, def.type, {}, {}, {}}, &metric); !s.ok())
+      return s;
     *def.series = metric->Resolve({});
   }
   auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <optional>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "agent/base/log.h"

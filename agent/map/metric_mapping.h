@@ -51,7 +51,7 @@ struct ValueMapping {
   enum class Kind : uint8_t { kOne, kConstant, kColumn, kSecondsBetween };
   Kind kind = Kind::kOne;
   int64_t constant_micros = 1'000'000;
-  ColumnRef column;                  // kColumn
+  ColumnRef column;                    // kColumn
   ColumnRef start_column, end_column;  // kSecondsBetween: end - start
 };
 

@@ -12,10 +12,14 @@ const ColumnValue kAbsentValue{};
 
 std::string_view SkipReason(MappingSkip skip) {
   switch (skip) {
-    case MappingSkip::kNullValue: return "null_value";
-    case MappingSkip::kBadNumber: return "bad_number";
-    case MappingSkip::kBadDatetime: return "bad_datetime";
-    case MappingSkip::kNegativeValue: return "negative_value";
+    case MappingSkip::kNullValue:
+      return "null_value";
+    case MappingSkip::kBadNumber:
+      return "bad_number";
+    case MappingSkip::kBadDatetime:
+      return "bad_datetime";
+    case MappingSkip::kNegativeValue:
+      return "negative_value";
   }
   return "null_value";
 }
@@ -84,8 +88,9 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store) 
     mapping->labels.push_back({CompileColumn(label.ref), label.null_value});
   }
   mapping->value_kind = declared.value.kind;
-  mapping->constant_micros =
-      declared.value.kind == ValueMapping::Kind::kOne ? kMicrosPerUnit : declared.value.constant_micros;
+  mapping->constant_micros = declared.value.kind == ValueMapping::Kind::kOne
+                                 ? kMicrosPerUnit
+                                 : declared.value.constant_micros;
   if (declared.value.kind == ValueMapping::Kind::kColumn) {
     mapping->value_column = CompileColumn(declared.value.column);
   } else if (declared.value.kind == ValueMapping::Kind::kSecondsBetween) {
@@ -127,9 +132,15 @@ namespace {
 const ColumnValue& Read(const RowChange& row, int slot, RowImage image) {
   std::span<const ColumnValue> values;
   switch (image) {
-    case RowImage::kBefore: values = row.before; break;
-    case RowImage::kAfter: values = row.after; break;
-    case RowImage::kDefault: values = row.op == RowOp::kDelete ? row.before : row.after; break;
+    case RowImage::kBefore:
+      values = row.before;
+      break;
+    case RowImage::kAfter:
+      values = row.after;
+      break;
+    case RowImage::kDefault:
+      values = row.op == RowOp::kDelete ? row.before : row.after;
+      break;
   }
   if (slot < 0 || static_cast<size_t>(slot) >= values.size()) return kAbsentValue;
   return values[slot];
@@ -210,8 +221,8 @@ bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64
 void RowMapper::CountSkip(const Mapping& mapping, MappingSkip skip) {
   Series*& series = mapping.skipped[static_cast<int>(skip)];
   if (!series) {
-    series = skipped_metric_->Resolve(
-        {std::string_view(mapping.metric->spec().name), SkipReason(skip)});
+    series =
+        skipped_metric_->Resolve({std::string_view(mapping.metric->spec().name), SkipReason(skip)});
   }
   series->Add(kMicrosPerUnit);
 }
@@ -224,18 +235,29 @@ Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {
     const ColumnValue& v = Read(row, label.column.slot, label.column.image);
     values[i] = v.has_text() ? v.text : std::string_view(label.null_value);
   }
-  return mapping.metric->Resolve(std::span<const std::string_view>(values.data(), mapping.labels.size()));
+  return mapping.metric->Resolve(
+      std::span<const std::string_view>(values.data(), mapping.labels.size()));
 }
 
 void RowMapper::Update(const Mapping& mapping, Series* series, int64_t micros) {
   switch (mapping.metric->spec().type) {
-    case MetricType::kCounter: series->Add(micros); break;
-    case MetricType::kHistogram: series->Observe(mapping.metric->BucketFor(micros), micros); break;
+    case MetricType::kCounter:
+      series->Add(micros);
+      break;
+    case MetricType::kHistogram:
+      series->Observe(mapping.metric->BucketFor(micros), micros);
+      break;
     case MetricType::kGauge:
       switch (mapping.gauge_action) {
-        case GaugeAction::kSet: series->Set(micros); break;
-        case GaugeAction::kAdd: series->Add(micros); break;
-        case GaugeAction::kSubtract: series->Add(-micros); break;
+        case GaugeAction::kSet:
+          series->Set(micros);
+          break;
+        case GaugeAction::kAdd:
+          series->Add(micros);
+          break;
+        case GaugeAction::kSubtract:
+          series->Add(-micros);
+          break;
       }
       break;
   }

@@ -60,7 +60,7 @@ class RowMapper {
   };
   struct Mapping {
     Metric* metric = nullptr;
-    std::string database;  // empty: any
+    std::string database;            // empty: any
     Series* fixed_series = nullptr;  // when there are no labels
     uint8_t ops_mask = 0;
     std::vector<Filter> filters;

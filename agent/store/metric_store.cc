@@ -26,9 +26,12 @@ bool IsValidLabelName(std::string_view name) {
 
 prometheus::MetricType ToPrometheusType(MetricType type) {
   switch (type) {
-    case MetricType::kCounter: return prometheus::MetricType::Counter;
-    case MetricType::kGauge: return prometheus::MetricType::Gauge;
-    case MetricType::kHistogram: return prometheus::MetricType::Histogram;
+    case MetricType::kCounter:
+      return prometheus::MetricType::Counter;
+    case MetricType::kGauge:
+      return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram:
+      return prometheus::MetricType::Histogram;
   }
   return prometheus::MetricType::Untyped;
 }
@@ -39,8 +42,12 @@ prometheus::ClientMetric ToClientMetric(const MetricSpec& spec, const Series& se
     out.label.push_back({spec.label_names[i], series.label_values()[i]});
   }
   switch (spec.type) {
-    case MetricType::kCounter: out.counter.value = MicrosToDouble(series.value()); break;
-    case MetricType::kGauge: out.gauge.value = MicrosToDouble(series.value()); break;
+    case MetricType::kCounter:
+      out.counter.value = MicrosToDouble(series.value());
+      break;
+    case MetricType::kGauge:
+      out.gauge.value = MicrosToDouble(series.value());
+      break;
     case MetricType::kHistogram: {
       uint64_t cumulative = 0;
       for (size_t b = 0; b < series.bucket_size(); ++b) {
@@ -61,9 +68,12 @@ prometheus::ClientMetric ToClientMetric(const MetricSpec& spec, const Series& se
 
 std::string_view MetricTypeName(MetricType type) {
   switch (type) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "counter";
 }
@@ -213,7 +223,8 @@ StoreSnapshot MetricStore::Snapshot() const {
       SeriesSnapshot& s = out.series.emplace_back();
       s.label_values = series.label_values();
       s.value = series.value();
-      for (size_t b = 0; b < series.bucket_size(); ++b) s.bucket_counts.push_back(series.bucket_count(b));
+      for (size_t b = 0; b < series.bucket_size(); ++b)
+        s.bucket_counts.push_back(series.bucket_count(b));
     });
   });
   return snapshot;

@@ -129,18 +129,18 @@ class Metric {
   uint32_t ValueId(size_t label, std::string_view value);
 
   const MetricSpec spec_;
-  std::vector<ValueIds> value_ids_;            // per label: value -> id (pipeline thread)
+  std::vector<ValueIds> value_ids_;               // per label: value -> id (pipeline thread)
   std::vector<std::vector<std::string>> values_;  // per label: id -> value
   std::unordered_map<SeriesKey, Series*, SeriesKeyHash> by_key_;  // pipeline thread
-  mutable std::mutex series_mutex_;           // guards series_ against readers
-  std::deque<Series> series_;                 // stable addresses
+  mutable std::mutex series_mutex_;                               // guards series_ against readers
+  std::deque<Series> series_;                                     // stable addresses
   std::atomic<uint64_t> folded_values_{0};
 };
 
 // A point-in-time copy of the whole store, for checkpoints.
 struct SeriesSnapshot {
   std::vector<std::string> label_values;
-  int64_t value = 0;                   // counter/gauge value or histogram sum (micros)
+  int64_t value = 0;                    // counter/gauge value or histogram sum (micros)
   std::vector<uint64_t> bucket_counts;  // histograms: per bucket, not cumulative
 };
 struct MetricSnapshot {
