@@ -6,6 +6,13 @@
 // stored offsets; a revoke and Close() commit them synchronously. Messages
 // polled but never acknowledged come again to whoever owns the partition next.
 //
+// Connected() turns true when a broker answers (a metadata probe, an
+// assignment, a fetched message) and false when librdkafka reports all
+// brokers down. Lag comes from librdkafka's cached high watermarks: no broker
+// round trip. Defaults suit a monitor (fetch.wait.max.ms=5, Nagle off,
+// fetch.error.backoff.ms=20, reconnect.backoff.max.ms=1000,
+// auto.commit.interval.ms=1000); KafkaSourceOptions::properties override them.
+//
 // Threading: as Source says. Poll/Acknowledge/Close run on the pipeline
 // thread (librdkafka serves its rebalance and error callbacks inside Poll).
 // Connected() and VisitPartitionLag() may be called from any thread.
@@ -58,6 +65,7 @@ class KafkaSource : public Source {
   bool Connected() const override { return connected_.load(std::memory_order_acquire); }
   bool Finished() const override { return false; }
   void VisitPartitionLag(const LagVisitor& visit) const override;
+  // Commits stored offsets, leaves the group. The destructor calls it too.
   void Close() override;
 
  private:

@@ -1,0 +1,220 @@
+// End to end through the embedded Kafka (librdkafka's mock cluster, the real
+// protocol on loopback) into the real txmon binary, as a user runs it:
+//
+//  1. Throughput: a backlog of the simulated shop's Canal messages, consumed
+//     from scratch; rows/s from the first applied message to the last.
+//  2. Memory: the same run with one extra mapping labelled by user_id, so
+//     the agent holds over 10,000 active series; RSS of the txmon process.
+//  3. Latency at a steady rate (default 50,000 messages/s): time from a
+//     message being handed to the producer to /metrics counting it, by
+//     polling /metrics back to back. A message counts as visible when the
+//     agent's message total reaches its sequence number, an approximation
+//     across partitions, and polling adds up to one scrape to every figure:
+//     these are upper bounds.
+//
+// Usage: end_to_end_bench [rate_per_second] [seconds]
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/base/civil_time.h"
+#include "agent/demo/embedded_kafka.h"
+#include "agent/demo/shop_simulator.h"
+#include "tests/support/free_port.h"
+#include "tests/support/http_client.h"
+#include "tests/support/process.h"
+
+namespace txmon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kPartitions = 32;
+const char* kTopic = "shop.binlog";
+
+// Sums the samples of one metric family straight from the exposition text.
+double SumOf(const std::string& text, const std::string& name) {
+  double total = 0;
+  size_t at = 0;
+  while ((at = text.find("\n" + name, at)) != std::string::npos) {
+    at += 1;
+    char next = text[at + name.size()];
+    if (next != '{' && next != ' ') continue;
+    size_t line_end = text.find('\n', at);
+    size_t space = text.rfind(' ', line_end);
+    total += strtod(text.c_str() + space + 1, nullptr);
+  }
+  return total;
+}
+
+size_t CountSeries(const std::string& text) {
+  size_t series = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (end > at && text[at] != '#') ++series;
+    at = end + 1;
+  }
+  return series;
+}
+
+long RssKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:")) return strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+std::vector<std::string> GenerateMessages(size_t* rows) {
+  ShopSimulatorOptions options;
+  options.seed = 11;
+  options.orders_per_second = 3000;
+  options.time_scale = 30;
+  options.initial_users = 200000;
+  options.record_each_order = false;
+  ShopSimulator simulator(options);
+  std::vector<CanalMessageOut> out;
+  simulator.AdvanceTo(options.start_time_ms + 40'000, out);
+  std::vector<std::string> messages;
+  for (CanalMessageOut& m : out) messages.push_back(std::move(m.json));
+  *rows = simulator.truth().rows_total;
+  return messages;
+}
+
+std::string WriteConfig(const std::string& dir, const std::string& brokers) {
+  std::ifstream shipped(std::string(TXMON_SOURCE_DIR) + "/txmon.yml");
+  std::stringstream text;
+  text << shipped.rdbuf();
+  std::string config = text.str();
+  const std::string from = "brokers: 127.0.0.1:9092";
+  config.replace(config.find(from), from.size(), "brokers: " + brokers);
+  config +=
+      "\n  - name: bench_orders_by_user_total\n"
+      "    help: Orders by user, to hold many active series.\n"
+      "    type: counter\n"
+      "    table: orders\n"
+      "    on: insert\n"
+      "    labels:\n"
+      "      - {name: user_id, max_values: 100000}\n";
+  std::string path = dir + "/txmon.yml";
+  std::ofstream(path) << config;
+  return path;
+}
+
+std::string Scrape(const std::string& url) { return test::HttpGet(url).body; }
+
+double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
+}
+
+int Main(int argc, char** argv) {
+  const double rate = argc > 1 ? atof(argv[1]) : 50000;
+  const double seconds = argc > 2 ? atof(argv[2]) : 10;
+  if (!LocalZone::Use("Asia/Shanghai").ok()) return 1;
+  std::string error;
+  auto kafka = EmbeddedKafka::Start({}, &error);
+  if (!kafka || !kafka->CreateTopic(kTopic, kPartitions).ok()) {
+    fprintf(stderr, "embedded kafka: %s\n", error.c_str());
+    return 1;
+  }
+  size_t rows = 0;
+  std::vector<std::string> messages = GenerateMessages(&rows);
+  size_t bytes = 0;
+  for (const std::string& m : messages) bytes += m.size();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (!kafka->Produce(kTopic, static_cast<int32_t>(i % kPartitions), messages[i]).ok()) return 1;
+  }
+  if (!kafka->Flush(std::chrono::seconds(60)).ok()) return 1;
+  printf("backlog: %zu messages, %zu rows, %.0f bytes/message\n", messages.size(), rows,
+         static_cast<double>(bytes) / messages.size());
+
+  const std::string dir = std::filesystem::temp_directory_path() / ("txmon-e2e-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const int port = test::FreeLoopbackPort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  test::ProcessOptions options{std::string(TXMON_BINARY_DIR) + "/agent/txmon",
+                               {"--config.file=" + WriteConfig(dir, kafka->bootstrap_servers()),
+                                "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                "--log.level=warn"},
+                               "", dir + "/stdout", dir + "/stderr", {}};
+  auto agent = test::Process::Start(options, &error);
+  if (!agent) {
+    fprintf(stderr, "txmon: %s\n", error.c_str());
+    return 1;
+  }
+
+  // 1 + 2: the backlog.
+  Clock::time_point first_seen{}, done{};
+  std::string text;
+  const auto deadline = Clock::now() + std::chrono::seconds(180);
+  while (Clock::now() < deadline) {
+    text = Scrape(url);
+    double seen = SumOf(text, "txmon_messages_total");
+    if (seen > 0 && first_seen == Clock::time_point{}) first_seen = Clock::now();
+    if (seen >= messages.size()) {
+      done = Clock::now();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (done == Clock::time_point{}) {
+    fprintf(stderr, "the agent did not consume the backlog:\n%s\n", agent->Stderr().c_str());
+    return 1;
+  }
+  const double backlog_seconds = std::chrono::duration<double>(done - first_seen).count();
+  printf("throughput: %.0f rows/s, %.0f messages/s (backlog consumed in %.2f s)\n",
+         rows / backlog_seconds, messages.size() / backlog_seconds, backlog_seconds);
+  printf("memory: %zu series on /metrics, RSS %.1f MiB\n", CountSeries(text),
+         RssKiB(agent->pid()) / 1024.0);
+
+  // 3: steady rate.
+  const size_t total = static_cast<size_t>(rate * seconds);
+  const double base = SumOf(Scrape(url), "txmon_messages_total");
+  std::vector<Clock::time_point> sent(total);
+  std::atomic<size_t> produced{0};
+  std::thread producer([&] {
+    const auto start = Clock::now();
+    for (size_t i = 0; i < total; ++i) {
+      auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate));
+      while (Clock::now() < due) std::this_thread::yield();
+      sent[i] = Clock::now();
+      produced.store(i + 1, std::memory_order_release);
+      (void)kafka->Produce(kTopic, static_cast<int32_t>(i % kPartitions), messages[i % messages.size()]);
+    }
+  });
+  std::vector<double> latencies_ms;
+  size_t visible = 0;
+  const auto latency_deadline = Clock::now() + std::chrono::duration<double>(seconds + 30);
+  while (visible < total && Clock::now() < latency_deadline) {
+    double seen = SumOf(Scrape(url), "txmon_messages_total") - base;
+    const auto now = Clock::now();
+    size_t upto = std::min(static_cast<size_t>(seen), produced.load(std::memory_order_acquire));
+    for (; visible < upto; ++visible) {
+      latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent[visible]).count());
+    }
+  }
+  producer.join();
+  printf("latency at %.0f messages/s for %.0f s (produce -> visible on /metrics): p50 %.1f ms, "
+         "p99 %.1f ms, max %.1f ms over %zu messages\n",
+         rate, seconds, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
+         Percentile(latencies_ms, 1.0), latencies_ms.size());
+  printf("memory after the steady run: RSS %.1f MiB\n", RssKiB(agent->pid()) / 1024.0);
+  agent->Stop();
+  std::filesystem::remove_all(dir);
+  return visible == total ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace txmon
+
+int main(int argc, char** argv) { return txmon::Main(argc, argv); }
