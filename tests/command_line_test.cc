@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kTxmon = std::string(TXMON_BINARY_DIR) + "/agent/txmon";
+const std::string kTxmon = std::string(TXMON_BINARY_DIR) + "/txmon";
 const std::string kShippedConfig = std::string(TXMON_SOURCE_DIR) + "/txmon.yml";
 
 struct CommandResult {

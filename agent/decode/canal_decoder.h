@@ -10,7 +10,8 @@
 // - Only the columns named in the schema are extracted; the rest, and the
 //   fields a decoder has no use for (`sql`, `mysqlType`, ...), are skipped
 //   without being unescaped, so their contents are checked for structure and
-//   UTF-8 only. Column names are matched as spelled in the JSON.
+//   UTF-8 only. Field and column names are matched as spelled in the JSON
+//   (Canal never escapes them).
 // - The fields may come in any order. A bad message is reported in the
 //   result (DecodeError plus a short detail); Decode never throws.
 // - The schema is copied at construction: later changes to it are not seen.

@@ -1,0 +1,149 @@
+// The syntax tree of txmon's PromQL subset, as promql_parser.h builds it and
+// promql_engine.h evaluates it. A tree is immutable once parsed, so one tree
+// may be evaluated by several threads at once.
+//
+// Node shapes follow Prometheus's promql/parser: an offset belongs to the
+// vector selector (also inside a matrix selector), aggregations carry their
+// grouping, binary operations carry their vector matching.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "agent/base/status.h"
+
+namespace txmon {
+
+enum class ValueType { kScalar, kVector, kMatrix, kString };
+std::string_view ValueTypeName(ValueType type);  // "scalar", "instant vector", ...
+
+// One label matcher of a selector. Regular expressions are anchored at both
+// ends (`=~"a|b"` matches "a" or "b" only), as in Prometheus.
+class LabelMatcher {
+ public:
+  enum class Type { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+
+  // Refuses an invalid regular expression.
+  static Status Make(Type type, std::string name, std::string value, LabelMatcher* out);
+
+  // An absent label matches as the empty string.
+  bool Matches(std::string_view value) const;
+
+  Type type() const { return type_; }
+  const std::string& name() const { return name_; }
+  const std::string& value() const { return value_; }
+  std::string ToString() const;  // name="value", name=~"re", ...
+
+ private:
+  Type type_ = Type::kEqual;
+  std::string name_;
+  std::string value_;
+  std::shared_ptr<const std::regex> regex_;  // for the regex types
+};
+
+enum class BinaryOp {
+  kAdd, kSub, kMul, kDiv, kMod, kPow,        // arithmetic
+  kEql, kNeq, kGtr, kLss, kGte, kLte,        // comparison
+  kAnd, kOr, kUnless,                        // set
+};
+std::string_view BinaryOpName(BinaryOp op);  // "+", "==", "and", ...
+bool IsComparison(BinaryOp op);
+bool IsSetOperator(BinaryOp op);
+
+enum class AggregateOp { kSum, kAvg, kMin, kMax, kCount, kTopk, kBottomk };
+std::string_view AggregateOpName(AggregateOp op);
+
+enum class Function {
+  kRate, kIrate, kIncrease, kDelta,
+  kAvgOverTime, kMaxOverTime, kMinOverTime, kSumOverTime, kCountOverTime, kLastOverTime,
+  kHistogramQuantile, kAbsent, kTime, kVector, kScalar, kClampMin, kClampMax, kAbs,
+};
+std::string_view FunctionName(Function function);
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct NumberLiteral {
+  double value = 0;
+};
+
+struct StringLiteral {
+  std::string value;
+};
+
+struct VectorSelector {
+  std::string metric_name;            // "" when only matchers select
+  std::vector<LabelMatcher> matchers;  // includes __name__="metric_name" when named
+  int64_t offset_ms = 0;
+};
+
+struct MatrixSelector {
+  VectorSelector selector;
+  int64_t range_ms = 0;
+};
+
+struct Call {
+  Function function;
+  std::vector<ExprPtr> args;
+};
+
+struct Aggregate {
+  AggregateOp op;
+  ExprPtr param;  // topk/bottomk: k
+  ExprPtr expr;
+  std::vector<std::string> grouping;
+  bool without = false;
+};
+
+// How the two sides of a vector-vector operation find their partners.
+struct VectorMatching {
+  enum class Cardinality { kOneToOne, kManyToOne, kOneToMany, kManyToMany };
+  Cardinality cardinality = Cardinality::kOneToOne;
+  bool on = false;                          // on(...) rather than ignoring(...)
+  std::vector<std::string> matching_labels;  // the on/ignoring list
+  std::vector<std::string> include;          // group_left/group_right(...) labels
+  bool explicit_matching = false;            // on/ignoring was written
+};
+
+struct Binary {
+  BinaryOp op;
+  ExprPtr lhs;
+  ExprPtr rhs;
+  bool return_bool = false;
+  VectorMatching matching;  // meaningful when both sides are vectors
+};
+
+struct Unary {
+  bool negate = true;  // "-x"; "+x" parses to x itself
+  ExprPtr expr;
+};
+
+struct Paren {
+  ExprPtr expr;
+};
+
+struct Expr {
+  std::variant<NumberLiteral, StringLiteral, VectorSelector, MatrixSelector, Call, Aggregate,
+               Binary, Unary, Paren>
+      node;
+
+  ValueType type() const;
+  // Canonical PromQL text, the form /api/v1/rules shows.
+  std::string String() const;
+};
+
+// "5m", "1h30m", "250ms" as Prometheus prints durations.
+std::string FormatDuration(int64_t ms);
+
+// Calls `visit` for every selector in the tree (matrix selectors once, with
+// their range; instant selectors with range 0).
+void VisitSelectors(const Expr& expr,
+                    const std::function<void(const VectorSelector&, int64_t range_ms)>& visit);
+
+}  // namespace txmon

@@ -1,0 +1,69 @@
+// PromqlEngine: evaluates a parsed PromQL expression (promql_ast.h) at one
+// instant over a SeriesStorage, with Prometheus 2.x semantics: 5m lookback
+// for instant selectors (closed interval, stale markers end a series),
+// closed range windows, rate/increase/delta extrapolation as Prometheus's
+// extrapolatedRate (counter resets included), histogram_quantile's bucket
+// interpolation, __name__ dropped by functions and arithmetic.
+//
+// The engine holds no state between evaluations: one engine may evaluate
+// many expressions concurrently (thread-safe), each over a storage that
+// supports concurrent Select.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/rules/labels.h"
+#include "agent/rules/promql_ast.h"
+#include "agent/rules/series_storage.h"
+
+namespace txmon {
+
+// One element of an instant vector.
+struct Sample {
+  Labels metric;
+  double value = 0;
+};
+using Vector = std::vector<Sample>;
+
+// One series of a range vector (only a bare matrix selector yields one).
+struct SeriesPoints {
+  Labels metric;
+  std::vector<Point> points;
+};
+using Matrix = std::vector<SeriesPoints>;
+
+struct QueryResult {
+  ValueType type = ValueType::kVector;
+  double scalar = 0;  // kScalar
+  Vector vector;      // kVector
+  Matrix matrix;      // kMatrix
+  std::string string; // kString
+};
+
+struct EngineOptions {
+  int64_t lookback_ms = 5 * 60 * 1000;  // Prometheus's --query.lookback-delta
+};
+
+class PromqlEngine {
+ public:
+  explicit PromqlEngine(EngineOptions options = {}) : options_(options) {}
+
+  // Evaluates `expr` at `time_ms`. Errors are Prometheus's runtime errors
+  // ("many-to-many matching not allowed ...", "vector cannot contain
+  // metrics with the same labelset").
+  Status Eval(const Expr& expr, int64_t time_ms, const SeriesStorage& storage,
+              QueryResult* out) const;
+
+  // As Eval, for rules: a scalar result becomes a one-element vector
+  // without labels; a matrix or string result is an error.
+  Status EvalVector(const Expr& expr, int64_t time_ms, const SeriesStorage& storage,
+                    Vector* out) const;
+
+ private:
+  const EngineOptions options_;
+};
+
+}  // namespace txmon
