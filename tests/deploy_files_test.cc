@@ -69,7 +69,7 @@ struct CommandResult {
   std::string err;
 };
 
-CommandResult Run(const std::string& binary, const std::vector<std::string>& args) {
+CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args) {
   TempDirectory directory;
   ProcessOptions options;
   options.binary = binary;
@@ -92,7 +92,7 @@ CommandResult Run(const std::string& binary, const std::vector<std::string>& arg
 }
 
 bool HaveBinary(const std::string& name) {
-  return Run("/bin/sh", {"-c", "command -v " + name}).exit_code == 0;
+  return RunCommand("/bin/sh", {"-c", "command -v " + name}).exit_code == 0;
 }
 
 // ------------------------------------------------------------------ compose
@@ -255,7 +255,7 @@ TEST(DeployFilesTest, PromtoolAcceptsThePrometheusConfig) {
   YAML::Emitter out;
   out << config;
   WriteFile(copy, out.c_str());
-  CommandResult result = Run("/usr/bin/promtool", {"check", "config", copy.string()});
+  CommandResult result = RunCommand("/usr/bin/promtool", {"check", "config", copy.string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_NE(result.out.find("SUCCESS"), std::string::npos) << result.out << result.err;
 }
@@ -296,14 +296,15 @@ TEST(DeployFilesTest, AmtoolAcceptsTheAlertmanagerConfig) {
     GTEST_SKIP() << config << " does not exist yet (the compose stack mounts it)";
   }
   if (!fs::exists("/usr/bin/amtool")) GTEST_SKIP() << "/usr/bin/amtool is not installed";
-  CommandResult result = Run("/usr/bin/amtool", {"check-config", config.string()});
+  CommandResult result = RunCommand("/usr/bin/amtool", {"check-config", config.string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
 }
 
 // ------------------------------------------------------------------ txmon
 
 TEST(DeployFilesTest, TxmonAcceptsItsComposeConfig) {
-  CommandResult result = Run(kTxmonBinary, {"check", "config", (kDocker / "txmon.yml").string()});
+  CommandResult result =
+      RunCommand(kTxmonBinary, {"check", "config", (kDocker / "txmon.yml").string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_NE(result.out.find("SUCCESS"), std::string::npos) << result.out;
 }
@@ -532,9 +533,9 @@ std::set<std::string> RuntimePackages() {
 // comes from a package the runtime stage installs: the image can run it.
 TEST(DeployFilesTest, RuntimeStageInstallsTheLibrariesOfTheBinary) {
   if (!HaveBinary("readelf") || !HaveBinary("dpkg")) GTEST_SKIP() << "needs readelf and dpkg";
-  CommandResult elf = Run("readelf", {"-d", kTxmonBinary});
+  CommandResult elf = RunCommand("readelf", {"-d", kTxmonBinary});
   ASSERT_EQ(elf.exit_code, 0) << elf.err;
-  CommandResult ldd = Run("ldd", {kTxmonBinary});
+  CommandResult ldd = RunCommand("ldd", {kTxmonBinary});
   ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
   std::map<std::string, std::string> paths;  // soname -> resolved path
   static const std::regex kLdd(R"((\S+) => (\S+))");
@@ -549,8 +550,8 @@ TEST(DeployFilesTest, RuntimeStageInstallsTheLibrariesOfTheBinary) {
        it != std::sregex_iterator(); ++it, ++needed) {
     const std::string soname = (*it)[1].str();
     ASSERT_TRUE(paths.count(soname)) << "ldd does not resolve " << soname;
-    CommandResult owner = Run("dpkg", {"-S", fs::canonical(paths[soname]).string()});
-    if (owner.exit_code != 0) owner = Run("dpkg", {"-S", paths[soname]});
+    CommandResult owner = RunCommand("dpkg", {"-S", fs::canonical(paths[soname]).string()});
+    if (owner.exit_code != 0) owner = RunCommand("dpkg", {"-S", paths[soname]});
     ASSERT_EQ(owner.exit_code, 0) << soname << ": " << owner.err;
     const std::string package = owner.out.substr(0, owner.out.find_first_of(":,"));
     EXPECT_TRUE(installed.count(package))
@@ -623,7 +624,7 @@ TEST(DeployFilesTest, SystemdAnalyzeVerifiesTheUnit) {
   TempDirectory directory;
   const fs::path copy = directory.path() / "txmon.service";
   WriteFile(copy, text);
-  CommandResult result = Run("systemd-analyze", {"verify", "--man=no", copy.string()});
+  CommandResult result = RunCommand("systemd-analyze", {"verify", "--man=no", copy.string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_EQ(result.err, "");
   EXPECT_EQ(result.out, "");

@@ -64,13 +64,6 @@ const std::set<std::string> kPanelTypes = {"timeseries", "stat", "bargauge", "ta
 const std::map<std::string, std::string> kBuiltInVariables = {
     {"__rate_interval", "1m"}, {"__interval", "1m"}, {"__range", "1h"}};
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 std::string StringField(element value, const char* key) {
   std::string_view text;
   if (value[key].get_string().get(text) != simdjson::SUCCESS) return "";
@@ -253,7 +246,9 @@ void CheckPanel(const Dashboard& dashboard, const Panel& panel, const std::strin
   ASSERT_FALSE(panel.targets.empty()) << "no queries";
   for (const Target& target : panel.targets) {
     EXPECT_FALSE(target.expr.empty());
-    if (panel.type != "table") EXPECT_FALSE(target.legend.empty()) << target.expr;
+    if (panel.type != "table") {
+      EXPECT_FALSE(target.legend.empty()) << target.expr;
+    }
     for (const std::string& name : VariablesIn(target.expr)) {
       bool defined = kBuiltInVariables.count(name) > 0 ||
                      std::any_of(dashboard.variables.begin(), dashboard.variables.end(),

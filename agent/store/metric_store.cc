@@ -1,6 +1,7 @@
 #include "agent/store/metric_store.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "agent/base/fixed_point.h"
@@ -116,7 +117,82 @@ uint32_t Metric::ValueId(size_t label, std::string_view value) {
   return id;
 }
 
+namespace {
+
+// Hashes label values 8 bytes at a time. Not cryptographic: collisions are
+// resolved by comparing the values.
+uint64_t HashLabelValues(std::span<const std::string_view> values) {
+  constexpr uint64_t kMultiplier = 0x9E3779B97F4A7C15ULL;
+  uint64_t hash = 0x243F6A8885A308D3ULL;
+  for (std::string_view value : values) {
+    hash = (hash ^ value.size()) * kMultiplier;
+    size_t i = 0;
+    for (; i + 8 <= value.size(); i += 8) {
+      uint64_t word;
+      memcpy(&word, value.data() + i, 8);
+      hash = (hash ^ word) * kMultiplier;
+      hash ^= hash >> 29;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, value.data() + i, value.size() - i);
+    hash = (hash ^ tail) * kMultiplier;
+    hash ^= hash >> 32;
+  }
+  return hash;
+}
+
+bool SameValues(const std::vector<std::string>& stored, std::span<const std::string_view> values) {
+  if (stored.size() < values.size()) return false;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (stored[i] != values[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Series* Metric::FindRecent(uint64_t hash, std::span<const std::string_view> label_values) const {
+  if (recent_.empty()) return nullptr;
+  const size_t mask = recent_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const RecentSlot& slot = recent_[i];
+    if (!slot.series) return nullptr;
+    if (slot.hash == hash && SameValues(slot.series->label_values(), label_values)) {
+      return slot.series;
+    }
+  }
+}
+
+void Metric::RememberRecent(uint64_t hash, Series* series) {
+  if ((recent_used_ + 1) * 2 > recent_.size()) {
+    std::vector<RecentSlot> old = std::move(recent_);
+    recent_.assign(std::max<size_t>(16, old.size() * 2), RecentSlot{});
+    recent_used_ = 0;
+    for (const RecentSlot& slot : old) {
+      if (slot.series) RememberRecent(slot.hash, slot.series);
+    }
+  }
+  const size_t mask = recent_.size() - 1;
+  size_t i = hash & mask;
+  while (recent_[i].series) i = (i + 1) & mask;
+  recent_[i] = {hash, series};
+  ++recent_used_;
+}
+
 Series* Metric::Resolve(std::span<const std::string_view> label_values) {
+  const uint64_t hash = HashLabelValues(label_values);
+  if (Series* series = FindRecent(hash, label_values)) return series;
+  Series* series = ResolveSlow(label_values);
+  // Folded values resolve to another value's series: they keep the slow path,
+  // so a flood of distinct values cannot grow this table.
+  if (SameValues(series->label_values(), label_values) &&
+      label_values.size() == spec_.label_names.size()) {
+    RememberRecent(hash, series);
+  }
+  return series;
+}
+
+Series* Metric::ResolveSlow(std::span<const std::string_view> label_values) {
   SeriesKey key;
   const size_t labels = std::min(label_values.size(), spec_.label_names.size());
   for (size_t i = 0; i < labels; ++i) key.ids[i] = ValueId(i, label_values[i]);

@@ -127,6 +127,20 @@ class Metric {
   using ValueIds = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
 
   uint32_t ValueId(size_t label, std::string_view value);
+  Series* ResolveSlow(std::span<const std::string_view> label_values);
+  Series* FindRecent(uint64_t hash, std::span<const std::string_view> label_values) const;
+  void RememberRecent(uint64_t hash, Series* series);
+
+  // The hot path: label values hashed once, straight to their series, with
+  // no per-label dictionary lookups. Holds only series whose values were not
+  // folded, so its size is bounded by the label limits. Open addressing,
+  // kept at most half full.
+  struct RecentSlot {
+    uint64_t hash = 0;
+    Series* series = nullptr;
+  };
+  std::vector<RecentSlot> recent_;
+  size_t recent_used_ = 0;
 
   const MetricSpec spec_;
   std::vector<ValueIds> value_ids_;               // per label: value -> id (pipeline thread)
