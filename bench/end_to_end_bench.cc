@@ -153,6 +153,7 @@ std::unique_ptr<test::Process> StartAgent(const std::string& dir, const std::str
 int Main(int argc, char** argv) {
   const double rate = argc > 1 ? atof(argv[1]) : 50000;
   const double seconds = argc > 2 ? atof(argv[2]) : 10;
+  const bool verbose = argc > 3 && std::string(argv[3]) == "-v";
   if (!LocalZone::Use("Asia/Shanghai").ok()) return 1;
   std::string error;
   auto kafka = EmbeddedKafka::Start({}, &error);
@@ -217,8 +218,10 @@ int Main(int argc, char** argv) {
   std::thread producer([&] {
     const auto start = Clock::now();
     for (size_t i = 0; i < total; ++i) {
+      // Paced in 1 ms steps with a sleep, not a spin: on two cores a spinning
+      // producer would take the CPU the broker and the agent need.
       auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate));
-      while (Clock::now() < due) std::this_thread::yield();
+      if (Clock::now() < due) std::this_thread::sleep_until(due + std::chrono::milliseconds(1));
       sent[i] = Clock::now();
       produced.store(i + 1, std::memory_order_release);
       (void)kafka->Produce(kTopic, static_cast<int32_t>(i % kPartitions), messages[i % messages.size()]);
@@ -227,15 +230,30 @@ int Main(int argc, char** argv) {
   std::vector<double> latencies_ms;
   size_t visible = 0;
   const auto latency_deadline = Clock::now() + std::chrono::duration<double>(seconds + 30);
+  auto next_report = Clock::now();
   while (visible < total && Clock::now() < latency_deadline) {
-    double seen = SumOf(Scrape(url), "txmon_messages_total") - base;
+    std::string scrape = Scrape(url);
+    double seen = SumOf(scrape, "txmon_messages_total") - base;
     const auto now = Clock::now();
+    if (verbose && now >= next_report) {
+      printf("  produced %zu, visible %.0f, consumer lag %.0f\n", produced.load(), seen,
+             SumOf(scrape, "txmon_kafka_consumer_lag_messages"));
+      next_report = now + std::chrono::seconds(1);
+    }
     size_t upto = std::min(static_cast<size_t>(seen), produced.load(std::memory_order_acquire));
     for (; visible < upto; ++visible) {
       latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent[visible]).count());
     }
   }
   producer.join();
+  // Per second of the run, so a stall shows where it happened.
+  for (size_t second = 0; second * rate < latencies_ms.size(); ++second) {
+    size_t begin = static_cast<size_t>(second * rate);
+    size_t end = std::min(latencies_ms.size(), static_cast<size_t>((second + 1) * rate));
+    std::vector<double> window(latencies_ms.begin() + begin, latencies_ms.begin() + end);
+    printf("  second %zu: p50 %.1f ms, p99 %.1f ms\n", second, Percentile(window, 0.5),
+           Percentile(window, 0.99));
+  }
   printf("latency at %.0f messages/s for %.0f s (produce -> visible on /metrics): p50 %.1f ms, "
          "p99 %.1f ms, max %.1f ms over %zu messages\n",
          rate, seconds, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),

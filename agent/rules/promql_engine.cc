@@ -86,9 +86,11 @@ std::optional<double> ExtrapolatedRate(std::span<const Point> points, int64_t ra
   double extrapolate_to = sampled_interval;
   extrapolate_to += duration_to_start < threshold ? duration_to_start : average_between / 2;
   extrapolate_to += duration_to_end < threshold ? duration_to_end : average_between / 2;
-  result = result * (extrapolate_to / sampled_interval);
-  if (is_rate) result /= static_cast<double>(range_ms) / 1000;
-  return result;
+  // One factor, applied once: the order of operations Prometheus uses, so
+  // results agree to the last bit.
+  double factor = extrapolate_to / sampled_interval;
+  if (is_rate) factor /= static_cast<double>(range_ms) / 1000;
+  return result * factor;
 }
 
 std::optional<double> InstantRate(std::span<const Point> points) {
