@@ -12,7 +12,7 @@ packages=(
   build-essential g++ cmake pkg-config git clang-format
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
-  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev
+  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev
   # servers the integration tests start, and tools the scripts use
   prometheus prometheus-alertmanager ca-certificates procps curl iproute2
 )

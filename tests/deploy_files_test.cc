@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 
 const fs::path kSource = TXMON_SOURCE_DIR;
 const fs::path kDocker = kSource / "docker";
-const std::string kTxmonBinary = std::string(TXMON_BINARY_DIR) + "/agent/txmon";
+const std::string kTxmonBinary = std::string(TXMON_BINARY_DIR) + "/txmon";
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream file(path, std::ios::binary);

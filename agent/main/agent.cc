@@ -2,6 +2,7 @@
 
 #include "agent/base/civil_time.h"
 #include "agent/base/log.h"
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
@@ -28,6 +29,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->pipeline_ =
       std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
                                  agent->pipeline_metrics_, agent->options_.pipeline);
+
+  if (Status s = agent->RestoreCheckpoint(); !s.ok()) return s;
 
   WebServerOptions web;
   web.listen_address = agent->options_.web_listen_address;
@@ -70,6 +73,38 @@ Status Agent::CreateSource() {
   for (const std::string& topic : kafka.topics) topics += (topics.empty() ? "" : ",") + topic;
   Log(LogLevel::kInfo, "source", "consuming from kafka",
       {{"brokers", kafka.brokers}, {"topics", topics}, {"group_id", kafka.group_id}});
+  return Status::Ok();
+}
+
+Status Agent::RestoreCheckpoint() {
+  const std::string& path = options_.pipeline.checkpoint_path;
+  if (path.empty()) return Status::Ok();
+  Checkpoint checkpoint;
+  bool found = false;
+  std::string read_from;
+  if (Status s = ReadCheckpointFile(path, &checkpoint, &found, &read_from); !s.ok()) {
+    return Status::Error("checkpoint: " + s.message());
+  }
+  if (!found) {
+    Log(LogLevel::kInfo, "checkpoint", "no checkpoint yet: starting empty", {{"path", path}});
+    return Status::Ok();
+  }
+  std::vector<std::string> skipped;
+  store_.Restore(checkpoint.store, &skipped);
+  source_->ResumeFrom(checkpoint.offsets);
+  pipeline_->positions().Seed(checkpoint.offsets);
+  std::string positions;
+  for (const SourceOffset& o : checkpoint.offsets) {
+    positions += (positions.empty() ? "" : ",") + o.topic + "/" + std::to_string(o.partition) +
+                 "@" + std::to_string(o.next_offset);
+  }
+  std::string skipped_names;
+  for (const std::string& name : skipped) skipped_names += (skipped_names.empty() ? "" : ",") + name;
+  Log(LogLevel::kInfo, "checkpoint", "restored state and positions",
+      {{"path", read_from},
+       {"metrics", std::to_string(checkpoint.store.metrics.size())},
+       {"positions", positions},
+       {"skipped_metrics", skipped_names}});
   return Status::Ok();
 }
 

@@ -50,6 +50,9 @@ class Agent {
  private:
   Agent() = default;
   Status CreateSource();
+  // Loads the checkpoint named in the pipeline options, if any: the store
+  // gets its values, the source and pipeline its positions.
+  Status RestoreCheckpoint();
 
   AgentOptions options_;
   std::atomic<bool> stop_{false};

@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "agent/base/duration.h"
 #include "agent/base/log.h"
 #include "agent/main/agent.h"
 #include "agent/main/commands.h"
@@ -81,6 +82,11 @@ int RunAgentCommand(const std::vector<std::string>& args) {
   flags.AddString("source.file", "",
                   "Replay Canal messages from this JSON-lines file (one message per line; - "
                   "for standard input) instead of consuming Kafka. Exits at the end of the file.");
+  flags.AddString("checkpoint.file", "",
+                  "Checkpoint the whole metric state with the source positions to this file, and "
+                  "resume from it at start, so restarts and crashes neither reset nor double-count "
+                  "(empty: no checkpoints).");
+  flags.AddString("checkpoint.interval", "1s", "How often to checkpoint (also at shutdown).");
   AddCommonFlags(flags);
   if (Status s = flags.Parse(args); !s.ok()) {
     fprintf(stderr, "txmon: %s\n", s.message().c_str());
@@ -105,6 +111,14 @@ int RunAgentCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   options.source_file = flags.Get("source.file");
+  options.pipeline.checkpoint_path = flags.Get("checkpoint.file");
+  std::optional<std::chrono::milliseconds> interval = ParseDuration(flags.Get("checkpoint.interval"));
+  if (!interval || interval->count() <= 0) {
+    fprintf(stderr, "txmon: --checkpoint.interval: not a duration: \"%s\"\n",
+            flags.Get("checkpoint.interval").c_str());
+    return kExitUsage;
+  }
+  options.pipeline.checkpoint_interval = *interval;
   options.web_listen_address = flags.Get("web.listen-address");
   Log(LogLevel::kInfo, "main", "starting txmon",
       {{"version", TXMON_VERSION}, {"config", flags.Get("config.file")}});

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "agent/checkpoint/checkpoint_file.h"
+
 namespace txmon {
 
 namespace {
@@ -42,14 +44,59 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
     }
     ProcessBatch(batch);
     source_.Acknowledge(batch);
+    MaybeCheckpoint(/*force=*/false);
   }
   RefreshSourceMetrics();
+  MaybeCheckpoint(/*force=*/true);
+  return Status::Ok();
+}
+
+void AppliedPositions::Record(const SourcePosition& position) {
+  if (last_ < offsets_.size()) {
+    SourceOffset& o = offsets_[last_];
+    if (o.partition == position.partition && o.topic == position.topic) {
+      o.next_offset = position.offset + 1;
+      return;
+    }
+  }
+  for (size_t i = 0; i < offsets_.size(); ++i) {
+    if (offsets_[i].partition == position.partition && offsets_[i].topic == position.topic) {
+      offsets_[i].next_offset = position.offset + 1;
+      last_ = i;
+      return;
+    }
+  }
+  offsets_.push_back({std::string(position.topic), position.partition, position.offset + 1});
+  last_ = offsets_.size() - 1;
+}
+
+void Pipeline::MaybeCheckpoint(bool force) {
+  if (options_.checkpoint_path.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now < next_checkpoint_) return;
+  next_checkpoint_ = now + options_.checkpoint_interval;
+  if (messages_processed_ == checkpointed_messages_ && !force) return;
+  if (Status s = WriteCheckpoint(); !s.ok()) {
+    Log(LogLevel::kError, "checkpoint", "cannot write the checkpoint", {{"err", s.message()}});
+  }
+}
+
+Status Pipeline::WriteCheckpoint() {
+  Checkpoint checkpoint;
+  checkpoint.written_at_ms = options_.now_ms();
+  checkpoint.offsets = positions_.offsets();
+  checkpoint.store = store_.Snapshot();
+  if (Status s = WriteCheckpointFile(options_.checkpoint_path, checkpoint); !s.ok()) return s;
+  checkpointed_messages_ = messages_processed_;
   return Status::Ok();
 }
 
 void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
   const int64_t now_ms = options_.now_ms();
-  for (const SourceMessage& message : batch) processor_.Process(message, now_ms);
+  for (const SourceMessage& message : batch) {
+    processor_.Process(message, now_ms);
+    positions_.Record(message.position);
+  }
   messages_processed_ += batch.size();
 }
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "agent/base/log.h"
@@ -31,6 +32,23 @@ struct PipelineOptions {
   std::chrono::milliseconds refresh_interval{1000};
   // Wall clock in ms since the epoch, for event lag; tests replace it.
   std::function<int64_t()> now_ms;
+  // Where to checkpoint state + positions (empty: never), how often, and
+  // once more when the pipeline stops.
+  std::string checkpoint_path;
+  std::chrono::milliseconds checkpoint_interval{1000};
+};
+
+// The next offset of every topic-partition the pipeline has applied
+// messages from. A handful of partitions: a vector with a last-hit cache.
+class AppliedPositions {
+ public:
+  void Seed(const std::vector<SourceOffset>& offsets) { offsets_ = offsets; }
+  void Record(const SourcePosition& position);
+  const std::vector<SourceOffset>& offsets() const { return offsets_; }
+
+ private:
+  std::vector<SourceOffset> offsets_;
+  size_t last_ = 0;
 };
 
 // Decode → map → store for one message: the hot path, without the source
@@ -64,9 +82,14 @@ class Pipeline {
   void ProcessBatch(const std::vector<SourceMessage>& batch);
 
   uint64_t messages_processed() const { return messages_processed_; }
+  AppliedPositions& positions() { return positions_; }
+
+  // Writes state and positions to options.checkpoint_path now.
+  Status WriteCheckpoint();
 
  private:
   void RefreshSourceMetrics();
+  void MaybeCheckpoint(bool force);
 
   Source& source_;
   MessageProcessor processor_;
@@ -74,6 +97,9 @@ class Pipeline {
   PipelineMetrics& metrics_;
   PipelineOptions options_;
   uint64_t messages_processed_ = 0;
+  AppliedPositions positions_;
+  std::chrono::steady_clock::time_point next_checkpoint_{};
+  uint64_t checkpointed_messages_ = 0;
 };
 
 }  // namespace txmon

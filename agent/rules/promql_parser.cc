@@ -489,7 +489,10 @@ class Parser {
   ExprPtr ParseRange(ExprPtr expr) {
     size_t offset = Take().offset;
     int64_t range = ParseDurationToken("in range selector");
-    if (Peek().kind == Tok::kColon) throw ParseError{offset, "subqueries are not supported"};
+    // "[5m:1m]": the lexer reads ":1m" as an identifier (names may hold ':').
+    bool colon = Peek().kind == Tok::kColon ||
+                 (Peek().kind == Tok::kIdentifier && Peek().text[0] == ':');
+    if (colon) throw ParseError{offset, "subqueries are not supported"};
     Expect(Tok::kRightBracket, "in range selector, expected \"]\"");
     auto* selector = std::get_if<VectorSelector>(&expr->node);
     if (selector == nullptr) {

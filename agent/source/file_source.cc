@@ -48,6 +48,12 @@ FileSource::FileSource(int fd, bool owns_fd, std::string name)
 
 FileSource::~FileSource() { Close(); }
 
+void FileSource::ResumeFrom(const std::vector<SourceOffset>& offsets) {
+  for (const SourceOffset& offset : offsets) {
+    if (offset.topic == name_ && offset.partition == 0) resume_line_ = offset.next_offset;
+  }
+}
+
 Status FileSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
                         std::chrono::milliseconds timeout) {
   batch.clear();
@@ -58,7 +64,7 @@ Status FileSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
     if (NextBufferedLine(&line)) {
       ++line_number_;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (IsBlank(line)) continue;
+      if (IsBlank(line) || line_number_ < resume_line_) continue;
       batch.push_back(SourceMessage{line, SourcePosition{name_, 0, line_number_}});
       continue;
     }

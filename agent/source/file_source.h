@@ -44,6 +44,7 @@ class FileSource : public Source {
   void Close() override;
 
   // The topic reported in positions: the path, or "stdin".
+  void ResumeFrom(const std::vector<SourceOffset>& offsets) override;
   const std::string& name() const { return name_; }
 
  private:
@@ -62,6 +63,7 @@ class FileSource : public Source {
   std::atomic<bool> finished_{false};
   bool end_of_input_ = false;
   int64_t line_number_ = 0;
+  int64_t resume_line_ = 0;  // lines before this one were applied already
 
   std::vector<char> buffer_;
   size_t begin_ = 0;    // first unread byte

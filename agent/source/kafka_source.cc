@@ -282,7 +282,23 @@ void KafkaSource::OnRebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t reason,
   }
 }
 
+void KafkaSource::ResumeFrom(const std::vector<SourceOffset>& offsets) {
+  resume_offsets_ = offsets;
+}
+
 void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
+  // A checkpoint's position wins over the group's committed offset: the
+  // restored state counts exactly the messages before it.
+  // Each is used once: if the partition comes back later in this process,
+  // the offset committed on its revoke is the right place to continue.
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& p = partitions->elems[i];
+    std::erase_if(resume_offsets_, [&](const SourceOffset& offset) {
+      if (offset.partition != p.partition || offset.topic != p.topic) return false;
+      p.offset = offset.next_offset;
+      return true;
+    });
+  }
   std::string failure;
   if (cooperative) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_, partitions)) {

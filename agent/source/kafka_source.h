@@ -67,6 +67,7 @@ class KafkaSource : public Source {
   void VisitPartitionLag(const LagVisitor& visit) const override;
   // Commits stored offsets, leaves the group. The destructor calls it too.
   void Close() override;
+  void ResumeFrom(const std::vector<SourceOffset>& offsets) override;
 
  private:
   struct AssignedPartition {
@@ -103,6 +104,9 @@ class KafkaSource : public Source {
   // Stable storage for SourcePosition::topic (std::set nodes never move).
   std::set<std::string, std::less<>> topic_names_;
   std::string_view last_topic_;
+
+  // Checkpoint positions, applied to partitions as they are assigned.
+  std::vector<SourceOffset> resume_offsets_;
 
   mutable std::mutex assignment_mutex_;
   std::vector<AssignedPartition> assignment_;  // guarded by assignment_mutex_

@@ -43,6 +43,11 @@ class Source {
       std::function<void(std::string_view topic, int32_t partition, int64_t lag_messages)>;
   virtual void VisitPartitionLag(const LagVisitor& visit) const { (void)visit; }
 
+  // Resume each listed partition at its offset instead of where the source
+  // would start otherwise (Kafka: the group's committed offset). Called once,
+  // before the first Poll, with the positions of a restored checkpoint.
+  virtual void ResumeFrom(const std::vector<SourceOffset>& offsets) = 0;
+
   // Flushes what was acknowledged (Kafka: synchronous commit) before exit.
   virtual void Close() {}
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace txmon {
@@ -15,6 +16,15 @@ struct SourcePosition {
   std::string_view topic;
   int32_t partition = 0;
   int64_t offset = 0;
+};
+
+// The next offset to read in one topic-partition (the last applied + 1):
+// what a checkpoint records and a restarted source resumes from.
+struct SourceOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+  bool operator==(const SourceOffset&) const = default;
 };
 
 struct SourceMessage {

@@ -1,0 +1,47 @@
+// RetentionPlan: which series the sample history keeps, and for how long,
+// derived from the selectors of the loaded rules. A series is kept only if
+// some selector can match it; its retention is the longest window those
+// selectors read: range + offset for a range selector, offset + lookback
+// for an instant selector with an offset, and just the newest sample for a
+// plain instant selector (rules always evaluate at "now").
+//
+// Immutable after construction: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "agent/rules/labels.h"
+#include "agent/rules/promql_ast.h"
+
+namespace txmon {
+
+class RetentionPlan {
+ public:
+  RetentionPlan() = default;
+  // Every selector of every expression, with the engine's lookback.
+  RetentionPlan(const std::vector<const Expr*>& exprs, int64_t lookback_ms);
+
+  // How long to keep the series with `labels`, or nullopt if no selector
+  // can match it.
+  std::optional<int64_t> RetentionFor(const Labels& labels) const;
+  // False if no selector can match any series named `metric_name`: the
+  // whole metric can be skipped.
+  bool MayMatchName(std::string_view metric_name) const;
+
+  // The longest retention of all selectors (what sizes the history).
+  int64_t max_retention_ms() const { return max_retention_ms_; }
+  size_t selector_count() const { return needs_.size(); }
+
+ private:
+  struct Need {
+    std::vector<LabelMatcher> matchers;
+    int64_t retention_ms;
+  };
+  std::vector<Need> needs_;
+  int64_t max_retention_ms_ = 0;
+};
+
+}  // namespace txmon

@@ -1,0 +1,151 @@
+#include "agent/checkpoint/checkpoint_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/base/duration.h"
+
+namespace txmon {
+namespace {
+
+namespace fs = std::filesystem;
+
+Checkpoint Sample() {
+  Checkpoint c;
+  c.written_at_ms = 1731254400123;
+  c.offsets = {{"shop.binlog", 0, 42}, {"shop.binlog", 5, 7}};
+  MetricSnapshot counter{"orders_total", MetricType::kCounter, {"channel"}, {}, {}};
+  counter.series.push_back({{"app"}, 3'000'000, {}});
+  counter.series.push_back({{"web"}, 129'900'000, {}});
+  MetricSnapshot histogram{"amount_yuan", MetricType::kHistogram, {}, {10'000'000}, {}};
+  histogram.series.push_back({{}, 25'500'000, {1, 2}});
+  c.store.metrics = {counter, histogram};
+  return c;
+}
+
+void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
+  EXPECT_EQ(a.written_at_ms, b.written_at_ms);
+  EXPECT_EQ(a.offsets, b.offsets);
+  ASSERT_EQ(a.store.metrics.size(), b.store.metrics.size());
+  for (size_t i = 0; i < a.store.metrics.size(); ++i) {
+    const MetricSnapshot &x = a.store.metrics[i], &y = b.store.metrics[i];
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.type, y.type);
+    EXPECT_EQ(x.label_names, y.label_names);
+    EXPECT_EQ(x.bucket_bounds, y.bucket_bounds);
+    ASSERT_EQ(x.series.size(), y.series.size());
+    for (size_t s = 0; s < x.series.size(); ++s) {
+      EXPECT_EQ(x.series[s].label_values, y.series[s].label_values);
+      EXPECT_EQ(x.series[s].value, y.series[s].value);
+      EXPECT_EQ(x.series[s].bucket_counts, y.series[s].bucket_counts);
+    }
+  }
+}
+
+class CheckpointFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("txmon-ckpt-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    path_ = (dir_ / "checkpoint").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Status Read(Checkpoint* c, bool* found) {
+    std::string from;
+    return ReadCheckpointFile(path_, c, found, &from);
+  }
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(CheckpointFileTest, RoundTripsEverything) {
+  ASSERT_TRUE(WriteCheckpointFile(path_, Sample()).ok());
+  Checkpoint read;
+  bool found;
+  ASSERT_TRUE(Read(&read, &found).ok());
+  EXPECT_TRUE(found);
+  ExpectSame(read, Sample());
+  EXPECT_FALSE(fs::exists(path_ + ".tmp"));
+}
+
+TEST_F(CheckpointFileTest, NoFileIsAFirstStart) {
+  Checkpoint read;
+  bool found = true;
+  ASSERT_TRUE(Read(&read, &found).ok());
+  EXPECT_FALSE(found);
+}
+
+TEST_F(CheckpointFileTest, KeepsThePreviousOneAndFallsBackToItWhenTheNewIsMissing) {
+  Checkpoint first = Sample();
+  ASSERT_TRUE(WriteCheckpointFile(path_, first).ok());
+  Checkpoint second = Sample();
+  second.offsets[0].next_offset = 99;
+  ASSERT_TRUE(WriteCheckpointFile(path_, second).ok());
+  ASSERT_TRUE(fs::exists(path_ + ".prev"));
+  fs::remove(path_);  // a crash between the two renames
+  Checkpoint read;
+  bool found;
+  ASSERT_TRUE(Read(&read, &found).ok());
+  ExpectSame(read, first);
+}
+
+TEST_F(CheckpointFileTest, RefusesCorruptForeignAndFutureFiles) {
+  ASSERT_TRUE(WriteCheckpointFile(path_, Sample()).ok());
+  std::string bytes;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto refused_with = [&](const std::string& content) {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc) << content;
+    Checkpoint read;
+    bool found;
+    Status s = Read(&read, &found);
+    EXPECT_TRUE(found);
+    return s.ok() ? std::string("OK") : s.message();
+  };
+  std::string flipped = bytes;
+  flipped[flipped.size() - 3] ^= 0x40;
+  EXPECT_NE(refused_with(flipped).find("corrupt (length or checksum mismatch)"), std::string::npos);
+  EXPECT_NE(refused_with(bytes.substr(0, bytes.size() - 5)).find("corrupt"), std::string::npos);
+  EXPECT_NE(refused_with("{\"not\":\"a checkpoint\"}").find("is not a txmon checkpoint"),
+            std::string::npos);
+  std::string future = bytes;
+  future[8] = 9;
+  EXPECT_NE(refused_with(future).find("format version 9"), std::string::npos);
+  EXPECT_NE(refused_with(flipped).find("refusing to start"), std::string::npos);
+}
+
+TEST_F(CheckpointFileTest, DecodingGarbageNeverCrashes) {
+  std::string payload = EncodeCheckpoint(Sample());
+  for (size_t cut = 0; cut < payload.size(); ++cut) {
+    Checkpoint c;
+    EXPECT_FALSE(DecodeCheckpoint(std::string_view(payload).substr(0, cut), &c).ok()) << cut;
+  }
+  std::string huge_count = payload;
+  huge_count[8] = '\xff';  // offsets count
+  huge_count[9] = '\xff';
+  Checkpoint c;
+  EXPECT_FALSE(DecodeCheckpoint(huge_count, &c).ok());
+}
+
+TEST(DurationTest, ParsesPrometheusDurations) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(ParseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(ParseDuration("1s"), milliseconds(1000));
+  EXPECT_EQ(ParseDuration("5m"), milliseconds(300'000));
+  EXPECT_EQ(ParseDuration("1h30m"), milliseconds(5'400'000));
+  EXPECT_EQ(ParseDuration("2d"), milliseconds(172'800'000));
+  EXPECT_EQ(ParseDuration("1m5s100ms"), milliseconds(65'100));
+  EXPECT_EQ(ParseDuration(""), std::nullopt);
+  EXPECT_EQ(ParseDuration("5"), std::nullopt);
+  EXPECT_EQ(ParseDuration("1s1h"), std::nullopt);
+  EXPECT_EQ(ParseDuration("1.5s"), std::nullopt);
+  EXPECT_EQ(ParseDuration("s"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace txmon

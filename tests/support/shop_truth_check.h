@@ -1,0 +1,17 @@
+// Checks a scrape of /metrics against the simulated shop's ground truth:
+// every business counter, every histogram bucket and sum of the shipped
+// txmon.yml mappings, and the row and message counts, exactly.
+#pragma once
+
+#include "agent/config/agent_config.h"
+#include "agent/demo/shop_simulator.h"
+#include "tests/support/metrics_text.h"
+
+namespace txmon::test {
+
+// Adds a test failure for each metric that differs from `truth`. `config`
+// supplies the histogram buckets (the shipped txmon.yml).
+void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
+                             const AgentConfig& config);
+
+}  // namespace txmon::test
