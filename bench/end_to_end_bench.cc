@@ -100,14 +100,15 @@ std::string WriteConfig(const std::string& dir, const std::string& brokers, bool
   std::string config = text.str();
   const std::string from = "brokers: 127.0.0.1:9092";
   config.replace(config.find(from), from.size(), "brokers: " + brokers);
-  if (per_user_series) config +=
-      "\n  - name: bench_orders_by_user_total\n"
-      "    help: Orders by user, to hold many active series.\n"
-      "    type: counter\n"
-      "    table: orders\n"
-      "    on: insert\n"
-      "    labels:\n"
-      "      - {name: user_id, max_values: 100000}\n";
+  if (per_user_series)
+    config +=
+        "\n  - name: bench_orders_by_user_total\n"
+        "    help: Orders by user, to hold many active series.\n"
+        "    type: counter\n"
+        "    table: orders\n"
+        "    on: insert\n"
+        "    labels:\n"
+        "      - {name: user_id, max_values: 100000}\n";
   std::string path = dir + (per_user_series ? "/txmon-users.yml" : "/txmon.yml");
   std::ofstream(path) << config;
   return path;
@@ -139,11 +140,14 @@ std::unique_ptr<test::Process> StartAgent(const std::string& dir, const std::str
   replace("group_id: txmon", "group_id: bench-" + group);
   if (group == "steady") replace("start_offset: earliest", "start_offset: latest");
   std::ofstream(config) << config_text;
-  test::ProcessOptions options{std::string(TXMON_BINARY_DIR) + "/txmon",
-                               {"--config.file=" + config,
-                                "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                "--log.level=warn"},
-                               "", dir + "/stdout-" + group, dir + "/stderr-" + group, {}};
+  test::ProcessOptions options{
+      std::string(TXMON_BINARY_DIR) + "/txmon",
+      {"--config.file=" + config, "--web.listen-address=127.0.0.1:" + std::to_string(port),
+       "--log.level=warn"},
+      "",
+      dir + "/stdout-" + group,
+      dir + "/stderr-" + group,
+      {}};
   std::string error;
   auto agent = test::Process::Start(options, &error);
   if (!agent) fprintf(stderr, "txmon: %s\n", error.c_str());
@@ -172,7 +176,8 @@ int Main(int argc, char** argv) {
   printf("backlog: %zu messages, %zu rows, %.0f bytes/message\n", messages.size(), rows,
          static_cast<double>(bytes) / messages.size());
 
-  const std::string dir = std::filesystem::temp_directory_path() / ("txmon-e2e-" + std::to_string(getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("txmon-e2e-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string url;
   auto agent = StartAgent(dir, WriteConfig(dir, kafka->bootstrap_servers(), true), "backlog", &url);
@@ -220,11 +225,13 @@ int Main(int argc, char** argv) {
     for (size_t i = 0; i < total; ++i) {
       // Paced in 1 ms steps with a sleep, not a spin: on two cores a spinning
       // producer would take the CPU the broker and the agent need.
-      auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate));
+      auto due = start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(i / rate));
       if (Clock::now() < due) std::this_thread::sleep_until(due + std::chrono::milliseconds(1));
       sent[i] = Clock::now();
       produced.store(i + 1, std::memory_order_release);
-      (void)kafka->Produce(kTopic, static_cast<int32_t>(i % kPartitions), messages[i % messages.size()]);
+      (void)kafka->Produce(kTopic, static_cast<int32_t>(i % kPartitions),
+                           messages[i % messages.size()]);
     }
   });
   std::vector<double> latencies_ms;
@@ -242,7 +249,8 @@ int Main(int argc, char** argv) {
     }
     size_t upto = std::min(static_cast<size_t>(seen), produced.load(std::memory_order_acquire));
     for (; visible < upto; ++visible) {
-      latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent[visible]).count());
+      latencies_ms.push_back(
+          std::chrono::duration<double, std::milli>(now - sent[visible]).count());
     }
   }
   producer.join();
@@ -254,10 +262,11 @@ int Main(int argc, char** argv) {
     printf("  second %zu: p50 %.1f ms, p99 %.1f ms\n", second, Percentile(window, 0.5),
            Percentile(window, 0.99));
   }
-  printf("latency at %.0f messages/s for %.0f s (produce -> visible on /metrics): p50 %.1f ms, "
-         "p99 %.1f ms, max %.1f ms over %zu messages\n",
-         rate, seconds, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
-         Percentile(latencies_ms, 1.0), latencies_ms.size());
+  printf(
+      "latency at %.0f messages/s for %.0f s (produce -> visible on /metrics): p50 %.1f ms, "
+      "p99 %.1f ms, max %.1f ms over %zu messages\n",
+      rate, seconds, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
+      Percentile(latencies_ms, 1.0), latencies_ms.size());
   printf("memory after the steady run: RSS %.1f MiB\n", RssKiB(agent->pid()) / 1024.0);
   agent->Stop();
   std::filesystem::remove_all(dir);

@@ -205,6 +205,18 @@ TEST(DeployFilesTest, EveryBindMountedHostPathExists) {
   EXPECT_EQ(alertmanager->host, fs::weakly_canonical(kSource / "alertmanager/alertmanager.yml"));
 }
 
+// Prometheus loads /etc/prometheus/rules/*.yml, the repository's rules/: an
+// empty folder (which git does not even keep) would load no rule at all.
+TEST(DeployFilesTest, RulesFolderHoldsRuleFiles) {
+  const fs::path rules = kSource / "rules";
+  int files = 0;
+  if (fs::is_directory(rules)) {
+    for (const auto& entry : fs::directory_iterator(rules))
+      files += entry.path().extension() == ".yml";
+  }
+  EXPECT_GT(files, 0) << rules << " holds no *.yml rule file for the compose stack's Prometheus";
+}
+
 TEST(DeployFilesTest, YamlFilesParse) {
   std::vector<fs::path> files = {kDocker / "docker-compose.yml", kDocker / "prometheus.yml",
                                  kDocker / "txmon.yml", kSource / "alertmanager/alertmanager.yml"};

@@ -11,9 +11,9 @@ struct Unit {
   int64_t millis;
 };
 // Largest first: a combined duration must use them in this order.
-constexpr Unit kUnits[] = {{"y", 31'536'000'000}, {"w", 604'800'000}, {"d", 86'400'000},
-                           {"h", 3'600'000},      {"m", 60'000},      {"s", 1000},
-                           {"ms", 1}};
+constexpr Unit kUnits[] = {
+    {"y", 31'536'000'000}, {"w", 604'800'000}, {"d", 86'400'000}, {"h", 3'600'000},
+    {"m", 60'000},         {"s", 1000},        {"ms", 1}};
 constexpr int kUnitCount = 7;
 
 // Index of the unit at the start of `text`, or -1. "ms" wins over "m".

@@ -171,8 +171,7 @@ Status ParseFile(const std::string& path, std::string_view bytes, Checkpoint* ch
   memcpy(&crc, bytes.data() + 20, 4);
   if (version != kCheckpointFormatVersion) {
     return Status::Error(path + " has checkpoint format version " + std::to_string(version) +
-                         "; this txmon reads version " +
-                         std::to_string(kCheckpointFormatVersion));
+                         "; this txmon reads version " + std::to_string(kCheckpointFormatVersion));
   }
   std::string_view payload = bytes.substr(kHeaderBytes);
   if (payload.size() != length || Crc32(payload) != crc) {

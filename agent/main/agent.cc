@@ -99,7 +99,8 @@ Status Agent::RestoreCheckpoint() {
                  "@" + std::to_string(o.next_offset);
   }
   std::string skipped_names;
-  for (const std::string& name : skipped) skipped_names += (skipped_names.empty() ? "" : ",") + name;
+  for (const std::string& name : skipped)
+    skipped_names += (skipped_names.empty() ? "" : ",") + name;
   Log(LogLevel::kInfo, "checkpoint", "restored state and positions",
       {{"path", read_from},
        {"metrics", std::to_string(checkpoint.store.metrics.size())},

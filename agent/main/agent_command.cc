@@ -112,7 +112,8 @@ int RunAgentCommand(const std::vector<std::string>& args) {
   }
   options.source_file = flags.Get("source.file");
   options.pipeline.checkpoint_path = flags.Get("checkpoint.file");
-  std::optional<std::chrono::milliseconds> interval = ParseDuration(flags.Get("checkpoint.interval"));
+  std::optional<std::chrono::milliseconds> interval =
+      ParseDuration(flags.Get("checkpoint.interval"));
   if (!interval || interval->count() <= 0) {
     fprintf(stderr, "txmon: --checkpoint.interval: not a duration: \"%s\"\n",
             flags.Get("checkpoint.interval").c_str());

@@ -1,5 +1,6 @@
 #include "agent/rules/alert_template.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>

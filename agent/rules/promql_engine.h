@@ -63,7 +63,7 @@ class PromqlEngine {
                     Vector* out) const;
 
  private:
-  const EngineOptions options_;
+  EngineOptions options_;
 };
 
 }  // namespace txmon

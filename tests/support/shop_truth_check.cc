@@ -60,17 +60,17 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
   for (const auto& [key, count] : truth.rows) {
     const auto& [table, type] = key;
     std::string op = type == "INSERT" ? "insert" : type == "UPDATE" ? "update" : "delete";
-    EXPECT_EQ(
-        metrics.Value("txmon_row_events_total", {{"database", "shop"}, {"table", table}, {"type", op}}),
-        count)
+    EXPECT_EQ(metrics.Value("txmon_row_events_total",
+                            {{"database", "shop"}, {"table", table}, {"type", op}}),
+              count)
         << table << " " << type;
   }
   EXPECT_EQ(metrics.Value("txmon_event_lag_seconds_count"), truth.rows_total);
 
   for (const auto& [key, count] : truth.orders_created) {
-    EXPECT_EQ(
-        metrics.Value("shop_orders_created_total", {{"channel", key.first}, {"province", key.second}}),
-        count);
+    EXPECT_EQ(metrics.Value("shop_orders_created_total",
+                            {{"channel", key.first}, {"province", key.second}}),
+              count);
   }
   EXPECT_EQ(metrics.Sum("shop_orders_created_total"), TotalOf(truth.orders_created));
   for (const auto& [key, count] : truth.orders_paid) {
@@ -82,9 +82,9 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
   }
   EXPECT_EQ(metrics.Sum("shop_orders_paid_total"), TotalOf(truth.orders_paid));
   for (const auto& [key, count] : truth.status_transitions) {
-    EXPECT_EQ(
-        metrics.Value("shop_order_status_transitions_total", {{"from", key.first}, {"to", key.second}}),
-        count);
+    EXPECT_EQ(metrics.Value("shop_order_status_transitions_total",
+                            {{"from", key.first}, {"to", key.second}}),
+              count);
   }
   for (const auto& [channel, count] : truth.orders_cancelled) {
     EXPECT_EQ(metrics.Value("shop_orders_cancelled_total", {{"channel", channel}}), count);
@@ -95,12 +95,14 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
     EXPECT_EQ(metrics.Value("shop_user_registrations_total", {{"channel", channel}}), count);
   }
   for (const auto& [method, count] : truth.payments_failed) {
-    EXPECT_EQ(metrics.Value("shop_payment_attempts_total", {{"method", method}, {"result", "failed"}}),
-              count);
+    EXPECT_EQ(
+        metrics.Value("shop_payment_attempts_total", {{"method", method}, {"result", "failed"}}),
+        count);
   }
   for (const auto& [method, count] : truth.payments_succeeded) {
-    EXPECT_EQ(metrics.Value("shop_payment_attempts_total", {{"method", method}, {"result", "success"}}),
-              count);
+    EXPECT_EQ(
+        metrics.Value("shop_payment_attempts_total", {{"method", method}, {"result", "success"}}),
+        count);
   }
 
   // Histograms: every bucket, the count and the sumetrics.
@@ -110,9 +112,8 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
     amounts.push_back(cents / 100.0);
     amount_cents += cents;
   }
-  EXPECT_EQ(
-      Buckets(metrics, "shop_order_amount_yuan"),
-      ExpectedBuckets(MappingNamed(config, "shop_order_amount_yuan").bucket_bounds, amounts));
+  EXPECT_EQ(Buckets(metrics, "shop_order_amount_yuan"),
+            ExpectedBuckets(MappingNamed(config, "shop_order_amount_yuan").bucket_bounds, amounts));
   EXPECT_EQ(metrics.Sum("shop_order_amount_yuan_count"), amounts.size());
   EXPECT_EQ(metrics.Sum("shop_order_amount_yuan_sum"), amount_cents / 100.0);
 
@@ -120,11 +121,10 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
                              truth.payment_delays_seconds.end());
   int64_t delay_total = 0;
   for (int64_t d : truth.payment_delays_seconds) delay_total += d;
-  EXPECT_EQ(Buckets(metrics, "shop_payment_duration_seconds"),
-            ExpectedBuckets(MappingNamed(config, "shop_payment_duration_seconds").bucket_bounds,
-                            delays));
+  EXPECT_EQ(
+      Buckets(metrics, "shop_payment_duration_seconds"),
+      ExpectedBuckets(MappingNamed(config, "shop_payment_duration_seconds").bucket_bounds, delays));
   EXPECT_EQ(metrics.Value("shop_payment_duration_seconds_sum"), static_cast<double>(delay_total));
-
 }
 
 }  // namespace txmon::test

@@ -1,0 +1,170 @@
+#include "agent/rules/rule_manager.h"
+
+#include <chrono>
+
+#include "agent/base/log.h"
+
+namespace txmon {
+
+namespace {
+
+prometheus::MetricFamily Family(std::string name, std::string help, prometheus::MetricType type) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+void AddValue(prometheus::MetricFamily* family, const std::string& group, double value) {
+  prometheus::ClientMetric metric;
+  if (!group.empty()) metric.label.push_back({"rule_group", group});
+  if (family->type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family->metric.push_back(std::move(metric));
+}
+
+}  // namespace
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status RuleManager::Create(RuleManagerOptions options, const MetricStore* store,
+                           std::unique_ptr<RuleManager>* out) {
+  std::vector<RuleGroupSpec> groups;
+  if (Status s = LoadRuleFiles(options.rule_files, &groups); !s.ok()) return s;
+  return Create(std::move(options), std::move(groups), store, out);
+}
+
+Status RuleManager::Create(RuleManagerOptions options, std::vector<RuleGroupSpec> groups,
+                           const MetricStore* store, std::unique_ptr<RuleManager>* out) {
+  if (options.evaluation_interval_ms <= 0) {
+    return Status::Error("evaluation_interval must be positive");
+  }
+  std::unique_ptr<RuleManager> manager(new RuleManager());
+  manager->options_ = std::move(options);
+  const RuleManagerOptions& o = manager->options_;
+  manager->engine_ = PromqlEngine(EngineOptions{o.lookback_ms});
+
+  std::vector<const Expr*> exprs;
+  for (const RuleGroupSpec& group : groups) {
+    for (const RuleSpec& rule : group.rules) exprs.push_back(rule.expr.get());
+  }
+  manager->plan_ = RetentionPlan(exprs, o.lookback_ms);
+  if (store != nullptr) {
+    manager->sampler_ =
+        std::make_unique<StoreSampler>(*store, manager->plan_, &manager->history_);
+  }
+  RuleGroupContext& context = manager->context_;
+  context.engine = &manager->engine_;
+  context.history = &manager->history_;
+  context.plan = &manager->plan_;
+  context.sampler = manager->sampler_.get();
+  context.external_labels = o.external_labels;
+  context.external_url = o.external_url;
+  context.resend_delay_ms = o.resend_delay_ms;
+  context.notify = o.notify;
+  size_t rules = 0;
+  for (RuleGroupSpec& group : groups) {
+    int64_t interval = group.interval_ms > 0 ? group.interval_ms : o.evaluation_interval_ms;
+    rules += group.rules.size();
+    manager->groups_.push_back(std::make_unique<RuleGroup>(std::move(group), interval, &context));
+  }
+  Log(LogLevel::kInfo, "rules", "rules loaded",
+      {{"groups", std::to_string(manager->groups_.size())},
+       {"rules", std::to_string(rules)},
+       {"history_retention", FormatDuration(manager->plan_.max_retention_ms())}});
+  *out = std::move(manager);
+  return Status::Ok();
+}
+
+RuleManager::~RuleManager() { Stop(); }
+
+void RuleManager::Start() {
+  std::lock_guard lock(stop_mutex_);
+  if (!threads_.empty() || stopping_) return;
+  for (const auto& group : groups_) {
+    threads_.emplace_back([this, g = group.get()] { RunGroup(g); });
+  }
+}
+
+void RuleManager::Stop() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_signal_.notify_all();
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+void RuleManager::RunGroup(RuleGroup* group) {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::milliseconds(group->interval_ms());
+  auto next = Clock::now();
+  std::unique_lock lock(stop_mutex_);
+  while (!stopping_) {
+    if (stop_signal_.wait_until(lock, next, [this] { return stopping_; })) break;
+    lock.unlock();
+    group->Evaluate(NowMs());
+    lock.lock();
+    next += interval;
+    auto now = Clock::now();
+    if (now > next) {
+      // Behind schedule: skip the ticks that already passed.
+      auto missed = (now - next) / interval + 1;
+      group->CountMissedIterations(static_cast<uint64_t>(missed));
+      next += missed * interval;
+    }
+  }
+}
+
+void RuleManager::EvaluateAll(int64_t time_ms) {
+  for (const auto& group : groups_) group->Evaluate(time_ms);
+}
+
+std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
+  using prometheus::MetricType;
+  auto evaluations = Family("txmon_rule_evaluations_total",
+                           "Rule group evaluations, by group (file;name).", MetricType::Counter);
+  auto failures = Family("txmon_rule_evaluation_failures_total",
+                         "Rule evaluations that failed, by group.", MetricType::Counter);
+  auto missed = Family("txmon_rule_group_iterations_missed_total",
+                       "Group evaluations skipped because the previous one ran too long.",
+                       MetricType::Counter);
+  auto duration = Family("txmon_rule_group_last_duration_seconds",
+                         "Duration of the group's last evaluation.", MetricType::Gauge);
+  auto last = Family("txmon_rule_group_last_evaluation_timestamp_seconds",
+                     "Time of the group's last evaluation.", MetricType::Gauge);
+  auto interval = Family("txmon_rule_group_interval_seconds",
+                         "The group's evaluation interval.", MetricType::Gauge);
+  auto rules = Family("txmon_rule_group_rules", "Rules in the group.", MetricType::Gauge);
+  for (const auto& group : groups_) {
+    std::string key = group->file() + ";" + group->name();
+    AddValue(&evaluations, key, static_cast<double>(group->evaluations()));
+    AddValue(&failures, key, static_cast<double>(group->failures()));
+    AddValue(&missed, key, static_cast<double>(group->missed_iterations()));
+    AddValue(&duration, key, group->last_duration_seconds());
+    AddValue(&last, key, static_cast<double>(group->last_evaluation_ms()) / 1000);
+    AddValue(&interval, key, static_cast<double>(group->interval_ms()) / 1000);
+    AddValue(&rules, key, static_cast<double>(group->rules().size()));
+  }
+  auto history_series = Family("txmon_rule_history_series",
+                               "Series kept in the rules' sample history.", MetricType::Gauge);
+  AddValue(&history_series, "", static_cast<double>(history_.series_count()));
+  auto history_samples = Family("txmon_rule_history_samples",
+                                "Samples kept in the rules' sample history.", MetricType::Gauge);
+  AddValue(&history_samples, "", static_cast<double>(history_.sample_count()));
+  return {evaluations, failures, missed, duration, last, interval, rules, history_series,
+          history_samples};
+}
+
+}  // namespace txmon

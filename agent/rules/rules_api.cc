@@ -1,0 +1,190 @@
+#include "agent/rules/rules_api.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "agent/rules/float_format.h"
+
+namespace txmon {
+
+namespace {
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Go's encoding/json for float64: plain decimals, an exponent only for
+// very small or large magnitudes (finite values only reach here).
+std::string JsonNumber(double value) {
+  if (!std::isfinite(value)) return "0";
+  char buffer[64];
+  double magnitude = std::fabs(value);
+  auto format = (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21))
+                    ? std::chars_format::scientific
+                    : std::chars_format::fixed;
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value, format);
+  (void)error;
+  return std::string(buffer, end);
+}
+
+std::string JsonLabels(const Labels& labels) {
+  std::string out = "{";
+  for (const Label& label : labels) {
+    if (out.size() > 1) out += ",";
+    out += JsonString(label.name) + ":" + JsonString(label.value);
+  }
+  return out + "}";
+}
+
+std::string JsonPairs(const std::vector<TemplatedPair>& pairs) {
+  std::vector<Label> labels;
+  for (const TemplatedPair& pair : pairs) labels.push_back(Label{pair.name, pair.text});
+  return JsonLabels(Labels(std::move(labels)));
+}
+
+std::string JsonAlert(const Alert& alert) {
+  return "{\"labels\":" + JsonLabels(alert.labels) +
+         ",\"annotations\":" + JsonLabels(alert.annotations) +
+         ",\"state\":" + JsonString(AlertStateName(alert.state)) +
+         ",\"activeAt\":" + JsonString(FormatRfc3339(alert.active_at_ms)) +
+         ",\"value\":" + JsonString(FormatFloatExponent(alert.value)) + "}";
+}
+
+std::string JsonEvaluation(const RuleEvaluation& evaluation) {
+  std::string out = ",\"health\":" + JsonString(RuleHealthName(evaluation.health));
+  if (!evaluation.last_error.empty()) out += ",\"lastError\":" + JsonString(evaluation.last_error);
+  return out + ",\"evaluationTime\":" + JsonNumber(evaluation.duration_seconds) +
+         ",\"lastEvaluation\":" + JsonString(FormatRfc3339(evaluation.last_evaluation_ms));
+}
+
+std::string JsonAlertingRule(const AlertingRule& rule) {
+  const RuleSpec& spec = rule.spec();
+  std::string alerts;
+  for (const Alert& alert : rule.ActiveAlerts()) {
+    alerts += (alerts.empty() ? "" : ",") + JsonAlert(alert);
+  }
+  return "{\"state\":" + JsonString(AlertStateName(rule.state())) +
+         ",\"name\":" + JsonString(spec.name) + ",\"query\":" + JsonString(spec.expr->String()) +
+         ",\"duration\":" + JsonNumber(static_cast<double>(spec.for_ms) / 1000) +
+         ",\"keepFiringFor\":" + JsonNumber(static_cast<double>(spec.keep_firing_for_ms) / 1000) +
+         ",\"labels\":" + JsonPairs(spec.labels) + ",\"annotations\":" + JsonPairs(spec.annotations) +
+         ",\"alerts\":[" + alerts + "]" + JsonEvaluation(rule.evaluation()) +
+         ",\"type\":\"alerting\"}";
+}
+
+std::string JsonRecordingRule(const RecordingRule& rule) {
+  const RuleSpec& spec = rule.spec();
+  std::string out = "{\"name\":" + JsonString(spec.name) +
+                    ",\"query\":" + JsonString(spec.expr->String());
+  if (!spec.labels.empty()) out += ",\"labels\":" + JsonPairs(spec.labels);
+  return out + JsonEvaluation(rule.evaluation()) + ",\"type\":\"recording\"}";
+}
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse BadData(const std::string& message) {
+  return Json(400, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":" +
+                       JsonString(message) + "}");
+}
+
+}  // namespace
+
+std::string FormatRfc3339(int64_t ms) {
+  if (ms == 0) return "0001-01-01T00:00:00Z";
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  int64_t millis = ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::string out = buffer;
+  if (millis != 0) {
+    char fraction[8];
+    std::snprintf(fraction, sizeof fraction, ".%03d", static_cast<int>(millis));
+    std::string digits = fraction;
+    while (digits.back() == '0') digits.pop_back();
+    out += digits;
+  }
+  return out + "Z";
+}
+
+HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request) {
+  std::optional<std::string> type = request.QueryParameter("type");
+  bool want_alerts = !type || type->empty() || *type == "alert";
+  bool want_records = !type || type->empty() || *type == "record";
+  if (type && !type->empty() && !want_alerts && !want_records) {
+    return BadData("invalid query parameter type=\"" + *type + "\"");
+  }
+  std::string groups;
+  for (const auto& group : rules.groups()) {
+    std::string list;
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      std::string json;
+      if (rule.alerting && want_alerts) json = JsonAlertingRule(*rule.alerting);
+      if (rule.recording && want_records) json = JsonRecordingRule(*rule.recording);
+      if (!json.empty()) list += (list.empty() ? "" : ",") + json;
+    }
+    if (type && !type->empty() && list.empty()) continue;  // as Prometheus: no empty groups
+    groups += std::string(groups.empty() ? "" : ",") + "{\"name\":" + JsonString(group->name()) +
+              ",\"file\":" + JsonString(group->file()) + ",\"rules\":[" + list + "]" +
+              ",\"interval\":" + JsonNumber(static_cast<double>(group->interval_ms()) / 1000) +
+              ",\"limit\":" + std::to_string(group->spec().limit) +
+              ",\"evaluationTime\":" + JsonNumber(group->last_duration_seconds()) +
+              ",\"lastEvaluation\":" + JsonString(FormatRfc3339(group->last_evaluation_ms())) +
+              "}";
+  }
+  return Json(200, "{\"status\":\"success\",\"data\":{\"groups\":[" + groups + "]}}");
+}
+
+HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest&) {
+  std::string alerts;
+  for (const auto& group : rules.groups()) {
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      if (!rule.alerting) continue;
+      for (const Alert& alert : rule.alerting->ActiveAlerts()) {
+        alerts += (alerts.empty() ? "" : ",") + JsonAlert(alert);
+      }
+    }
+  }
+  return Json(200, "{\"status\":\"success\",\"data\":{\"alerts\":[" + alerts + "]}}");
+}
+
+HttpHandler RulesApiHandler(const RuleManager* rules) {
+  return [rules](const HttpRequest& request) { return ServeRulesApi(*rules, request); };
+}
+
+HttpHandler AlertsApiHandler(const RuleManager* rules) {
+  return [rules](const HttpRequest& request) { return ServeAlertsApi(*rules, request); };
+}
+
+}  // namespace txmon
