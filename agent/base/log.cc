@@ -1,5 +1,7 @@
 #include "agent/base/log.h"
 
+#include "agent/base/json_text.h"
+
 #include <cstdio>
 #include <ctime>
 
@@ -37,36 +39,6 @@ std::string Timestamp() {
   return buffer;
 }
 
-// Quotes for both formats: JSON string escaping is also valid logfmt quoting.
-void AppendQuoted(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char hex[8];
-          snprintf(hex, sizeof hex, "\\u%04x", c);
-          out += hex;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 bool NeedsQuotes(std::string_view text) {
   if (text.empty()) return true;
   for (char c : text) {
@@ -78,16 +50,16 @@ bool NeedsQuotes(std::string_view text) {
 void AppendField(std::string& out, std::string_view key, std::string_view value, bool first) {
   if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
     if (!first) out += ',';
-    AppendQuoted(out, key);
+    AppendJsonString(out, key);
     out += ':';
-    AppendQuoted(out, value);
+    AppendJsonString(out, value);
     return;
   }
   if (!first) out += ' ';
   out += key;
   out += '=';
   if (NeedsQuotes(value)) {
-    AppendQuoted(out, value);
+    AppendJsonString(out, value);
   } else {
     out += value;
   }

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "agent/base/json_text.h"
+
 namespace txmon {
 
 namespace {
@@ -164,38 +166,6 @@ constexpr Column kUserColumns[] = {{"id", "bigint(20)", kBigint},
                                    {"channel", "varchar(16)", kVarchar},
                                    {"province", "varchar(32)", kVarchar},
                                    {"created_at", "datetime", kDatetime}};
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 void AppendInt(std::string& out, int64_t value) {
   char digits[24];

@@ -5,21 +5,16 @@
 #include "agent/base/duration.h"
 #include "agent/base/log.h"
 #include "agent/main/agent.h"
+#include "agent/main/build_info.h"
 #include "agent/main/commands.h"
 #include "agent/main/flags.h"
 #include "agent/main/run_signals.h"
 
-#ifndef TXMON_VERSION
-#define TXMON_VERSION "dev"
-#endif
-#ifndef TXMON_REVISION
-#define TXMON_REVISION "unknown"
-#endif
-
 namespace txmon {
 
 std::string VersionText() {
-  return std::string("txmon, version ") + TXMON_VERSION + " (revision: " + TXMON_REVISION + ")\n";
+  return "txmon, version " + std::string(kVersion) + " (revision: " + std::string(kRevision) +
+         ")\n";
 }
 
 std::string TopLevelHelp() {
@@ -122,7 +117,7 @@ int RunAgentCommand(const std::vector<std::string>& args) {
   options.pipeline.checkpoint_interval = *interval;
   options.web_listen_address = flags.Get("web.listen-address");
   Log(LogLevel::kInfo, "main", "starting txmon",
-      {{"version", TXMON_VERSION}, {"config", flags.Get("config.file")}});
+      {{"version", std::string(kVersion)}, {"config", flags.Get("config.file")}});
   return RunAgentUntilSignal(std::move(options));
 }
 

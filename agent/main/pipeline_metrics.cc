@@ -1,15 +1,10 @@
 #include "agent/main/pipeline_metrics.h"
 
+#include "agent/main/build_info.h"
+
 namespace txmon {
 
 namespace {
-
-#ifndef TXMON_VERSION
-#define TXMON_VERSION "dev"
-#endif
-#ifndef TXMON_REVISION
-#define TXMON_REVISION "unknown"
-#endif
 
 // Event lag buckets: sub-second resolution where the goal is (< 1 s), then
 // coarse steps to show how far behind a backlog is.
@@ -120,7 +115,7 @@ Status PipelineMetrics::Register(MetricStore& store) {
   event_lag_series_ = event_lag_->Resolve({});
   last_event_ = last->Resolve({});
   source_up_ = up->Resolve({});
-  build->Resolve({TXMON_VERSION, TXMON_REVISION})->Set(kOne);
+  build->Resolve({kVersion, kRevision})->Set(kOne);
   return Status::Ok();
 }
 

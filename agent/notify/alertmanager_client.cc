@@ -1,0 +1,125 @@
+#include "agent/notify/alertmanager_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace txmon {
+
+namespace {
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string out = "{";
+  for (const auto& [name, value] : pairs) {
+    if (out.size() > 1) out += ",";
+    out += JsonString(name) + ":" + JsonString(value);
+  }
+  return out + "}";
+}
+
+
+size_t KeepBody(char* data, size_t size, size_t count, void* kept) {
+  auto* body = static_cast<std::string*>(kept);
+  if (body->size() < 512) body->append(data, std::min<size_t>(size * count, 512 - body->size()));
+  return size * count;
+}
+
+}  // namespace
+
+std::string FormatAlertTime(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  int millis = static_cast<int>(ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[64];
+  size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buffer + length, sizeof buffer - length, ".%03dZ", millis);
+  return buffer;
+}
+
+std::string EncodeAlerts(std::span<const AlertmanagerAlert> alerts) {
+  std::string out = "[";
+  for (const AlertmanagerAlert& alert : alerts) {
+    if (out.size() > 1) out += ",";
+    out += "{\"labels\":" + JsonObject(alert.labels) +
+           ",\"annotations\":" + JsonObject(alert.annotations);
+    if (alert.starts_at_ms != 0) out += ",\"startsAt\":" + JsonString(FormatAlertTime(alert.starts_at_ms));
+    if (alert.ends_at_ms != 0) out += ",\"endsAt\":" + JsonString(FormatAlertTime(alert.ends_at_ms));
+    out += ",\"generatorURL\":" + JsonString(alert.generator_url) + "}";
+  }
+  return out + "]";
+}
+
+Status AlertmanagerClient::Create(const std::string& base_url, std::chrono::milliseconds timeout,
+                                  std::unique_ptr<AlertmanagerClient>* out) {
+  if (base_url.rfind("http://", 0) != 0 && base_url.rfind("https://", 0) != 0) {
+    return Status::Error("alertmanager url \"" + base_url + "\": want http:// or https://");
+  }
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::unique_ptr<AlertmanagerClient> client(new AlertmanagerClient());
+  std::string base = base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  client->alerts_url_ = base + "/api/v2/alerts";
+  client->timeout_ = timeout;
+  client->curl_ = curl_easy_init();
+  if (client->curl_ == nullptr) return Status::Error("curl_easy_init failed");
+  *out = std::move(client);
+  return Status::Ok();
+}
+
+AlertmanagerClient::~AlertmanagerClient() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+AlertmanagerClient::Result AlertmanagerClient::Post(const std::string& body) {
+  CURL* curl = static_cast<CURL*>(curl_);
+  curl_easy_reset(curl);  // keeps the connection cache
+  std::string response;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  headers = curl_slist_append(headers, "User-Agent: txmon");
+  curl_easy_setopt(curl, CURLOPT_URL, alerts_url_.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, KeepBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  CURLcode code = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  if (code != CURLE_OK) {
+    return {Status::Error("POST " + alerts_url_ + ": " + curl_easy_strerror(code)), true};
+  }
+  if (status / 100 == 2) return {Status::Ok(), true};
+  return {Status::Error("POST " + alerts_url_ + ": HTTP " + std::to_string(status) + ": " + response),
+          status / 100 != 4};
+}
+
+}  // namespace txmon
