@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
   libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev
   # servers the integration tests start, and tools the scripts use
-  prometheus prometheus-alertmanager ca-certificates procps curl iproute2
+  prometheus prometheus-alertmanager ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev
 )
 # Service users of the packaged daemons; their processes can only have been
 # started by the packages' own scripts.

@@ -1,0 +1,75 @@
+#include "fuzz/fuzz_targets.h"
+
+#include <memory>
+#include <string_view>
+
+#include "agent/checkpoint/checkpoint_file.h"
+#include "agent/config/agent_config.h"
+#include "agent/decode/canal_decoder.h"
+#include "agent/main/pipeline.h"
+#include "agent/map/row_mapper.h"
+#include "agent/store/metric_store.h"
+
+namespace txmon::fuzz {
+
+namespace {
+
+// The shipped mappings, compiled once: decoding then mapping each input is
+// exactly what the pipeline does with a message.
+struct ShippedPipeline {
+  ShippedPipeline() {
+    AgentConfig config;
+    if (!LoadConfigFile(TXMON_SOURCE_DIR "/txmon.yml", &config).ok() ||
+        !metrics.Register(store).ok() || !RowMapper::Compile(config.metrics, store, &mapper).ok()) {
+      abort();
+    }
+    DecodeSchema schema = mapper->decode_schema();
+    schema.max_message_bytes = 64 * 1024;
+    decoder = std::make_unique<CanalDecoder>(schema);
+    processor = std::make_unique<MessageProcessor>(*decoder, *mapper, metrics);
+  }
+  MetricStore store;
+  PipelineMetrics metrics;
+  std::unique_ptr<RowMapper> mapper;
+  std::unique_ptr<CanalDecoder> decoder;
+  std::unique_ptr<MessageProcessor> processor;
+};
+
+std::string_view AsText(const uint8_t* data, size_t size) {
+  return std::string_view(reinterpret_cast<const char*>(data), size);
+}
+
+}  // namespace
+
+std::string CanalMessage(const uint8_t* data, size_t size) {
+  static ShippedPipeline* pipeline = new ShippedPipeline();
+  SourceMessage message{AsText(data, size), {"fuzz", 0, 0}};
+  DecodeResult result = pipeline->decoder->Decode(message);
+  if (result.error != DecodeError::kNone) {
+    return std::string(DecodeErrorReason(result.error));
+  }
+  pipeline->processor->Process(message, 1731254400000);
+  return "rows:" + std::to_string(result.rows.size());
+}
+
+std::string ConfigText(const uint8_t* data, size_t size) {
+  AgentConfig config;
+  Status s = ParseConfig(std::string(AsText(data, size)), "fuzz.yml", &config);
+  if (!s.ok()) return "refused";
+  MetricStore store;
+  std::unique_ptr<RowMapper> mapper;
+  return RowMapper::Compile(config.metrics, store, &mapper).ok() ? "compiled" : "not compiled";
+}
+
+std::string CheckpointPayload(const uint8_t* data, size_t size) {
+  Checkpoint checkpoint;
+  if (!DecodeCheckpoint(AsText(data, size), &checkpoint).ok()) return "refused";
+  MetricStore store;
+  PipelineMetrics metrics;  // so that some names in the input match
+  if (!metrics.Register(store).ok()) abort();
+  std::vector<std::string> skipped;
+  store.Restore(checkpoint.store, &skipped);
+  return "decoded";
+}
+
+}  // namespace txmon::fuzz

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (AddressSanitizer and UBSan) into
+# build-fuzz/ and runs each for FUZZ_SECONDS (default 30) on its checked-in
+# corpus. New inputs go to a scratch folder; a crash leaves its input in
+# build-fuzz/crashes/ — copy it to fuzz/regressions/TARGET/ once fixed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${FUZZ_SECONDS:-30}"
+targets=(canal_message config_text checkpoint_payload)
+
+echo "fuzz: building with clang into build-fuzz/"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTXMON_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-omit-frame-pointer" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/%/_fuzzer}"
+
+mkdir -p build-fuzz/crashes
+for target in "${targets[@]}"; do
+  scratch="build-fuzz/corpus-$target"
+  mkdir -p "$scratch"
+  echo "fuzz: $target for ${seconds}s"
+  UBSAN_OPTIONS=halt_on_error=1 "build-fuzz/${target}_fuzzer" -max_total_time="$seconds" \
+    -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="build-fuzz/crashes/$target-" "$scratch" "fuzz/corpus/$target" 2>&1 |
+    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
+  if compgen -G "build-fuzz/crashes/$target-*" >/dev/null; then
+    echo "fuzz: $target found a crash: $(ls build-fuzz/crashes/$target-*)"
+    exit 1
+  fi
+done
+echo "fuzz: no crashes"
