@@ -18,14 +18,18 @@ cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/%/_fuzzer}"
 mkdir -p build-fuzz/crashes
 for target in "${targets[@]}"; do
   scratch="build-fuzz/corpus-$target"
+  log="build-fuzz/$target.log"
   mkdir -p "$scratch"
   echo "fuzz: $target for ${seconds}s"
-  UBSAN_OPTIONS=halt_on_error=1 "build-fuzz/${target}_fuzzer" -max_total_time="$seconds" \
+  status=0
+  UBSAN_OPTIONS=halt_on_error=1 "build-fuzz/fuzz/${target}_fuzzer" -max_total_time="$seconds" \
     -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="build-fuzz/crashes/$target-" "$scratch" "fuzz/corpus/$target" 2>&1 |
-    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
-  if compgen -G "build-fuzz/crashes/$target-*" >/dev/null; then
-    echo "fuzz: $target found a crash: $(ls build-fuzz/crashes/$target-*)"
+    -artifact_prefix="build-fuzz/crashes/$target-" "$scratch" "fuzz/corpus/$target" >"$log" 2>&1 ||
+    status=$?
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|SUMMARY" "$log" || true
+  if [[ $status -ne 0 ]]; then
+    echo "fuzz: $target failed (exit $status); see $log and build-fuzz/crashes/"
+    tail -30 "$log"
     exit 1
   fi
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors,
-# checks formatting, and runs every test (unit and integration) with ctest.
+# checks formatting, runs every test (unit and integration) with ctest, then
+# runs each fuzz target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,6 @@ git ls-files -z --cached --others --exclude-standard -- '*.h' '*.cc' |
 
 echo "test: ctest"
 ctest --test-dir build --output-on-failure -j2 --timeout "${TXMON_TEST_TIMEOUT:-600}"
+
+echo "test: fuzzing (${FUZZ_SECONDS:-30}s per target)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}" scripts/fuzz.sh

@@ -11,6 +11,7 @@
 
 #include "agent/base/fixed_point.h"
 #include "agent/rules/alert_template.h"
+#include "agent/rules/promql_parser.h"
 #include "agent/rules/rule_manager.h"
 #include "agent/rules/rules_api.h"
 #include "agent/store/metric_store.h"
@@ -168,12 +169,12 @@ TEST_F(AlertStateTest, SameLabelsetAfterDroppingTheNameIsAnError) {
 }
 
 TEST_F(AlertStateTest, ExpandsLabelsAndAnnotationsPerAlert) {
-  Load(R"(        labels:
+  Load(R"yaml(        labels:
           severity: page
           team: "{{ $labels.instance }}-ops"
         annotations:
           summary: "{{ $labels.instance }} is down ({{ $value }})"
-)");
+)yaml");
   Update(0, Result({{kInstanceA, 0}}));
   Alert alert = rule_->ActiveAlerts().at(0);
   EXPECT_EQ(alert.labels.Get("severity"), "page");
@@ -387,16 +388,13 @@ TEST(RuleGroupTest, AlertsSeriesCanBeSelected) {
         expr: vector(1)
       - record: firing_alerts
         expr: count(ALERTS{alertstate="firing"})
+      - alert: SomethingFires
+        expr: firing_alerts >= 1
 )");
   std::unique_ptr<RuleManager> manager;
   ASSERT_TRUE(RuleManager::Create({}, std::move(groups), nullptr, &manager).ok());
   manager->EvaluateAll(1000);
-  QueryResult result;
-  ExprPtr expr;
-  ASSERT_TRUE(ParseExpr("firing_alerts", &expr).ok());
-  ASSERT_TRUE(PromqlEngine().Eval(*expr, 1000, manager->history(), &result).ok());
-  ASSERT_EQ(result.vector.size(), 1u);
-  EXPECT_EQ(result.vector[0].value, 1);
+  EXPECT_EQ(manager->groups()[0]->rules()[2].alerting->state(), AlertState::kFiring);
 }
 
 TEST(RuleGroupTest, RuntimeErrorsMarkTheRuleUnhealthy) {
@@ -476,10 +474,11 @@ TEST_F(StoreRulesTest, SamplesOnlyWhatRulesSelectAndHistogramsAsBuckets) {
   Vector cumulative = eval("amount_bucket{le=\"100\"}");
   ASSERT_EQ(cumulative.size(), 1u);
   EXPECT_EQ(cumulative[0].value, 2) << "cumulative, as exposed";
-  Vector rate = eval("orders:rate10s");
+  Vector rate = eval("sum(rate(orders_total[10s]))");
   ASSERT_EQ(rate.size(), 1u);
-  EXPECT_NEAR(rate[0].value, 2, 1e-9) << "2 orders per second";
-  Vector p50 = eval("amount:p50");
+  // 2 orders per second for 9 of the window's 10 seconds, none in the last.
+  EXPECT_NEAR(rate[0].value, 1.8, 1e-9);
+  Vector p50 = eval("histogram_quantile(0.5, amount_bucket)");
   ASSERT_EQ(p50.size(), 1u);
   EXPECT_DOUBLE_EQ(p50[0].value, 10);
   // The 10s window bounds the history of the counter: 11 samples at 1s.
@@ -551,18 +550,18 @@ TEST(RulesApiTest, AnswersInPrometheusShapes) {
   std::string body = std::regex_replace(rules.body, std::regex("\"evaluationTime\":[0-9.e-]+"),
                                         "\"evaluationTime\":T");
   EXPECT_EQ(body,
-            R"({"status":"success","data":{"groups":[{"name":"g","file":"test.yml","rules":[)"
-            R"({"name":"r","query":"vector(1)","health":"ok","evaluationTime":T,)"
-            R"("lastEvaluation":"2023-11-14T22:13:20.25Z","type":"recording"},)"
-            R"({"state":"pending","name":"A","query":"vector(2) > 1","duration":5,)"
-            R"("keepFiringFor":0,"labels":{"severity":"chat"},)"
-            R"("annotations":{"summary":"value {{ $value }}"},)"
-            R"("alerts":[{"labels":{"alertname":"A","severity":"chat"},)"
-            R"("annotations":{"summary":"value 2"},"state":"pending",)"
-            R"("activeAt":"2023-11-14T22:13:20.25Z","value":"2e+00"}],"health":"ok",)"
-            R"("evaluationTime":T,"lastEvaluation":"2023-11-14T22:13:20.25Z","type":"alerting"}],)"
-            R"("interval":1,"limit":0,"evaluationTime":T,)"
-            R"("lastEvaluation":"2023-11-14T22:13:20.25Z"}]}})");
+            R"j({"status":"success","data":{"groups":[{"name":"g","file":"test.yml","rules":[)j"
+            R"j({"name":"r","query":"vector(1)","health":"ok","evaluationTime":T,)j"
+            R"j("lastEvaluation":"2023-11-14T22:13:20.25Z","type":"recording"},)j"
+            R"j({"state":"pending","name":"A","query":"vector(2) > 1","duration":5,)j"
+            R"j("keepFiringFor":0,"labels":{"severity":"chat"},)j"
+            R"j("annotations":{"summary":"value {{ $value }}"},)j"
+            R"j("alerts":[{"labels":{"alertname":"A","severity":"chat"},)j"
+            R"j("annotations":{"summary":"value 2"},"state":"pending",)j"
+            R"j("activeAt":"2023-11-14T22:13:20.25Z","value":"2e+00"}],"health":"ok",)j"
+            R"j("evaluationTime":T,"lastEvaluation":"2023-11-14T22:13:20.25Z","type":"alerting"}],)j"
+            R"j("interval":1,"limit":0,"evaluationTime":T,)j"
+            R"j("lastEvaluation":"2023-11-14T22:13:20.25Z"}]}})j");
 
   request.query = "type=record";
   HttpResponse records = ServeRulesApi(*manager, request);
@@ -572,9 +571,9 @@ TEST(RulesApiTest, AnswersInPrometheusShapes) {
 
   HttpResponse alerts = ServeAlertsApi(*manager, HttpRequest());
   EXPECT_EQ(alerts.body,
-            R"({"status":"success","data":{"alerts":[{"labels":{"alertname":"A","severity":"chat"},)"
-            R"("annotations":{"summary":"value 2"},"state":"pending",)"
-            R"("activeAt":"2023-11-14T22:13:20.25Z","value":"2e+00"}]}})");
+            R"j({"status":"success","data":{"alerts":[{"labels":{"alertname":"A","severity":"chat"},)j"
+            R"j("annotations":{"summary":"value 2"},"state":"pending",)j"
+            R"j("activeAt":"2023-11-14T22:13:20.25Z","value":"2e+00"}]}})j");
 }
 
 }  // namespace
