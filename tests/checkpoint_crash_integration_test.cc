@@ -17,11 +17,10 @@
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/demo/embedded_kafka.h"
 #include "agent/demo/shop_simulator.h"
-#include "tests/support/free_port.h"
 #include "tests/support/http_client.h"
-#include "tests/support/process.h"
 #include "tests/support/running_agent.h"
 #include "tests/support/shop_truth_check.h"
+#include "tests/support/txmon_process.h"
 
 namespace txmon::test {
 namespace {
@@ -66,7 +65,7 @@ class CheckpointCrashTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Starts txmon on the shipped config in consumer group `group`.
-  std::unique_ptr<Process> StartAgent(const std::string& group, int port) {
+  TxmonProcess StartAgent(const std::string& group) {
     std::ifstream shipped(std::string(TXMON_SOURCE_DIR) + "/txmon.yml");
     std::stringstream text;
     text << shipped.rdbuf();
@@ -78,18 +77,12 @@ class CheckpointCrashTest : public ::testing::Test {
     replace("group_id: txmon", "group_id: " + group);
     const std::string path = (dir_ / (group + ".yml")).string();
     std::ofstream(path) << config;
-    ProcessOptions options{
-        std::string(TXMON_BINARY_DIR) + "/txmon",
-        {"--config.file=" + path, "--checkpoint.file=" + checkpoint(),
-         "--checkpoint.interval=200ms", "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-        "",
-        (dir_ / (group + ".out")).string(),
-        (dir_ / (group + ".err")).string(),
-        {}};
     std::string error;
-    auto process = Process::Start(options, &error);
-    EXPECT_TRUE(process) << error;
-    return process;
+    TxmonProcess txmon = StartTxmon({"--config.file=" + path, "--checkpoint.file=" + checkpoint(),
+                                     "--checkpoint.interval=200ms"},
+                                    (dir_ / group).string(), &error);
+    EXPECT_TRUE(txmon.process) << error;
+    return txmon;
   }
 
   std::string checkpoint() const { return (dir_ / "state.ckpt").string(); }
@@ -122,13 +115,13 @@ TEST_F(CheckpointCrashTest, CountsStayExactThroughRepeatedSigkill) {
   double largest_replay = 0;
   int kills = 0;
   for (int run = 0; run < kKills; ++run) {
-    const int port = FreeLoopbackPort();
     // A new group per run: a killed member would otherwise hold its
     // partitions until its session expires. Positions come from the
     // checkpoint, not the group.
-    auto agent = StartAgent("crash-" + std::to_string(run), port);
-    ASSERT_TRUE(agent);
-    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+    TxmonProcess txmon = StartAgent("crash-" + std::to_string(run));
+    ASSERT_TRUE(txmon.process);
+    Process* agent = txmon.process.get();
+    const std::string& url = txmon.metrics_url;
     // Wait until it consumes, then kill it at a random moment.
     double at_start = -1, seen = -1;
     for (int i = 0; i < 300; ++i) {
@@ -157,10 +150,10 @@ TEST_F(CheckpointCrashTest, CountsStayExactThroughRepeatedSigkill) {
   producer.join();
   ASSERT_TRUE(kafka_->Flush(std::chrono::seconds(30)).ok());
 
-  const int port = FreeLoopbackPort();
-  auto agent = StartAgent("final", port);
-  ASSERT_TRUE(agent);
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  TxmonProcess txmon = StartAgent("final");
+  ASSERT_TRUE(txmon.process);
+  Process* agent = txmon.process.get();
+  const std::string& url = txmon.metrics_url;
   MetricsText m;
   for (int i = 0; i < 600; ++i) {
     m = MetricsText::Parse(HttpGet(url).body);

@@ -11,6 +11,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/process.h"
+#include "tests/support/txmon_process.h"
 
 namespace txmon::test {
 namespace {
@@ -126,16 +127,11 @@ TEST_F(CommandLineTest, ReplaysAFileAndExitsZeroAtItsEnd) {
 }
 
 TEST_F(CommandLineTest, DemoServesMetricsAndStopsCleanlyOnSigterm) {
-  auto demo = Start({"demo", "--web.listen-address=127.0.0.1:0", "--rate=50"});
-  ASSERT_TRUE(demo);
-  std::string url;
-  for (int i = 0; i < 200 && url.empty(); ++i) {
-    std::string out = demo->Stdout();
-    size_t at = out.find("serving http://");
-    if (at != std::string::npos) url = out.substr(at + 8, out.find(' ', at + 8) - at - 8);
-    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_FALSE(url.empty()) << demo->Stdout() << demo->Stderr();
+  std::string error;
+  TxmonProcess txmon = StartTxmon({"demo", "--rate=50"}, (dir_ / "demo").string(), &error);
+  ASSERT_TRUE(txmon.process) << error;
+  Process* demo = txmon.process.get();
+  const std::string& url = txmon.metrics_url;
   EXPECT_NE(demo->Stdout().find("embedded Kafka at 127.0.0.1:"), std::string::npos);
   double orders = 0;
   for (int i = 0; i < 200 && orders == 0; ++i) {

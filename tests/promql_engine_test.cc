@@ -63,8 +63,8 @@ std::string Describe(const QueryResult& result) {
     out += "\n    " + sample.metric.ToMetricString() + " " + FormatFloatShortest(sample.value);
   }
   for (const SeriesPoints& series : result.matrix) {
-    out += "\n    " + series.metric.ToMetricString() + " [" +
-           std::to_string(series.points.size()) + " points]";
+    out += "\n    " + series.metric.ToMetricString() + " [" + std::to_string(series.points.size()) +
+           " points]";
   }
   return out.empty() ? "(empty)" : out;
 }

@@ -124,8 +124,8 @@ TEST(PromqlParserTest, ReportsLineAndColumn) {
 
 TEST(PromqlParserTest, ParsesDurations) {
   const std::pair<std::string, int64_t> cases[] = {
-      {"250ms", 250}, {"1s", 1000}, {"5m", 300000}, {"1h30m", 5400000}, {"1d", 86400000},
-      {"1w", 604800000}, {"1y", 31536000000}, {"0", 0}, {"2m30s", 150000}};
+      {"250ms", 250},    {"1s", 1000},        {"5m", 300000}, {"1h30m", 5400000}, {"1d", 86400000},
+      {"1w", 604800000}, {"1y", 31536000000}, {"0", 0},       {"2m30s", 150000}};
   for (const auto& [text, ms] : cases) {
     int64_t parsed = -1;
     EXPECT_TRUE(ParseDuration(text, &parsed).ok()) << text;
@@ -147,8 +147,8 @@ TEST(PromqlParserTest, VisitsEverySelectorWithItsRange) {
   VisitSelectors(*expr, [&](const VectorSelector& selector, int64_t range_ms) {
     seen.emplace_back(selector.metric_name, range_ms + selector.offset_ms);
   });
-  EXPECT_EQ(seen, (std::vector<std::pair<std::string, int64_t>>{
-                      {"a", 360000}, {"b", 0}, {"c", 0}}));
+  EXPECT_EQ(seen,
+            (std::vector<std::pair<std::string, int64_t>>{{"a", 360000}, {"b", 0}, {"c", 0}}));
 }
 
 }  // namespace

@@ -65,8 +65,8 @@ struct PromtoolTest {
 std::string LoadYaml(const ScriptLoad& load) {
   std::string out = "  - interval: " + FormatDuration(load.interval_ms) + "\n    input_series:\n";
   for (const ScriptSeries& series : load.series) {
-    out += "      - series: " + YamlQuote(series.labels_text) + "\n        values: " +
-           YamlQuote(series.values_text) + "\n";
+    out += "      - series: " + YamlQuote(series.labels_text) +
+           "\n        values: " + YamlQuote(series.values_text) + "\n";
   }
   return out;
 }
@@ -76,8 +76,9 @@ std::string ExpectationYaml(const ScriptEval& eval, const QueryResult& result) {
   Vector vector = result.vector;
   if (result.type == ValueType::kScalar) vector = {Sample{Labels(), result.scalar}};
   if (result.type != ValueType::kScalar && result.type != ValueType::kVector) return "";
-  std::string out = "      - expr: " + YamlQuote(eval.expr) + "\n        eval_time: " +
-                    eval.at_text + "\n        exp_samples:" + (vector.empty() ? " []\n" : "\n");
+  std::string out = "      - expr: " + YamlQuote(eval.expr) +
+                    "\n        eval_time: " + eval.at_text +
+                    "\n        exp_samples:" + (vector.empty() ? " []\n" : "\n");
   for (const Sample& sample : vector) {
     if (std::isnan(sample.value)) return "";
     out += "          - labels: " + YamlQuote(sample.metric.ToMetricString()) +
@@ -145,8 +146,8 @@ TEST_P(PromqlReferenceTest, PrometheusAgreesWithEveryEval) {
   ASSERT_GT(evals, 0);
   std::string directory = ::testing::TempDir() + "promql_reference_" + std::to_string(getpid());
   std::filesystem::create_directories(directory);
-  const std::string test_file = directory + "/" +
-                                std::filesystem::path(GetParam()).stem().string() + ".yml";
+  const std::string test_file =
+      directory + "/" + std::filesystem::path(GetParam()).stem().string() + ".yml";
   std::ofstream(test_file) << yaml;
 
   ProcessOptions options;

@@ -32,8 +32,8 @@ namespace txmon::test {
 
 struct ScriptSeries {
   Labels labels;
-  std::string labels_text;                   // as written, for promtool
-  std::string values_text;                   // as written, for promtool
+  std::string labels_text;                    // as written, for promtool
+  std::string values_text;                    // as written, for promtool
   std::vector<std::optional<double>> values;  // one per step; nullopt: missing
 };
 

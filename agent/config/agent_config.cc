@@ -1,12 +1,14 @@
 #include "agent/config/agent_config.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/base/duration.h"
 #include "agent/base/fixed_point.h"
 
 namespace txmon {
@@ -410,14 +412,66 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, SourceConfig* source) {
 }
 
 bool ReadGlobal(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
-  if (!r.ExpectMap(node, "global", {"time_zone"})) return false;
-  return !node["time_zone"] || r.String(node["time_zone"], "global.time_zone", &config->time_zone);
+  if (!r.ExpectMap(node, "global", {"time_zone", "evaluation_interval", "external_labels"}))
+    return false;
+  if (node["time_zone"] && !r.String(node["time_zone"], "global.time_zone", &config->time_zone))
+    return false;
+  if (const YAML::Node interval = node["evaluation_interval"]) {
+    std::optional<std::chrono::milliseconds> ms =
+        interval.IsScalar() ? ParseDuration(interval.Scalar()) : std::nullopt;
+    if (!ms || ms->count() <= 0) {
+      return r.Fail(interval, "global.evaluation_interval",
+                    "expected a duration such as 1s or 250ms");
+    }
+    config->evaluation_interval_ms = ms->count();
+  }
+  if (const YAML::Node labels = node["external_labels"]) {
+    if (!labels.IsMap()) return r.Fail(labels, "global.external_labels", "expected a mapping");
+    for (const auto& entry : labels) {
+      std::string value;
+      if (!r.String(entry.second, "global.external_labels." + entry.first.Scalar(), &value))
+        return false;
+      config->external_labels.emplace_back(entry.first.Scalar(), value);
+    }
+  }
+  return true;
+}
+
+// rule_files: globs; relative ones are resolved against the config file's
+// folder, as Prometheus does.
+bool ReadRuleFiles(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
+  std::vector<std::string> patterns;
+  if (!r.StringList(node, "rule_files", &patterns)) return false;
+  const std::filesystem::path base = std::filesystem::path(config->file).parent_path();
+  for (const std::string& pattern : patterns) {
+    std::filesystem::path path(pattern);
+    config->rule_files.push_back(path.is_absolute() || base.empty() ? pattern
+                                                                    : (base / path).string());
+  }
+  return true;
+}
+
+bool ReadAlerting(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
+  if (!r.ExpectMap(node, "alerting", {"alertmanagers"})) return false;
+  if (!node["alertmanagers"]) return true;
+  if (!r.StringList(node["alertmanagers"], "alerting.alertmanagers", &config->alertmanager_urls))
+    return false;
+  for (const std::string& url : config->alertmanager_urls) {
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      return r.Fail(node["alertmanagers"], "alerting.alertmanagers",
+                    "\"" + url + "\" is not an http:// or https:// URL");
+    }
+  }
+  return true;
 }
 
 bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
-  if (!r.ExpectMap(root, "config", {"global", "source", "metrics"})) return false;
+  if (!r.ExpectMap(root, "config", {"global", "source", "metrics", "rule_files", "alerting"}))
+    return false;
   if (root["global"] && !ReadGlobal(r, root["global"], config)) return false;
+  if (root["rule_files"] && !ReadRuleFiles(r, root["rule_files"], config)) return false;
+  if (root["alerting"] && !ReadAlerting(r, root["alerting"], config)) return false;
   if (root["source"] && !ReadSource(r, root["source"], &config->source)) return false;
   const YAML::Node metrics = root["metrics"];
   if (!metrics || !metrics.IsSequence() || metrics.size() == 0) {

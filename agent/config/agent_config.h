@@ -32,6 +32,11 @@ struct SourceConfig {
 
 struct AgentConfig {
   std::string time_zone = "UTC";
+  // Rules: evaluated inside the agent (Prometheus rule-file format).
+  int64_t evaluation_interval_ms = 1000;
+  std::vector<std::pair<std::string, std::string>> external_labels;
+  std::vector<std::string> rule_files;  // globs, resolved against the config's folder
+  std::vector<std::string> alertmanager_urls;
   SourceConfig source;
   std::vector<MetricMapping> metrics;
   std::string file;  // where it was read from

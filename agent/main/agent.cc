@@ -1,9 +1,12 @@
 #include "agent/main/agent.h"
 
+#include <unistd.h>
+
 #include "agent/base/civil_time.h"
 #include "agent/base/log.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
+#include "agent/rules/rules_api.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
 
@@ -31,6 +34,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
                                  agent->pipeline_metrics_, agent->options_.pipeline);
 
   if (Status s = agent->RestoreCheckpoint(); !s.ok()) return s;
+  if (Status s = agent->CreateRules(); !s.ok()) return s;
 
   WebServerOptions web;
   web.listen_address = agent->options_.web_listen_address;
@@ -38,13 +42,21 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   web.ready = [source] { return source->Connected(); };
   MetricStore* store = &agent->store_;
   ProcessMetrics* process = &agent->process_metrics_;
-  web.collect_metrics = [store, process] {
+  RuleManager* rules = agent->rules_.get();
+  Notifier* notifier = agent->notifier_.get();
+  web.collect_metrics = [store, process, rules, notifier] {
     process->Refresh();
-    return store->Collect();
+    std::vector<prometheus::MetricFamily> families = store->Collect();
+    for (auto& family : rules->CollectMetrics()) families.push_back(std::move(family));
+    for (auto& family : notifier->CollectMetrics()) families.push_back(std::move(family));
+    return families;
   };
   std::string error;
   agent->web_ = WebServer::Start(std::move(web), &error);
   if (!agent->web_) return Status::Error("web server: " + error);
+  agent->web_->Handle("/api/v1/rules", RulesApiHandler(rules));
+  agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
+  agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},
        {"url", "http://127.0.0.1:" + std::to_string(agent->web_->port()) + "/metrics"}});
@@ -109,8 +121,45 @@ Status Agent::RestoreCheckpoint() {
   return Status::Ok();
 }
 
+Status Agent::CreateRules() {
+  const AgentConfig& config = options_.config;
+  NotifierOptions notify;
+  notify.alertmanager_urls = config.alertmanager_urls;
+  if (Status s = Notifier::Create(notify, &notifier_); !s.ok()) return s;
+  RuleManagerOptions rule_options;
+  rule_options.rule_files = config.rule_files;
+  rule_options.evaluation_interval_ms = config.evaluation_interval_ms;
+  rule_options.external_url = ExternalUrl();
+  std::vector<Label> external;
+  for (const auto& [name, value] : config.external_labels) external.push_back({name, value});
+  rule_options.external_labels = Labels(std::move(external));
+  Notifier* notifier = notifier_.get();
+  rule_options.notify = [notifier](std::vector<AlertmanagerAlert> alerts) {
+    notifier->Send(std::move(alerts));
+  };
+  if (Status s = RuleManager::Create(rule_options, &store_, &rules_); !s.ok()) {
+    return Status::Error("rules: " + s.message());
+  }
+  size_t groups = rules_->groups().size();
+  Log(LogLevel::kInfo, "rules", "loaded rule files",
+      {{"groups", std::to_string(groups)},
+       {"interval", std::to_string(config.evaluation_interval_ms) + "ms"},
+       {"alertmanagers", std::to_string(config.alertmanager_urls.size())}});
+  return Status::Ok();
+}
+
+std::string Agent::ExternalUrl() const {
+  if (!options_.web_external_url.empty()) return options_.web_external_url;
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  std::string address = options_.web_listen_address;
+  return "http://" + std::string(host) + ":" + address.substr(address.rfind(':') + 1);
+}
+
 Agent::~Agent() {
   if (web_) web_->Stop();
+  if (rules_) rules_->Stop();
+  if (notifier_) notifier_->Stop();
   if (source_) source_->Close();
 }
 

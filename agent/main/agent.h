@@ -16,6 +16,8 @@
 #include "agent/main/pipeline_metrics.h"
 #include "agent/main/process_metrics.h"
 #include "agent/map/row_mapper.h"
+#include "agent/notify/notifier.h"
+#include "agent/rules/rule_manager.h"
 #include "agent/source/source.h"
 #include "agent/store/metric_store.h"
 #include "agent/web/web_server.h"
@@ -28,6 +30,8 @@ struct AgentOptions {
   std::string source_file;
   // Prometheus-style listen address; ":0" picks a free port.
   std::string web_listen_address = ":9464";
+  // Base of alerts' generatorURL; empty: http://HOSTNAME:PORT.
+  std::string web_external_url;
   PipelineOptions pipeline;
 };
 
@@ -45,6 +49,7 @@ class Agent {
   int web_port() const;
   const std::string& web_address() const;
   MetricStore& store() { return store_; }
+  RuleManager& rules() { return *rules_; }
   const Pipeline& pipeline() const { return *pipeline_; }
 
  private:
@@ -53,6 +58,9 @@ class Agent {
   // Loads the checkpoint named in the pipeline options, if any: the store
   // gets its values, the source and pipeline its positions.
   Status RestoreCheckpoint();
+  // The rule manager over the store and the notifier it sends alerts to.
+  Status CreateRules();
+  std::string ExternalUrl() const;
 
   AgentOptions options_;
   std::atomic<bool> stop_{false};
@@ -63,6 +71,9 @@ class Agent {
   std::unique_ptr<Decoder> decoder_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Pipeline> pipeline_;
+  // Destroyed before the notifier they send to, after the web server.
+  std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<RuleManager> rules_;
   std::unique_ptr<WebServer> web_;
 };
 

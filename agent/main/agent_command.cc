@@ -9,6 +9,7 @@
 #include "agent/main/commands.h"
 #include "agent/main/flags.h"
 #include "agent/main/run_signals.h"
+#include "agent/rules/rule_file.h"
 
 namespace txmon {
 
@@ -35,6 +36,9 @@ void AddCommonFlags(FlagSet& flags) {
   flags.AddString("web.listen-address", ":9464",
                   "Address to serve /metrics, /-/healthy and /-/ready on (host:port, port 0 "
                   "picks a free one).");
+  flags.AddString("web.external-url", "",
+                  "URL under which txmon is reached by users, used in alerts' generatorURL "
+                  "(default: http://HOSTNAME:PORT).");
   flags.AddString("log.level", "info",
                   "Only log messages of this level or above: debug, "
                   "info, warn, error.");
@@ -116,6 +120,7 @@ int RunAgentCommand(const std::vector<std::string>& args) {
   }
   options.pipeline.checkpoint_interval = *interval;
   options.web_listen_address = flags.Get("web.listen-address");
+  options.web_external_url = flags.Get("web.external-url");
   Log(LogLevel::kInfo, "main", "starting txmon",
       {{"version", std::string(kVersion)}, {"config", flags.Get("config.file")}});
   return RunAgentUntilSignal(std::move(options));

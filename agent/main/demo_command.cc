@@ -128,6 +128,7 @@ int RunDemoCommand(const std::vector<std::string>& args) {
   source.group_id = "txmon-demo";
   source.start_offset = "earliest";
   options.web_listen_address = flags.Get("web.listen-address");
+  options.web_external_url = flags.Get("web.external-url");
   int exit_code = RunAgentUntilSignal(std::move(options));
   shop.Stop();
   return exit_code;

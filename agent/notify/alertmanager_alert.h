@@ -11,7 +11,7 @@
 namespace txmon {
 
 struct AlertmanagerAlert {
-  std::vector<std::pair<std::string, std::string>> labels;       // includes alertname
+  std::vector<std::pair<std::string, std::string>> labels;  // includes alertname
   std::vector<std::pair<std::string, std::string>> annotations;
   int64_t starts_at_ms = 0;
   // Firing: a time ahead, so Alertmanager resolves it by itself if we stop

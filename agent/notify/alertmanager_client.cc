@@ -7,25 +7,16 @@
 #include <ctime>
 #include <mutex>
 
+#include "agent/base/json_text.h"
+
 namespace txmon {
 
 namespace {
 
 std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
+  std::string out;
+  AppendJsonString(out, text);
+  return out;
 }
 
 std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& pairs) {
@@ -36,7 +27,6 @@ std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& p
   }
   return out + "}";
 }
-
 
 size_t KeepBody(char* data, size_t size, size_t count, void* kept) {
   auto* body = static_cast<std::string*>(kept);
@@ -67,8 +57,10 @@ std::string EncodeAlerts(std::span<const AlertmanagerAlert> alerts) {
     if (out.size() > 1) out += ",";
     out += "{\"labels\":" + JsonObject(alert.labels) +
            ",\"annotations\":" + JsonObject(alert.annotations);
-    if (alert.starts_at_ms != 0) out += ",\"startsAt\":" + JsonString(FormatAlertTime(alert.starts_at_ms));
-    if (alert.ends_at_ms != 0) out += ",\"endsAt\":" + JsonString(FormatAlertTime(alert.ends_at_ms));
+    if (alert.starts_at_ms != 0)
+      out += ",\"startsAt\":" + JsonString(FormatAlertTime(alert.starts_at_ms));
+    if (alert.ends_at_ms != 0)
+      out += ",\"endsAt\":" + JsonString(FormatAlertTime(alert.ends_at_ms));
     out += ",\"generatorURL\":" + JsonString(alert.generator_url) + "}";
   }
   return out + "]";
@@ -118,8 +110,9 @@ AlertmanagerClient::Result AlertmanagerClient::Post(const std::string& body) {
     return {Status::Error("POST " + alerts_url_ + ": " + curl_easy_strerror(code)), true};
   }
   if (status / 100 == 2) return {Status::Ok(), true};
-  return {Status::Error("POST " + alerts_url_ + ": HTTP " + std::to_string(status) + ": " + response),
-          status / 100 != 4};
+  return {
+      Status::Error("POST " + alerts_url_ + ": HTTP " + std::to_string(status) + ": " + response),
+      status / 100 != 4};
 }
 
 }  // namespace txmon

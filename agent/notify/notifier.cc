@@ -176,8 +176,8 @@ std::vector<prometheus::MetricFamily> Notifier::CollectMetrics() const {
     f.type = type;
     return f;
   };
-  auto sent = family("txmon_notifications_sent_total",
-                     "Alerts delivered to each Alertmanager.", MetricType::Counter);
+  auto sent = family("txmon_notifications_sent_total", "Alerts delivered to each Alertmanager.",
+                     MetricType::Counter);
   auto errors = family("txmon_notifications_errors_total",
                        "Alerts in posts that failed, per Alertmanager (each attempt counts).",
                        MetricType::Counter);
@@ -186,8 +186,9 @@ std::vector<prometheus::MetricFamily> Notifier::CollectMetrics() const {
                         MetricType::Counter);
   auto length = family("txmon_notifications_queue_length",
                        "Alerts waiting to be sent to each Alertmanager.", MetricType::Gauge);
-  auto latency = family("txmon_notifications_latency_seconds",
-                        "Time to post a batch successfully, per Alertmanager.", MetricType::Summary);
+  auto latency =
+      family("txmon_notifications_latency_seconds",
+             "Time to post a batch successfully, per Alertmanager.", MetricType::Summary);
   for (const AlertmanagerStats& s : stats()) {
     auto metric = [&](double value, MetricType type) {
       prometheus::ClientMetric m;

@@ -41,19 +41,19 @@ struct NotifierOptions {
 };
 
 struct AlertmanagerStats {
-  std::string url;  // the alerts endpoint
+  std::string url;       // the alerts endpoint
   uint64_t sent = 0;     // alerts delivered
   uint64_t errors = 0;   // alerts in failed posts (each attempt counts)
   uint64_t dropped = 0;  // alerts given up: queue overflow or a 4xx
   size_t queue_length = 0;
-  uint64_t posts = 0;    // successful posts
+  uint64_t posts = 0;  // successful posts
   double latency_seconds_sum = 0;
 };
 
 class Notifier {
  public:
-  // Starts one sender per URL. An empty list is allowed (alerts are then
-  // only counted as dropped nowhere: Send does nothing).
+  // Starts one sender per URL. An empty list is allowed: Send then does
+  // nothing.
   static Status Create(NotifierOptions options, std::unique_ptr<Notifier>* out);
   ~Notifier();
   Notifier(const Notifier&) = delete;

@@ -63,7 +63,8 @@ double ToFloat(const TemplateValue& value) {
   if (const auto* number = std::get_if<double>(&value)) return *number;
   if (const auto* text = std::get_if<std::string>(&value)) {
     std::optional<double> parsed = ParseFloat(*text);
-    if (!parsed) throw FunctionError{"strconv.ParseFloat: parsing \"" + *text + "\": invalid syntax"};
+    if (!parsed)
+      throw FunctionError{"strconv.ParseFloat: parsing \"" + *text + "\": invalid syntax"};
     return *parsed;
   }
   throw FunctionError{"can't convert " + GoTypeName(value) + " to float"};
@@ -148,7 +149,9 @@ std::string GoQuote(const std::string& text) {
 std::string FormatVerb(char verb, const std::string& spec, const TemplateValue& arg) {
   const double* number = std::get_if<double>(&arg);
   const std::string* text = std::get_if<std::string>(&arg);
-  auto bad = [&] { return "%!" + std::string(1, verb) + "(" + GoTypeName(arg) + "=" + Print(arg) + ")"; };
+  auto bad = [&] {
+    return "%!" + std::string(1, verb) + "(" + GoTypeName(arg) + "=" + Print(arg) + ")";
+  };
   char buffer[512];
   switch (verb) {
     case 'v':
@@ -159,7 +162,12 @@ std::string FormatVerb(char verb, const std::string& spec, const TemplateValue& 
     case 'q':
       if (!text) return bad();
       return GoQuote(*text);
-    case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'E':
+    case 'g':
+    case 'G':
       if (!number) return bad();
       if (!std::isfinite(*number)) return FormatG4(*number);
       std::snprintf(buffer, sizeof buffer, ("%" + spec + verb).c_str(), *number);
@@ -178,8 +186,11 @@ std::string GoSprintf(const std::string& format, const std::vector<TemplateValue
       continue;
     }
     size_t start = ++i;
-    while (i < format.size() && std::string_view("+-# 0").find(format[i]) != std::string_view::npos) ++i;
-    while (i < format.size() && (std::isdigit(static_cast<unsigned char>(format[i])) || format[i] == '.')) ++i;
+    while (i < format.size() && std::string_view("+-# 0").find(format[i]) != std::string_view::npos)
+      ++i;
+    while (i < format.size() &&
+           (std::isdigit(static_cast<unsigned char>(format[i])) || format[i] == '.'))
+      ++i;
     if (i >= format.size()) {
       out += "%!(NOVERB)";
       break;
@@ -235,7 +246,8 @@ TemplateValue CallFunction(const std::string& name, const std::vector<TemplateVa
   if (name == "printf") {
     if (args.empty()) throw FunctionError{"wrong number of args for printf: want at least 1 got 0"};
     const std::string* format = std::get_if<std::string>(&args[0]);
-    if (!format) throw FunctionError{"wrong type for value; expected string; got " + GoTypeName(args[0])};
+    if (!format)
+      throw FunctionError{"wrong type for value; expected string; got " + GoTypeName(args[0])};
     return GoSprintf(*format, std::vector<TemplateValue>(args.begin() + 1, args.end()));
   }
   need(1);
@@ -274,7 +286,8 @@ class ActionParser {
       pipeline.push_back(ParseCommand(pipeline.empty()));
       SkipSpace();
       if (pos_ >= text_.size()) return pipeline;
-      if (text_[pos_] != '|') throw TemplateParseError{"unexpected \"" + std::string(1, text_[pos_]) + "\" in command"};
+      if (text_[pos_] != '|')
+        throw TemplateParseError{"unexpected \"" + std::string(1, text_[pos_]) + "\" in command"};
       ++pos_;
     }
   }
@@ -313,7 +326,8 @@ class ActionParser {
     if (c == '"' || c == '`') return ParseString(c);
     if (c == '(' || c == ')') throw TemplateParseError{"parenthesized pipelines are not supported"};
     std::string word = Word();
-    if (word.empty()) throw TemplateParseError{"unexpected \"" + std::string(1, c) + "\" in command"};
+    if (word.empty())
+      throw TemplateParseError{"unexpected \"" + std::string(1, c) + "\" in command"};
     if (word[0] == '$' || word[0] == '.') return Variable(word);
     if (std::isdigit(static_cast<unsigned char>(word[0])) || word[0] == '-' || word[0] == '+') {
       std::optional<double> number = ParseFloat(word);
@@ -450,7 +464,8 @@ Status AlertTemplate::Parse(std::string_view text, std::string_view name, AlertT
     size_t close = text.find("}}", open + 2);
     if (close == std::string_view::npos) return fail("unclosed action");
     std::string_view inner = text.substr(open + 2, close - open - 2);
-    if (inner.size() >= 2 && inner[0] == '-' && std::isspace(static_cast<unsigned char>(inner[1]))) {
+    if (inner.size() >= 2 && inner[0] == '-' &&
+        std::isspace(static_cast<unsigned char>(inner[1]))) {
       TrimRight(&literal);
       inner.remove_prefix(1);
     }
@@ -463,7 +478,8 @@ Status AlertTemplate::Parse(std::string_view text, std::string_view name, AlertT
     out->pieces_.push_back(Piece{literal, {}, false});
     pos = close + 2;
     std::string_view trimmed = inner;
-    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
+      trimmed.remove_prefix(1);
     if (trimmed.starts_with("/*")) continue;  // a comment
     try {
       out->pieces_.push_back(Piece{"", ActionParser(inner).Parse(), true});

@@ -60,8 +60,16 @@ class AlertTemplate {
 };
 
 struct AlertTemplate::Operand {
-  enum class Kind { kFunction, kString, kNumber, kValue, kLabel, kExternalLabel, kExternalURL,
-                    kLabels };
+  enum class Kind {
+    kFunction,
+    kString,
+    kNumber,
+    kValue,
+    kLabel,
+    kExternalLabel,
+    kExternalURL,
+    kLabels
+  };
   Kind kind = Kind::kString;
   std::string text;  // function name, string, label name
   double number = 0;

@@ -72,8 +72,7 @@ std::string GeneratorUrl(const std::string& external_url, const std::string& exp
   return base + "/graph?g0.expr=" + QueryEscape(expr) + "&g0.tab=1";
 }
 
-Labels AlertingRule::AlertLabels(const Sample& sample, const AlertContext& context,
-                                 std::vector<std::string>*) const {
+Labels AlertingRule::AlertLabels(const Sample& sample, const AlertContext& context) const {
   TemplateData data{&sample.metric, sample.value, context.external_labels, context.external_url};
   LabelsBuilder builder(sample.metric);
   builder.Del(kMetricNameLabel);
@@ -93,9 +92,8 @@ Labels AlertingRule::Annotations(const Sample& sample, const AlertContext& conte
   return Labels(std::move(annotations));
 }
 
-Status AlertingRule::Eval(int64_t time_ms, const PromqlEngine& engine,
-                          const SeriesStorage& storage, const AlertContext& context,
-                          int64_t limit) {
+Status AlertingRule::Eval(int64_t time_ms, const PromqlEngine& engine, const SeriesStorage& storage,
+                          const AlertContext& context, int64_t limit) {
   Vector result;
   if (Status s = engine.EvalVector(*spec_.expr, time_ms, storage, &result); !s.ok()) return s;
   return Update(result, time_ms, context, limit);
@@ -108,13 +106,14 @@ Status AlertingRule::Update(const Vector& result, int64_t time_ms, const AlertCo
   std::unordered_map<std::string, Alert> current;
   for (const Sample& sample : result) {
     Alert alert;
-    alert.labels = AlertLabels(sample, context, nullptr);
+    alert.labels = AlertLabels(sample, context);
     alert.annotations = Annotations(sample, context);
     alert.state = AlertState::kPending;
     alert.value = sample.value;
     alert.active_at_ms = time_ms;
     if (!current.emplace(alert.labels.Key(), std::move(alert)).second) {
-      return Status::Error("vector contains metrics with the same labelset after applying alert labels");
+      return Status::Error(
+          "vector contains metrics with the same labelset after applying alert labels");
     }
   }
 
@@ -140,8 +139,8 @@ Status AlertingRule::Update(const Vector& result, int64_t time_ms, const AlertCo
         if (alert.keep_firing_since_ms == 0) alert.keep_firing_since_ms = time_ms;
         keep_firing = time_ms - alert.keep_firing_since_ms < spec_.keep_firing_for_ms;
       }
-      bool expired = alert.resolved_at_ms != 0 &&
-                     time_ms - alert.resolved_at_ms > kResolvedRetentionMs;
+      bool expired =
+          alert.resolved_at_ms != 0 && time_ms - alert.resolved_at_ms > kResolvedRetentionMs;
       if (alert.state == AlertState::kPending || expired) {
         it = active_.erase(it);
         continue;
@@ -172,8 +171,7 @@ Status AlertingRule::Update(const Vector& result, int64_t time_ms, const AlertCo
   return Status::Ok();
 }
 
-std::vector<AlertmanagerAlert> AlertingRule::AlertsToSend(int64_t time_ms,
-                                                          int64_t resend_delay_ms,
+std::vector<AlertmanagerAlert> AlertingRule::AlertsToSend(int64_t time_ms, int64_t resend_delay_ms,
                                                           int64_t interval_ms,
                                                           const std::string& external_url,
                                                           const Labels& external_labels) {
@@ -182,8 +180,8 @@ std::vector<AlertmanagerAlert> AlertingRule::AlertsToSend(int64_t time_ms,
   for (auto& [key, alert] : active_) {
     if (alert.state == AlertState::kPending) continue;
     bool never_sent = alert.last_sent_at_ms == Alert::kNeverSent;
-    bool resolved_since_sent = alert.resolved_at_ms != 0 &&
-                               (never_sent || alert.resolved_at_ms > alert.last_sent_at_ms);
+    bool resolved_since_sent =
+        alert.resolved_at_ms != 0 && (never_sent || alert.resolved_at_ms > alert.last_sent_at_ms);
     bool resend_due = never_sent || alert.last_sent_at_ms + resend_delay_ms < time_ms;
     if (!resolved_since_sent && !resend_due) continue;
     alert.last_sent_at_ms = time_ms;

@@ -90,8 +90,7 @@ class AlertingRule {
   const RuleSpec& spec() const { return spec_; }
 
  private:
-  Labels AlertLabels(const Sample& sample, const AlertContext& context,
-                     std::vector<std::string>* errors) const;
+  Labels AlertLabels(const Sample& sample, const AlertContext& context) const;
   Labels Annotations(const Sample& sample, const AlertContext& context) const;
 
   const RuleSpec& spec_;

@@ -99,8 +99,8 @@ std::optional<double> ParseFloat(std::string_view text) {
   if (body.empty()) return std::nullopt;
   double value = 0;
   if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')) {
-    auto [end, error] = std::from_chars(body.data() + 2, body.data() + body.size(), value,
-                                        std::chars_format::hex);
+    auto [end, error] =
+        std::from_chars(body.data() + 2, body.data() + body.size(), value, std::chars_format::hex);
     if (error != std::errc() || end != body.data() + body.size()) return std::nullopt;
   } else {
     if (body[0] == '+' || body[0] == '-') return std::nullopt;

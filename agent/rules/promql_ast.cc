@@ -135,8 +135,8 @@ Status LabelMatcher::Make(Type type, std::string name, std::string value, LabelM
     try {
       // ECMAScript is the closest std::regex grammar to RE2 for the
       // expressions rules use (alternation, classes, repetition).
-      out->regex_ = std::make_shared<const std::regex>("^(?:" + out->value_ + ")$",
-                                                       std::regex::ECMAScript);
+      out->regex_ =
+          std::make_shared<const std::regex>("^(?:" + out->value_ + ")$", std::regex::ECMAScript);
     } catch (const std::regex_error& error) {
       return Status::Error("invalid regular expression " + Quote(out->value_) + ": " +
                            error.what());
@@ -165,8 +165,8 @@ std::string LabelMatcher::ToString() const {
 }
 
 std::string_view BinaryOpName(BinaryOp op) {
-  static constexpr std::string_view kNames[] = {"+",  "-",  "*", "/",  "%",  "^",   "==", "!=",
-                                                ">",  "<",  ">=", "<=", "and", "or", "unless"};
+  static constexpr std::string_view kNames[] = {
+      "+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -180,12 +180,24 @@ std::string_view AggregateOpName(AggregateOp op) {
 }
 
 std::string_view FunctionName(Function function) {
-  static constexpr std::string_view kNames[] = {
-      "rate",          "irate",         "increase",           "delta",
-      "avg_over_time", "max_over_time", "min_over_time",      "sum_over_time",
-      "count_over_time", "last_over_time", "histogram_quantile", "absent",
-      "time",          "vector",        "scalar",             "clamp_min",
-      "clamp_max",     "abs"};
+  static constexpr std::string_view kNames[] = {"rate",
+                                                "irate",
+                                                "increase",
+                                                "delta",
+                                                "avg_over_time",
+                                                "max_over_time",
+                                                "min_over_time",
+                                                "sum_over_time",
+                                                "count_over_time",
+                                                "last_over_time",
+                                                "histogram_quantile",
+                                                "absent",
+                                                "time",
+                                                "vector",
+                                                "scalar",
+                                                "clamp_min",
+                                                "clamp_max",
+                                                "abs"};
   return kNames[static_cast<int>(function)];
 }
 
@@ -197,9 +209,12 @@ std::string FormatDuration(int64_t ms) {
   static constexpr struct {
     int64_t ms;
     const char* unit;
-  } kUnits[] = {{365LL * 24 * 3600 * 1000, "y"}, {7LL * 24 * 3600 * 1000, "w"},
-                {24LL * 3600 * 1000, "d"},       {3600LL * 1000, "h"},
-                {60LL * 1000, "m"},              {1000, "s"},
+  } kUnits[] = {{365LL * 24 * 3600 * 1000, "y"},
+                {7LL * 24 * 3600 * 1000, "w"},
+                {24LL * 3600 * 1000, "d"},
+                {3600LL * 1000, "h"},
+                {60LL * 1000, "m"},
+                {1000, "s"},
                 {1, "ms"}};
   std::string out = ms < 0 ? "-" : "";
   if (ms < 0) ms = -ms;

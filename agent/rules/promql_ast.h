@@ -47,10 +47,24 @@ class LabelMatcher {
   std::shared_ptr<const std::regex> regex_;  // for the regex types
 };
 
+// Arithmetic kAdd..kPow, comparisons kEql..kLte, set operators kAnd..kUnless
+// (IsComparison and IsSetOperator rely on this order).
 enum class BinaryOp {
-  kAdd, kSub, kMul, kDiv, kMod, kPow,        // arithmetic
-  kEql, kNeq, kGtr, kLss, kGte, kLte,        // comparison
-  kAnd, kOr, kUnless,                        // set
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kEql,
+  kNeq,
+  kGtr,
+  kLss,
+  kGte,
+  kLte,
+  kAnd,
+  kOr,
+  kUnless,
 };
 std::string_view BinaryOpName(BinaryOp op);  // "+", "==", "and", ...
 bool IsComparison(BinaryOp op);
@@ -60,9 +74,24 @@ enum class AggregateOp { kSum, kAvg, kMin, kMax, kCount, kTopk, kBottomk };
 std::string_view AggregateOpName(AggregateOp op);
 
 enum class Function {
-  kRate, kIrate, kIncrease, kDelta,
-  kAvgOverTime, kMaxOverTime, kMinOverTime, kSumOverTime, kCountOverTime, kLastOverTime,
-  kHistogramQuantile, kAbsent, kTime, kVector, kScalar, kClampMin, kClampMax, kAbs,
+  kRate,
+  kIrate,
+  kIncrease,
+  kDelta,
+  kAvgOverTime,
+  kMaxOverTime,
+  kMinOverTime,
+  kSumOverTime,
+  kCountOverTime,
+  kLastOverTime,
+  kHistogramQuantile,
+  kAbsent,
+  kTime,
+  kVector,
+  kScalar,
+  kClampMin,
+  kClampMax,
+  kAbs,
 };
 std::string_view FunctionName(Function function);
 
@@ -78,7 +107,7 @@ struct StringLiteral {
 };
 
 struct VectorSelector {
-  std::string metric_name;            // "" when only matchers select
+  std::string metric_name;             // "" when only matchers select
   std::vector<LabelMatcher> matchers;  // includes __name__="metric_name" when named
   int64_t offset_ms = 0;
 };
@@ -105,7 +134,7 @@ struct Aggregate {
 struct VectorMatching {
   enum class Cardinality { kOneToOne, kManyToOne, kOneToMany, kManyToMany };
   Cardinality cardinality = Cardinality::kOneToOne;
-  bool on = false;                          // on(...) rather than ignoring(...)
+  bool on = false;                           // on(...) rather than ignoring(...)
   std::vector<std::string> matching_labels;  // the on/ignoring list
   std::vector<std::string> include;          // group_left/group_right(...) labels
   bool explicit_matching = false;            // on/ignoring was written

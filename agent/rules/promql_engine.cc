@@ -44,10 +44,16 @@ void CheckUniqueLabelsets(const Vector& vector) {
   }
 }
 
+bool SelectsOneName(const VectorSelector& selector) {
+  return std::any_of(selector.matchers.begin(), selector.matchers.end(), [](const LabelMatcher& m) {
+    return m.name() == kMetricNameLabel && m.type() == LabelMatcher::Type::kEqual;
+  });
+}
+
 // The points without staleness markers; `storage` keeps the copy alive.
 std::span<const Point> WithoutStale(std::span<const Point> points, std::vector<Point>* storage) {
-  bool any_stale = std::any_of(points.begin(), points.end(),
-                               [](const Point& p) { return IsStaleNaN(p.value); });
+  bool any_stale =
+      std::any_of(points.begin(), points.end(), [](const Point& p) { return IsStaleNaN(p.value); });
   if (!any_stale) return points;
   storage->clear();
   for (const Point& p : points) {
@@ -218,19 +224,32 @@ double BucketQuantile(double q, std::vector<Bucket> buckets) {
 // (lhs, keep).
 std::pair<double, bool> ElementBinop(BinaryOp op, double lhs, double rhs) {
   switch (op) {
-    case BinaryOp::kAdd: return {lhs + rhs, true};
-    case BinaryOp::kSub: return {lhs - rhs, true};
-    case BinaryOp::kMul: return {lhs * rhs, true};
-    case BinaryOp::kDiv: return {lhs / rhs, true};
-    case BinaryOp::kMod: return {std::fmod(lhs, rhs), true};
-    case BinaryOp::kPow: return {std::pow(lhs, rhs), true};
-    case BinaryOp::kEql: return {lhs, lhs == rhs};
-    case BinaryOp::kNeq: return {lhs, lhs != rhs};
-    case BinaryOp::kGtr: return {lhs, lhs > rhs};
-    case BinaryOp::kLss: return {lhs, lhs < rhs};
-    case BinaryOp::kGte: return {lhs, lhs >= rhs};
-    case BinaryOp::kLte: return {lhs, lhs <= rhs};
-    default: throw EvalError{"operator not allowed here"};
+    case BinaryOp::kAdd:
+      return {lhs + rhs, true};
+    case BinaryOp::kSub:
+      return {lhs - rhs, true};
+    case BinaryOp::kMul:
+      return {lhs * rhs, true};
+    case BinaryOp::kDiv:
+      return {lhs / rhs, true};
+    case BinaryOp::kMod:
+      return {std::fmod(lhs, rhs), true};
+    case BinaryOp::kPow:
+      return {std::pow(lhs, rhs), true};
+    case BinaryOp::kEql:
+      return {lhs, lhs == rhs};
+    case BinaryOp::kNeq:
+      return {lhs, lhs != rhs};
+    case BinaryOp::kGtr:
+      return {lhs, lhs > rhs};
+    case BinaryOp::kLss:
+      return {lhs, lhs < rhs};
+    case BinaryOp::kGte:
+      return {lhs, lhs >= rhs};
+    case BinaryOp::kLte:
+      return {lhs, lhs <= rhs};
+    default:
+      throw EvalError{"operator not allowed here"};
   }
 }
 
@@ -391,13 +410,14 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
                   [&](const Labels& labels, std::span<const Point> points) {
                     std::span<const Point> live = WithoutStale(points, &scratch);
                     if (live.empty()) return;
-                    std::optional<double> value = RangeFunction(call.function, live, range_start,
-                                                                range_end, matrix.range_ms);
+                    std::optional<double> value =
+                        RangeFunction(call.function, live, range_start, range_end, matrix.range_ms);
                     if (!value) return;
-                    out.push_back(
-                        Sample{keeps_name ? labels : labels.WithoutMetricName(), *value});
+                    out.push_back(Sample{keeps_name ? labels : labels.WithoutMetricName(), *value});
                   });
-  CheckUniqueLabelsets(out);
+  // Series of one metric name stay distinct without it: check only when the
+  // selector can match several names.
+  if (!SelectsOneName(matrix.selector)) CheckUniqueLabelsets(out);
   return out;
 }
 
@@ -571,8 +591,7 @@ Value Evaluator::EvalNode(const Binary& binary) {
   return out;
 }
 
-Vector Evaluator::VectorScalarBinop(const Binary& binary, Vector vector, double scalar,
-                                    bool swap) {
+Vector Evaluator::VectorScalarBinop(const Binary& binary, Vector vector, double scalar, bool swap) {
   Vector out;
   out.reserve(vector.size());
   for (Sample& sample : vector) {

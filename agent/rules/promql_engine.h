@@ -37,10 +37,10 @@ using Matrix = std::vector<SeriesPoints>;
 
 struct QueryResult {
   ValueType type = ValueType::kVector;
-  double scalar = 0;  // kScalar
-  Vector vector;      // kVector
-  Matrix matrix;      // kMatrix
-  std::string string; // kString
+  double scalar = 0;   // kScalar
+  Vector vector;       // kVector
+  Matrix matrix;       // kMatrix
+  std::string string;  // kString
 };
 
 struct EngineOptions {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/duration.h"
 #include "agent/rules/float_format.h"
 #include "agent/rules/labels.h"
 
@@ -16,11 +17,35 @@ namespace {
 // ---------------------------------------------------------------- lexer
 
 enum class Tok {
-  kEnd, kIdentifier, kNumber, kDuration, kString,
-  kLeftParen, kRightParen, kLeftBrace, kRightBrace, kLeftBracket, kRightBracket, kComma,
-  kAssign, kNotEqual, kRegexMatch, kRegexNoMatch,
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kEqual, kLess, kGreater, kLessEqual, kGreaterEqual,
-  kColon, kAt,
+  kEnd,
+  kIdentifier,
+  kNumber,
+  kDuration,
+  kString,
+  kLeftParen,
+  kRightParen,
+  kLeftBrace,
+  kRightBrace,
+  kLeftBracket,
+  kRightBracket,
+  kComma,
+  kAssign,
+  kNotEqual,
+  kRegexMatch,
+  kRegexNoMatch,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kEqual,
+  kLess,
+  kGreater,
+  kLessEqual,
+  kGreaterEqual,
+  kColon,
+  kAt,
 };
 
 struct Token {
@@ -106,7 +131,8 @@ class Lexer {
 
   Token NumberOrDuration(size_t start) {
     size_t end = pos_;
-    if (text_[end] == '0' && end + 1 < text_.size() && (text_[end + 1] == 'x' || text_[end + 1] == 'X')) {
+    if (text_[end] == '0' && end + 1 < text_.size() &&
+        (text_[end + 1] == 'x' || text_[end + 1] == 'X')) {
       end += 2;
       while (end < text_.size() && std::isxdigit(static_cast<unsigned char>(text_[end]))) ++end;
       return Make(Tok::kNumber, start, end - start);
@@ -151,10 +177,20 @@ class Lexer {
         if (at + 1 >= text_.size()) throw ParseError{start, "unterminated quoted string"};
         char escaped = text_[at + 1];
         switch (escaped) {
-          case 'n': value += '\n'; break;
-          case 't': value += '\t'; break;
-          case 'r': value += '\r'; break;
-          case '\\': case '"': case '\'': value += escaped; break;
+          case 'n':
+            value += '\n';
+            break;
+          case 't':
+            value += '\t';
+            break;
+          case 'r':
+            value += '\r';
+            break;
+          case '\\':
+          case '"':
+          case '\'':
+            value += escaped;
+            break;
           default:
             throw ParseError{at, std::string("unknown escape sequence \\") + escaped};
         }
@@ -172,21 +208,36 @@ class Lexer {
   Token Operator(size_t start, char c) {
     char next = Peek(1);
     switch (c) {
-      case '(': return Make(Tok::kLeftParen, start, 1);
-      case ')': return Make(Tok::kRightParen, start, 1);
-      case '{': return Make(Tok::kLeftBrace, start, 1);
-      case '}': return Make(Tok::kRightBrace, start, 1);
-      case '[': return Make(Tok::kLeftBracket, start, 1);
-      case ']': return Make(Tok::kRightBracket, start, 1);
-      case ',': return Make(Tok::kComma, start, 1);
-      case '+': return Make(Tok::kAdd, start, 1);
-      case '-': return Make(Tok::kSub, start, 1);
-      case '*': return Make(Tok::kMul, start, 1);
-      case '/': return Make(Tok::kDiv, start, 1);
-      case '%': return Make(Tok::kMod, start, 1);
-      case '^': return Make(Tok::kPow, start, 1);
-      case ':': return Make(Tok::kColon, start, 1);
-      case '@': return Make(Tok::kAt, start, 1);
+      case '(':
+        return Make(Tok::kLeftParen, start, 1);
+      case ')':
+        return Make(Tok::kRightParen, start, 1);
+      case '{':
+        return Make(Tok::kLeftBrace, start, 1);
+      case '}':
+        return Make(Tok::kRightBrace, start, 1);
+      case '[':
+        return Make(Tok::kLeftBracket, start, 1);
+      case ']':
+        return Make(Tok::kRightBracket, start, 1);
+      case ',':
+        return Make(Tok::kComma, start, 1);
+      case '+':
+        return Make(Tok::kAdd, start, 1);
+      case '-':
+        return Make(Tok::kSub, start, 1);
+      case '*':
+        return Make(Tok::kMul, start, 1);
+      case '/':
+        return Make(Tok::kDiv, start, 1);
+      case '%':
+        return Make(Tok::kMod, start, 1);
+      case '^':
+        return Make(Tok::kPow, start, 1);
+      case ':':
+        return Make(Tok::kColon, start, 1);
+      case '@':
+        return Make(Tok::kAt, start, 1);
       case '=':
         if (next == '=') return Make(Tok::kEqual, start, 2);
         if (next == '~') return Make(Tok::kRegexMatch, start, 2);
@@ -231,7 +282,9 @@ const std::vector<FunctionSignature>& Functions() {
       {"sum_over_time", Function::kSumOverTime, {ValueType::kMatrix}},
       {"count_over_time", Function::kCountOverTime, {ValueType::kMatrix}},
       {"last_over_time", Function::kLastOverTime, {ValueType::kMatrix}},
-      {"histogram_quantile", Function::kHistogramQuantile, {ValueType::kScalar, ValueType::kVector}},
+      {"histogram_quantile",
+       Function::kHistogramQuantile,
+       {ValueType::kScalar, ValueType::kVector}},
       {"absent", Function::kAbsent, {ValueType::kVector}},
       {"time", Function::kTime, {}},
       {"vector", Function::kVector, {ValueType::kScalar}},
@@ -246,21 +299,66 @@ const std::vector<FunctionSignature>& Functions() {
 // Prometheus 2.42 functions outside the subset: named as unsupported rather
 // than unknown, so a rule author knows the expression is valid elsewhere.
 bool IsPrometheusFunction(std::string_view name) {
-  static const std::vector<std::string_view> kOthers = {
-      "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "changes",
-      "clamp", "cos", "cosh", "day_of_month", "day_of_week", "day_of_year", "days_in_month",
-      "deg", "deriv", "exp", "floor", "histogram_count", "histogram_fraction", "histogram_sum",
-      "holt_winters", "hour", "idelta", "label_join", "label_replace", "ln", "log10", "log2",
-      "minute", "month", "pi", "predict_linear", "present_over_time", "quantile_over_time",
-      "rad", "resets", "round", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt",
-      "stddev_over_time", "stdvar_over_time", "tan", "tanh", "timestamp", "year"};
+  static const std::vector<std::string_view> kOthers = {"absent_over_time",
+                                                        "acos",
+                                                        "acosh",
+                                                        "asin",
+                                                        "asinh",
+                                                        "atan",
+                                                        "atanh",
+                                                        "ceil",
+                                                        "changes",
+                                                        "clamp",
+                                                        "cos",
+                                                        "cosh",
+                                                        "day_of_month",
+                                                        "day_of_week",
+                                                        "day_of_year",
+                                                        "days_in_month",
+                                                        "deg",
+                                                        "deriv",
+                                                        "exp",
+                                                        "floor",
+                                                        "histogram_count",
+                                                        "histogram_fraction",
+                                                        "histogram_sum",
+                                                        "holt_winters",
+                                                        "hour",
+                                                        "idelta",
+                                                        "label_join",
+                                                        "label_replace",
+                                                        "ln",
+                                                        "log10",
+                                                        "log2",
+                                                        "minute",
+                                                        "month",
+                                                        "pi",
+                                                        "predict_linear",
+                                                        "present_over_time",
+                                                        "quantile_over_time",
+                                                        "rad",
+                                                        "resets",
+                                                        "round",
+                                                        "sgn",
+                                                        "sin",
+                                                        "sinh",
+                                                        "sort",
+                                                        "sort_desc",
+                                                        "sqrt",
+                                                        "stddev_over_time",
+                                                        "stdvar_over_time",
+                                                        "tan",
+                                                        "tanh",
+                                                        "timestamp",
+                                                        "year"};
   return std::find(kOthers.begin(), kOthers.end(), name) != kOthers.end();
 }
 
 std::optional<AggregateOp> AggregateFor(std::string_view lower) {
   static const std::pair<std::string_view, AggregateOp> kOps[] = {
-      {"sum", AggregateOp::kSum},     {"avg", AggregateOp::kAvg},   {"min", AggregateOp::kMin},
-      {"max", AggregateOp::kMax},     {"count", AggregateOp::kCount}, {"topk", AggregateOp::kTopk},
+      {"sum", AggregateOp::kSum},        {"avg", AggregateOp::kAvg},
+      {"min", AggregateOp::kMin},        {"max", AggregateOp::kMax},
+      {"count", AggregateOp::kCount},    {"topk", AggregateOp::kTopk},
       {"bottomk", AggregateOp::kBottomk}};
   for (const auto& [name, op] : kOps) {
     if (name == lower) return op;
@@ -269,14 +367,14 @@ std::optional<AggregateOp> AggregateFor(std::string_view lower) {
 }
 
 bool IsUnsupportedAggregate(std::string_view lower) {
-  return lower == "stddev" || lower == "stdvar" || lower == "quantile" ||
-         lower == "count_values" || lower == "group";
+  return lower == "stddev" || lower == "stdvar" || lower == "quantile" || lower == "count_values" ||
+         lower == "group";
 }
 
 bool IsKeyword(std::string_view lower) {
   static const std::vector<std::string_view> kKeywords = {
-      "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
-      "and", "or", "unless", "atan2"};
+      "by",   "without", "on",  "ignoring", "group_left", "group_right",
+      "bool", "offset",  "and", "or",       "unless",     "atan2"};
   return std::find(kKeywords.begin(), kKeywords.end(), lower) != kKeywords.end() ||
          AggregateFor(lower).has_value() || IsUnsupportedAggregate(lower);
 }
@@ -290,13 +388,27 @@ bool IsValidLabelName(std::string_view name) {
 
 int Precedence(BinaryOp op) {
   switch (op) {
-    case BinaryOp::kOr: return 1;
-    case BinaryOp::kAnd: case BinaryOp::kUnless: return 2;
-    case BinaryOp::kEql: case BinaryOp::kNeq: case BinaryOp::kGtr: case BinaryOp::kLss:
-    case BinaryOp::kGte: case BinaryOp::kLte: return 3;
-    case BinaryOp::kAdd: case BinaryOp::kSub: return 4;
-    case BinaryOp::kMul: case BinaryOp::kDiv: case BinaryOp::kMod: return 5;
-    case BinaryOp::kPow: return 6;
+    case BinaryOp::kOr:
+      return 1;
+    case BinaryOp::kAnd:
+    case BinaryOp::kUnless:
+      return 2;
+    case BinaryOp::kEql:
+    case BinaryOp::kNeq:
+    case BinaryOp::kGtr:
+    case BinaryOp::kLss:
+    case BinaryOp::kGte:
+    case BinaryOp::kLte:
+      return 3;
+    case BinaryOp::kAdd:
+    case BinaryOp::kSub:
+      return 4;
+    case BinaryOp::kMul:
+    case BinaryOp::kDiv:
+    case BinaryOp::kMod:
+      return 5;
+    case BinaryOp::kPow:
+      return 6;
   }
   return 0;
 }
@@ -335,11 +447,11 @@ class Parser {
   }
   [[noreturn]] void Unexpected(std::string_view context) const {
     const Token& token = Peek();
-    std::string what = token.kind == Tok::kEnd ? "end of input"
+    std::string what = token.kind == Tok::kEnd      ? "end of input"
                        : token.kind == Tok::kString ? "string \"" + token.text + "\""
                                                     : "\"" + token.text + "\"";
-    throw ParseError{token.offset, "unexpected " + what +
-                                       (context.empty() ? "" : " " + std::string(context))};
+    throw ParseError{token.offset,
+                     "unexpected " + what + (context.empty() ? "" : " " + std::string(context))};
   }
   void Expect(Tok kind, std::string_view context) {
     if (Peek().kind != kind) Unexpected(context);
@@ -349,18 +461,30 @@ class Parser {
   std::optional<BinaryOp> PeekBinaryOp() const {
     const Token& token = Peek();
     switch (token.kind) {
-      case Tok::kAdd: return BinaryOp::kAdd;
-      case Tok::kSub: return BinaryOp::kSub;
-      case Tok::kMul: return BinaryOp::kMul;
-      case Tok::kDiv: return BinaryOp::kDiv;
-      case Tok::kMod: return BinaryOp::kMod;
-      case Tok::kPow: return BinaryOp::kPow;
-      case Tok::kEqual: return BinaryOp::kEql;
-      case Tok::kNotEqual: return BinaryOp::kNeq;
-      case Tok::kGreater: return BinaryOp::kGtr;
-      case Tok::kLess: return BinaryOp::kLss;
-      case Tok::kGreaterEqual: return BinaryOp::kGte;
-      case Tok::kLessEqual: return BinaryOp::kLte;
+      case Tok::kAdd:
+        return BinaryOp::kAdd;
+      case Tok::kSub:
+        return BinaryOp::kSub;
+      case Tok::kMul:
+        return BinaryOp::kMul;
+      case Tok::kDiv:
+        return BinaryOp::kDiv;
+      case Tok::kMod:
+        return BinaryOp::kMod;
+      case Tok::kPow:
+        return BinaryOp::kPow;
+      case Tok::kEqual:
+        return BinaryOp::kEql;
+      case Tok::kNotEqual:
+        return BinaryOp::kNeq;
+      case Tok::kGreater:
+        return BinaryOp::kGtr;
+      case Tok::kLess:
+        return BinaryOp::kLss;
+      case Tok::kGreaterEqual:
+        return BinaryOp::kGte;
+      case Tok::kLessEqual:
+        return BinaryOp::kLte;
       case Tok::kIdentifier: {
         std::string lower = Lower(token.text);
         if (lower == "and") return BinaryOp::kAnd;
@@ -404,8 +528,8 @@ class Parser {
     }
     if (PeekKeyword("group_left") || PeekKeyword("group_right")) {
       bool left = Lower(Take().text) == "group_left";
-      matching.cardinality = left ? VectorMatching::Cardinality::kManyToOne
-                                  : VectorMatching::Cardinality::kOneToMany;
+      matching.cardinality =
+          left ? VectorMatching::Cardinality::kManyToOne : VectorMatching::Cardinality::kOneToMany;
       matching.explicit_matching = true;
       if (Peek().kind == Tok::kLeftParen) matching.include = ParseLabelList();
     }
@@ -437,7 +561,9 @@ class Parser {
         }
       }
     }
-    auto operand_ok = [](ValueType t) { return t == ValueType::kScalar || t == ValueType::kVector; };
+    auto operand_ok = [](ValueType t) {
+      return t == ValueType::kScalar || t == ValueType::kVector;
+    };
     if (!operand_ok(lt) || !operand_ok(rt)) {
       fail("binary expression must contain only scalar and instant vector types");
     }
@@ -490,8 +616,8 @@ class Parser {
     size_t offset = Take().offset;
     int64_t range = ParseDurationToken("in range selector");
     // "[5m:1m]": the lexer reads ":1m" as an identifier (names may hold ':').
-    bool colon = Peek().kind == Tok::kColon ||
-                 (Peek().kind == Tok::kIdentifier && Peek().text[0] == ':');
+    bool colon =
+        Peek().kind == Tok::kColon || (Peek().kind == Tok::kIdentifier && Peek().text[0] == ':');
     if (colon) throw ParseError{offset, "subqueries are not supported"};
     Expect(Tok::kRightBracket, "in range selector, expected \"]\"");
     auto* selector = std::get_if<VectorSelector>(&expr->node);
@@ -641,9 +767,10 @@ class Parser {
     bool has_param = op == AggregateOp::kTopk || op == AggregateOp::kBottomk;
     size_t want = has_param ? 2 : 1;
     if (args.size() != want) {
-      throw ParseError{offset, "wrong number of arguments for aggregate expression provided, "
-                               "expected " + std::to_string(want) + ", got " +
-                                   std::to_string(args.size())};
+      throw ParseError{offset,
+                       "wrong number of arguments for aggregate expression provided, "
+                       "expected " +
+                           std::to_string(want) + ", got " + std::to_string(args.size())};
     }
     if (has_param) {
       aggregate.param = std::move(args[0]);
@@ -686,7 +813,9 @@ class Parser {
   ExprPtr ParseSelector(std::string name, size_t offset) {
     VectorSelector selector;
     selector.metric_name = name;
-    if (!name.empty()) AddMatcher(&selector, LabelMatcher::Type::kEqual, std::string(kMetricNameLabel), name, offset);
+    if (!name.empty())
+      AddMatcher(&selector, LabelMatcher::Type::kEqual, std::string(kMetricNameLabel), name,
+                 offset);
     if (Peek().kind == Tok::kLeftBrace) {
       Take();
       while (Peek().kind != Tok::kRightBrace) {
@@ -712,11 +841,20 @@ class Parser {
     std::string name = Take().text;
     LabelMatcher::Type type;
     switch (Peek().kind) {
-      case Tok::kAssign: type = LabelMatcher::Type::kEqual; break;
-      case Tok::kNotEqual: type = LabelMatcher::Type::kNotEqual; break;
-      case Tok::kRegexMatch: type = LabelMatcher::Type::kRegexMatch; break;
-      case Tok::kRegexNoMatch: type = LabelMatcher::Type::kRegexNoMatch; break;
-      default: Unexpected("in label matching, expected label matching operator");
+      case Tok::kAssign:
+        type = LabelMatcher::Type::kEqual;
+        break;
+      case Tok::kNotEqual:
+        type = LabelMatcher::Type::kNotEqual;
+        break;
+      case Tok::kRegexMatch:
+        type = LabelMatcher::Type::kRegexMatch;
+        break;
+      case Tok::kRegexNoMatch:
+        type = LabelMatcher::Type::kRegexNoMatch;
+        break;
+      default:
+        Unexpected("in label matching, expected label matching operator");
     }
     Take();
     if (Peek().kind != Tok::kString) Unexpected("in label matching, expected string");
@@ -767,40 +905,13 @@ Status ParseExpr(std::string_view text, ExprPtr* out) {
 }
 
 Status ParseDuration(std::string_view text, int64_t* ms) {
-  if (text == "0") {
+  if (text == "0") {  // Prometheus's model.ParseDuration accepts a bare zero
     *ms = 0;
     return Status::Ok();
   }
-  static constexpr struct {
-    std::string_view unit;
-    int64_t ms;
-  } kUnits[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
-                {"d", 24LL * 3600 * 1000},       {"h", 3600LL * 1000},
-                {"m", 60LL * 1000},              {"s", 1000},
-                {"ms", 1}};
-  auto invalid = [&] { return Status::Error("not a valid duration string: \"" + std::string(text) + "\""); };
-  if (text.empty()) return invalid();
-  int64_t total = 0;
-  size_t next_unit = 0;  // units must come largest first, each at most once
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t digits_end = at;
-    while (digits_end < text.size() && IsDigit(text[digits_end])) ++digits_end;
-    if (digits_end == at || digits_end - at > 15) return invalid();
-    int64_t count = std::stoll(std::string(text.substr(at, digits_end - at)));
-    size_t unit_end = digits_end;
-    while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end]))) {
-      ++unit_end;
-    }
-    std::string_view unit = text.substr(digits_end, unit_end - digits_end);
-    size_t u = next_unit;
-    while (u < std::size(kUnits) && kUnits[u].unit != unit) ++u;
-    if (u == std::size(kUnits)) return invalid();
-    total += count * kUnits[u].ms;
-    next_unit = u + 1;
-    at = unit_end;
-  }
-  *ms = total;
+  std::optional<std::chrono::milliseconds> parsed = txmon::ParseDuration(text);
+  if (!parsed) return Status::Error("not a valid duration string: \"" + std::string(text) + "\"");
+  *ms = parsed->count();
   return Status::Ok();
 }
 

@@ -15,7 +15,8 @@ Status RecordingRule::Eval(int64_t time_ms, const PromqlEngine& engine,
     for (const TemplatedPair& label : spec_.labels) builder.Set(label.name, label.text);
     sample.metric = builder.Build();
     if (!seen.insert(sample.metric.Key()).second) {
-      return Status::Error("vector contains metrics with the same labelset after applying rule labels");
+      return Status::Error(
+          "vector contains metrics with the same labelset after applying rule labels");
     }
   }
   if (limit > 0 && static_cast<int64_t>(result.size()) > limit) {

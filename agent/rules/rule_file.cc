@@ -60,8 +60,8 @@ class RuleFileReader {
   [[noreturn]] void Fail(const YAML::Node& node, const std::string& reason) const {
     std::string where = file_;
     if (node.IsDefined() && node.Mark().line >= 0) {
-      where += ":" + std::to_string(node.Mark().line + 1) + ":" +
-               std::to_string(node.Mark().column + 1);
+      where +=
+          ":" + std::to_string(node.Mark().line + 1) + ":" + std::to_string(node.Mark().column + 1);
     }
     throw RuleFileError{where + ": " + context_ + reason};
   }
@@ -142,14 +142,16 @@ class RuleFileReader {
     rule.name = Scalar(alert ? node["alert"] : node["record"], alert ? "alert" : "record");
     context_ = group_context + "rule " + std::to_string(index) + " (" +
                (alert ? "alert" : "record") + " \"" + rule.name + "\"): ";
-    if (rule.name.empty()) Fail(node, std::string(alert ? "alert" : "record") + " must not be empty");
+    if (rule.name.empty())
+      Fail(node, std::string(alert ? "alert" : "record") + " must not be empty");
     if (record && !IsMetricName(rule.name)) {
       Fail(node["record"], "invalid recording rule name: " + rule.name);
     }
     ReadExpr(node, &rule);
     if (record) {
       for (const char* field : {"for", "keep_firing_for", "annotations"}) {
-        if (node[field]) Fail(node[field], std::string("invalid field '") + field + "' in recording rule");
+        if (node[field])
+          Fail(node[field], std::string("invalid field '") + field + "' in recording rule");
       }
     } else {
       if (node["for"]) rule.for_ms = Duration(node["for"], "for");

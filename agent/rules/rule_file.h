@@ -18,7 +18,8 @@
 // Loading checks everything a load can: fields, names, durations, the
 // expression (parsed; the subset is enforced), templates (compiled). Errors
 // name the file, the line, the group and rule, and the reason:
-//   rules/shop.yml:14:15: group "shop", rule 2 (alert "X"): expr: 1:1: function "label_replace" is not supported
+//   rules/shop.yml:14:15: group "shop", rule 2 (alert "X"): expr: 1:1: function "label_replace" is
+//   not supported
 // Pure functions: thread-safe.
 #pragma once
 
@@ -37,8 +38,8 @@ namespace txmon {
 
 struct TemplatedPair {
   std::string name;
-  std::string text;         // as written
-  AlertTemplate compiled;   // alerts only
+  std::string text;        // as written
+  AlertTemplate compiled;  // alerts only
 };
 
 struct RuleSpec {

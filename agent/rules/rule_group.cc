@@ -76,14 +76,14 @@ Status RuleGroup::EvaluateRule(size_t index, int64_t time_ms) {
   const RuleGroupContext& context = *context_;
   if (rule.recording) {
     Vector recorded;
-    Status status = rule.recording->Eval(time_ms, *context.engine, *context.history, spec_.limit,
-                                         &recorded);
+    Status status =
+        rule.recording->Eval(time_ms, *context.engine, *context.history, spec_.limit, &recorded);
     WriteSeries(index, recorded, time_ms);  // on failure: empty, so its series go stale
     return status;
   }
   AlertContext alert_context{&context.external_labels, context.external_url};
-  Status status = rule.alerting->Eval(time_ms, *context.engine, *context.history, alert_context,
-                                      spec_.limit);
+  Status status =
+      rule.alerting->Eval(time_ms, *context.engine, *context.history, alert_context, spec_.limit);
   WriteSeries(index, AlertSeries(*rule.alerting), time_ms);
   std::vector<AlertmanagerAlert> due =
       rule.alerting->AlertsToSend(time_ms, context.resend_delay_ms, interval_ms_,

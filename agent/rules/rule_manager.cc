@@ -58,8 +58,7 @@ Status RuleManager::Create(RuleManagerOptions options, std::vector<RuleGroupSpec
   }
   manager->plan_ = RetentionPlan(exprs, o.lookback_ms);
   if (store != nullptr) {
-    manager->sampler_ =
-        std::make_unique<StoreSampler>(*store, manager->plan_, &manager->history_);
+    manager->sampler_ = std::make_unique<StoreSampler>(*store, manager->plan_, &manager->history_);
   }
   RuleGroupContext& context = manager->context_;
   context.engine = &manager->engine_;
@@ -106,21 +105,24 @@ void RuleManager::Stop() {
   threads_.clear();
 }
 
+// Ticks are aligned to multiples of the interval on the wall clock, and the
+// tick time is the evaluation timestamp: groups with the same interval (or
+// multiples of it) evaluate at the same instant and share one store sample.
 void RuleManager::RunGroup(RuleGroup* group) {
-  using Clock = std::chrono::steady_clock;
-  const auto interval = std::chrono::milliseconds(group->interval_ms());
-  auto next = Clock::now();
+  const int64_t interval = group->interval_ms();
+  int64_t next = (NowMs() / interval + 1) * interval;
   std::unique_lock lock(stop_mutex_);
   while (!stopping_) {
-    if (stop_signal_.wait_until(lock, next, [this] { return stopping_; })) break;
+    auto wake = std::chrono::system_clock::time_point(std::chrono::milliseconds(next));
+    if (stop_signal_.wait_until(lock, wake, [this] { return stopping_; })) break;
     lock.unlock();
-    group->Evaluate(NowMs());
+    group->Evaluate(next);
     lock.lock();
     next += interval;
-    auto now = Clock::now();
-    if (now > next) {
+    int64_t now = NowMs();
+    if (now >= next) {
       // Behind schedule: skip the ticks that already passed.
-      auto missed = (now - next) / interval + 1;
+      int64_t missed = (now - next) / interval + 1;
       group->CountMissedIterations(static_cast<uint64_t>(missed));
       next += missed * interval;
     }
@@ -134,7 +136,7 @@ void RuleManager::EvaluateAll(int64_t time_ms) {
 std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
   using prometheus::MetricType;
   auto evaluations = Family("txmon_rule_evaluations_total",
-                           "Rule group evaluations, by group (file;name).", MetricType::Counter);
+                            "Rule group evaluations, by group (file;name).", MetricType::Counter);
   auto failures = Family("txmon_rule_evaluation_failures_total",
                          "Rule evaluations that failed, by group.", MetricType::Counter);
   auto missed = Family("txmon_rule_group_iterations_missed_total",
@@ -144,8 +146,8 @@ std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
                          "Duration of the group's last evaluation.", MetricType::Gauge);
   auto last = Family("txmon_rule_group_last_evaluation_timestamp_seconds",
                      "Time of the group's last evaluation.", MetricType::Gauge);
-  auto interval = Family("txmon_rule_group_interval_seconds",
-                         "The group's evaluation interval.", MetricType::Gauge);
+  auto interval = Family("txmon_rule_group_interval_seconds", "The group's evaluation interval.",
+                         MetricType::Gauge);
   auto rules = Family("txmon_rule_group_rules", "Rules in the group.", MetricType::Gauge);
   for (const auto& group : groups_) {
     std::string key = group->file() + ";" + group->name();
@@ -163,8 +165,8 @@ std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
   auto history_samples = Family("txmon_rule_history_samples",
                                 "Samples kept in the rules' sample history.", MetricType::Gauge);
   AddValue(&history_samples, "", static_cast<double>(history_.sample_count()));
-  return {evaluations, failures, missed, duration, last, interval, rules, history_series,
-          history_samples};
+  return {evaluations, failures, missed,         duration,       last,
+          interval,    rules,    history_series, history_samples};
 }
 
 }  // namespace txmon

@@ -3,8 +3,10 @@
 // group's `interval:`, else the global evaluation interval; 1s by default,
 // 250ms works). Rule evaluation only enqueues alerts through `notify`.
 //
-// A group that falls behind skips the missed ticks (counted, as in
-// Prometheus) rather than running back-to-back.
+// Ticks are aligned on the wall clock (multiples of the interval) and the
+// tick time is the evaluation timestamp, so groups evaluate together and
+// share one sample of the store. A group that falls behind skips the missed
+// ticks (counted, as in Prometheus) rather than running back-to-back.
 //
 // Threading: Start/Stop from one owner thread; groups(), history() and
 // CollectMetrics() from any thread while running. EvaluateAll is for tests

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "agent/base/json_text.h"
 #include "agent/rules/float_format.h"
 
 namespace txmon {
@@ -12,25 +13,9 @@ namespace txmon {
 namespace {
 
 std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  AppendJsonString(out, text);
+  return out;
 }
 
 // Go's encoding/json for float64: plain decimals, an exponent only for
@@ -87,15 +72,15 @@ std::string JsonAlertingRule(const AlertingRule& rule) {
          ",\"name\":" + JsonString(spec.name) + ",\"query\":" + JsonString(spec.expr->String()) +
          ",\"duration\":" + JsonNumber(static_cast<double>(spec.for_ms) / 1000) +
          ",\"keepFiringFor\":" + JsonNumber(static_cast<double>(spec.keep_firing_for_ms) / 1000) +
-         ",\"labels\":" + JsonPairs(spec.labels) + ",\"annotations\":" + JsonPairs(spec.annotations) +
-         ",\"alerts\":[" + alerts + "]" + JsonEvaluation(rule.evaluation()) +
-         ",\"type\":\"alerting\"}";
+         ",\"labels\":" + JsonPairs(spec.labels) +
+         ",\"annotations\":" + JsonPairs(spec.annotations) + ",\"alerts\":[" + alerts + "]" +
+         JsonEvaluation(rule.evaluation()) + ",\"type\":\"alerting\"}";
 }
 
 std::string JsonRecordingRule(const RecordingRule& rule) {
   const RuleSpec& spec = rule.spec();
-  std::string out = "{\"name\":" + JsonString(spec.name) +
-                    ",\"query\":" + JsonString(spec.expr->String());
+  std::string out =
+      "{\"name\":" + JsonString(spec.name) + ",\"query\":" + JsonString(spec.expr->String());
   if (!spec.labels.empty()) out += ",\"labels\":" + JsonPairs(spec.labels);
   return out + JsonEvaluation(rule.evaluation()) + ",\"type\":\"recording\"}";
 }
@@ -160,8 +145,7 @@ HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request)
               ",\"interval\":" + JsonNumber(static_cast<double>(group->interval_ms()) / 1000) +
               ",\"limit\":" + std::to_string(group->spec().limit) +
               ",\"evaluationTime\":" + JsonNumber(group->last_duration_seconds()) +
-              ",\"lastEvaluation\":" + JsonString(FormatRfc3339(group->last_evaluation_ms())) +
-              "}";
+              ",\"lastEvaluation\":" + JsonString(FormatRfc3339(group->last_evaluation_ms())) + "}";
   }
   return Json(200, "{\"status\":\"success\",\"data\":{\"groups\":[" + groups + "]}}");
 }

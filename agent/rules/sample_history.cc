@@ -59,8 +59,7 @@ int64_t SampleHistory::LastTimestamp(SeriesId id) const {
   return window.points.back().timestamp_ms;
 }
 
-bool SampleHistory::MatchesAll(const Labels& labels,
-                               std::span<const LabelMatcher> matchers) const {
+bool SampleHistory::MatchesAll(const Labels& labels, std::span<const LabelMatcher> matchers) const {
   for (const LabelMatcher& matcher : matchers) {
     if (!matcher.Matches(labels.Get(matcher.name()))) return false;
   }
@@ -70,10 +69,18 @@ bool SampleHistory::MatchesAll(const Labels& labels,
 void SampleHistory::VisitWindow(const Window& window, int64_t min_ms, int64_t max_ms,
                                 const SeriesVisitor& visit) const {
   auto first = window.points.begin() + static_cast<ptrdiff_t>(window.begin);
-  auto from = std::lower_bound(first, window.points.end(), min_ms,
-                               [](const Point& p, int64_t t) { return p.timestamp_ms < t; });
-  auto to = std::upper_bound(from, window.points.end(), max_ms,
-                             [](int64_t t, const Point& p) { return t < p.timestamp_ms; });
+  auto last = window.points.end();
+  if (first == last) return;
+  // Rules read at "now" over windows close to the retention, so the common
+  // case needs no search at either end.
+  auto from = first->timestamp_ms >= min_ms
+                  ? first
+                  : std::lower_bound(first, last, min_ms,
+                                     [](const Point& p, int64_t t) { return p.timestamp_ms < t; });
+  auto to = (last - 1)->timestamp_ms <= max_ms
+                ? last
+                : std::upper_bound(from, last, max_ms,
+                                   [](int64_t t, const Point& p) { return t < p.timestamp_ms; });
   if (from == to) return;
   visit(window.labels, std::span<const Point>(&*from, static_cast<size_t>(to - from)));
 }

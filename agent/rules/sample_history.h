@@ -35,7 +35,7 @@ class SampleHistory : public SeriesStorage {
   void Append(const Labels& labels, int64_t timestamp_ms, double value) {
     Append(Intern(labels), timestamp_ms, value);
   }
-  // The newest sample's time, or nullopt-like INT64_MIN when empty.
+  // The newest sample's time; INT64_MIN when the series has none.
   int64_t LastTimestamp(SeriesId id) const;
 
   void Select(std::span<const LabelMatcher> matchers, int64_t min_ms, int64_t max_ms,
