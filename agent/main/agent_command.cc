@@ -138,8 +138,11 @@ int RunCheckCommand(const std::vector<std::string>& args) {
   for (size_t i = 1; i < args.size(); ++i) {
     AgentConfig config;
     Status s = LoadConfigFile(args[i], &config);
+    std::vector<RuleGroupSpec> groups;  // rule files are part of the config, as in promtool
+    if (s.ok()) s = LoadRuleFiles(config.rule_files, &groups);
     if (s.ok()) {
-      printf("Checking %s\n  SUCCESS: %zu metrics found\n", args[i].c_str(), config.metrics.size());
+      printf("Checking %s\n  SUCCESS: %zu metrics, %zu rule groups found\n", args[i].c_str(),
+             config.metrics.size(), groups.size());
     } else {
       printf("Checking %s\n  FAILED: %s\n", args[i].c_str(), s.message().c_str());
       exit_code = kExitUsage;
