@@ -519,9 +519,9 @@ TEST(DeployFilesTest, DockerfileBuildsInStagesAndRunsAsTxmon) {
   EXPECT_TRUE(std::count(runtime.instructions.begin(), runtime.instructions.end(), "USER txmon"))
       << "the runtime stage must run as txmon";
   EXPECT_TRUE(std::count(runtime.instructions.begin(), runtime.instructions.end(), "EXPOSE 9464"));
-  EXPECT_TRUE(
-      std::count(runtime.instructions.begin(), runtime.instructions.end(),
-                 R"(ENTRYPOINT ["/usr/local/bin/txmon", "--config.file=/etc/txmon/txmon.yml"])"));
+  EXPECT_TRUE(std::count(
+      runtime.instructions.begin(), runtime.instructions.end(),
+      R"(ENTRYPOINT ["/usr/local/bin/txmon", "--config.file=/etc/txmon/txmon.yml", "--checkpoint.file=/var/lib/txmon/checkpoint"])"));
   EXPECT_FALSE(HasInstruction(runtime, "build-essential")) << "no toolchain at run time";
   // The compose stack mounts its config where the entrypoint reads it.
   EXPECT_TRUE(MountOf(BindMounts(Compose()), "txmon", "/etc/txmon/txmon.yml"));
@@ -629,7 +629,8 @@ std::string Value(const Ini& ini, const std::string& section, const std::string&
 TEST(DeployFilesTest, SystemdUnitHasTheRequiredSettings) {
   const Ini unit = ReadUnit(kSource / "deploy/txmon.service");
   EXPECT_EQ(Value(unit, "Service", "ExecStart"),
-            "/usr/local/bin/txmon --config.file=/etc/txmon/txmon.yml");
+            "/usr/local/bin/txmon --config.file=/etc/txmon/txmon.yml "
+            "--checkpoint.file=/var/lib/txmon/checkpoint");
   EXPECT_EQ(Value(unit, "Service", "User"), "txmon");
   EXPECT_EQ(Value(unit, "Service", "Restart"), "on-failure");
   EXPECT_EQ(Value(unit, "Service", "NoNewPrivileges"), "yes");
