@@ -501,7 +501,22 @@ class ShopSimulator::Impl {
         static_cast<int64_t>(rows.size());
   }
 
+  bool InPaymentOutage(int64_t time_ms) const {
+    const int64_t start = options_.start_time_ms + options_.payment_outage_start_ms;
+    return options_.payment_outage_duration_ms > 0 && time_ms >= start &&
+           time_ms < start + options_.payment_outage_duration_ms;
+  }
+
   void HandlePayment(const Event& event, std::vector<CanalMessageOut>& out) {
+    if (InPaymentOutage(event.time_ms)) {
+      // The attempt fails; the customer tries again once payments work.
+      HandleFailedPayment(event, out);
+      const int64_t outage_end = options_.start_time_ms + options_.payment_outage_start_ms +
+                                 options_.payment_outage_duration_ms;
+      Schedule(outage_end + static_cast<int64_t>(5000 * random_.Uniform()), EventKind::kPayment,
+               event.subject, event.method);
+      return;
+    }
     const Checkout checkout = std::move(checkouts_.at(event.subject));
     checkouts_.erase(event.subject);
     const Transaction tx = BeginTransaction(event.time_ms, checkout.partition_key);

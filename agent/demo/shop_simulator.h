@@ -43,6 +43,11 @@ struct ShopSimulatorOptions {
   // Share of checkouts that create 2-4 orders at once (one multi-row INSERT,
   // then multi-row payment INSERTs and order UPDATEs for the whole cart).
   double multi_order_checkout_fraction = 0.1;
+  // An incident: inside [start_time_ms + payment_outage_start_ms,
+  // + payment_outage_duration_ms) every payment attempt fails; customers
+  // retry a few seconds after it ends. 0 duration: no outage.
+  int64_t payment_outage_start_ms = 0;
+  int64_t payment_outage_duration_ms = 0;
   bool emit_ddl = true;
   int64_t ddl_interval_ms = 10 * 60 * 1000;  // after the first, at start; 0: only that one
   int64_t initial_users = 10000;             // existing users (ids 1..N), never emitted
