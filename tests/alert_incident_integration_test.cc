@@ -33,6 +33,10 @@ TEST(AlertIncidentTest, PaymentOutageReachesTheWebhookThroughAlertmanager) {
   shop_options.simulator.payment_outage_start_ms = 12'000;
   shop_options.simulator.payment_outage_duration_ms = 6'000;
   DemoShop shop(kafka.get(), shop_options);
+  // The shop creates its topic: before any consumer asks for it, or the
+  // broker would create it with its default partition count.
+  ASSERT_TRUE(shop.Start().ok());
+  const int64_t outage_start_ms = WallMs() + shop_options.simulator.payment_outage_start_ms;
 
   AgentOptions options;
   options.config = config;
@@ -46,8 +50,6 @@ TEST(AlertIncidentTest, PaymentOutageReachesTheWebhookThroughAlertmanager) {
   auto agent = RunningAgent::Start(std::move(options), &error);
   ASSERT_TRUE(agent) << error;
 
-  ASSERT_TRUE(shop.Start().ok());
-  const int64_t outage_start_ms = WallMs() + shop_options.simulator.payment_outage_start_ms;
   std::string firing =
       webhook.WaitFor({"\"status\":\"firing\"", "PaymentOutage"}, std::chrono::seconds(40));
   const int64_t fired_ms = WallMs();

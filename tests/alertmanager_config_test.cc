@@ -4,6 +4,7 @@
 // receivers are pointed at a local webhook: the shipped placeholders must
 // never be contacted from a test.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -29,12 +30,13 @@ struct CommandResult {
 CommandResult RunAmtool(const std::vector<std::string>& args) {
   EXPECT_EQ(access(kAmtool, X_OK), 0)
       << kAmtool << " is missing: install the Debian package \"prometheus-alertmanager\"";
-  std::string directory = ::testing::TempDir();
+  // Per process: ctest runs this binary's tests in parallel processes.
+  std::string prefix = ::testing::TempDir() + "amtool-" + std::to_string(getpid());
   ProcessOptions options;
   options.binary = kAmtool;
   options.args = args;
-  options.stdout_path = directory + "amtool.stdout";
-  options.stderr_path = directory + "amtool.stderr";
+  options.stdout_path = prefix + ".stdout";
+  options.stderr_path = prefix + ".stderr";
   std::string error;
   auto process = Process::Start(options, &error);
   if (!process) return {-1, error};

@@ -80,8 +80,10 @@ TEST(ShippedRulesTest, PromtoolChecksThem) {
   ProcessOptions options;
   options.binary = kPromtool;
   options.args = {"check", "rules", kRulesDir + "/pipeline.yml", kRulesDir + "/shop.yml"};
-  options.stdout_path = ::testing::TempDir() + "promtool_check.out";
-  options.stderr_path = ::testing::TempDir() + "promtool_check.err";
+  options.stdout_path =
+      ::testing::TempDir() + "promtool_check-" + std::to_string(getpid()) + ".out";
+  options.stderr_path =
+      ::testing::TempDir() + "promtool_check-" + std::to_string(getpid()) + ".err";
   std::string error;
   auto promtool = Process::Start(options, &error);
   ASSERT_TRUE(promtool) << error;
@@ -147,7 +149,8 @@ TEST(ShippedRulesTest, PrometheusFiresTheSameAlertsOnAScenario) {
               "\n            exp_annotations: " + Pairs(alert.annotations, false) + "\n";
     }
   }
-  std::string file = ::testing::TempDir() + "shipped_rules_scenario.yml";
+  std::string file =
+      ::testing::TempDir() + "shipped_rules_scenario-" + std::to_string(getpid()) + ".yml";
   std::ofstream(file) << yaml;
 
   ProcessOptions run;

@@ -56,6 +56,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   if (!agent->web_) return Status::Error("web server: " + error);
   agent->web_->Handle("/api/v1/rules", RulesApiHandler(rules));
   agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
+  agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},

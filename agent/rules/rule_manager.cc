@@ -1,5 +1,7 @@
 #include "agent/rules/rule_manager.h"
 
+#include "agent/rules/promql_parser.h"
+
 #include <chrono>
 
 #include "agent/base/log.h"
@@ -33,6 +35,12 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+Status RuleManager::Query(std::string_view expr, int64_t time_ms, QueryResult* out) const {
+  ExprPtr parsed;
+  if (Status s = ParseExpr(expr, &parsed); !s.ok()) return s;
+  return engine_.Eval(*parsed, time_ms, history_, out);
 }
 
 Status RuleManager::Create(RuleManagerOptions options, const MetricStore* store,

@@ -73,6 +73,11 @@ class RuleManager {
   SampleHistory& history() { return history_; }
   const RetentionPlan& retention_plan() const { return plan_; }
 
+  // Evaluates a PromQL expression at `time_ms` over the sample history, as
+  // Prometheus's /api/v1/query does. The history holds only the series the
+  // loaded rules select, for the windows they use. Any thread.
+  Status Query(std::string_view expr, int64_t time_ms, QueryResult* out) const;
+
   // txmon_rule_* self-metrics (Prometheus's prometheus_rule_* names).
   std::vector<prometheus::MetricFamily> CollectMetrics() const;
 

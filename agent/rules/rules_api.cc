@@ -163,6 +163,58 @@ HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest&) {
   return Json(200, "{\"status\":\"success\",\"data\":{\"alerts\":[" + alerts + "]}}");
 }
 
+namespace {
+
+// [seconds, "value"] as Prometheus writes a sample.
+std::string JsonSampleValue(int64_t time_ms, double value) {
+  char seconds[32];
+  snprintf(seconds, sizeof seconds, "%.3f", time_ms / 1000.0);
+  return std::string("[") + seconds + "," + JsonString(FormatFloatShortest(value)) + "]";
+}
+
+}  // namespace
+
+HttpResponse ServeQueryApi(const RuleManager& rules, const HttpRequest& request) {
+  std::optional<std::string> query = request.QueryParameter("query");
+  if (!query && request.method == "POST") {
+    HttpRequest form = request;
+    form.query = request.body;  // application/x-www-form-urlencoded
+    query = form.QueryParameter("query");
+  }
+  if (!query || query->empty()) return BadData("missing query parameter \"query\"");
+  int64_t time_ms = NowMs();
+  if (std::optional<std::string> time = request.QueryParameter("time")) {
+    std::optional<double> seconds = ParseFloat(*time);
+    if (!seconds) return BadData("invalid parameter \"time\": " + *time);
+    time_ms = static_cast<int64_t>(*seconds * 1000);
+  }
+  QueryResult result;
+  if (Status s = rules.Query(*query, time_ms, &result); !s.ok()) return BadData(s.message());
+  std::string data;
+  switch (result.type) {
+    case ValueType::kScalar:
+      data = R"({"resultType":"scalar","result":)" + JsonSampleValue(time_ms, result.scalar) + "}";
+      break;
+    case ValueType::kVector: {
+      data = R"({"resultType":"vector","result":[)";
+      for (size_t i = 0; i < result.vector.size(); ++i) {
+        const Sample& sample = result.vector[i];
+        data += (i ? "," : "") + std::string(R"({"metric":)") + JsonLabels(sample.metric) +
+                R"(,"value":)" + JsonSampleValue(time_ms, sample.value) + "}";
+      }
+      data += "]}";
+      break;
+    }
+    default:
+      return BadData("only instant vector and scalar results are served");
+  }
+  return Json(200, R"({"status":"success","data":)" + data + "}");
+}
+
+HttpHandler QueryApiHandler(const RuleManager* rules) {
+  return [rules](const HttpRequest& request) { return ServeQueryApi(*rules, request); };
+}
+
 HttpHandler RulesApiHandler(const RuleManager* rules) {
   return [rules](const HttpRequest& request) { return ServeRulesApi(*rules, request); };
 }

@@ -19,7 +19,12 @@ namespace txmon {
 HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request);
 HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest& request);
 
+// GET/POST /api/v1/query?query=EXPR[&time=UNIX_SECONDS]: instant queries
+// over the rules' sample history, answered in Prometheus's JSON shape.
+HttpResponse ServeQueryApi(const RuleManager& rules, const HttpRequest& request);
+
 HttpHandler RulesApiHandler(const RuleManager* rules);
+HttpHandler QueryApiHandler(const RuleManager* rules);
 HttpHandler AlertsApiHandler(const RuleManager* rules);
 
 // Go's RFC3339Nano in UTC ("2024-05-01T12:00:00.25Z"); 0 gives Go's zero

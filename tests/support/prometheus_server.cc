@@ -175,8 +175,20 @@ std::string PrometheusServer::Log() const { return process_ ? process_->Stderr()
 
 bool PrometheusServer::Query(const std::string& expr, std::vector<PromSample>* samples,
                              std::string* error) const {
+  return QueryInstant(url(), expr, std::nullopt, samples, error);
+}
+
+bool QueryInstant(const std::string& base_url, const std::string& expr,
+                  std::optional<double> time_seconds, std::vector<PromSample>* samples,
+                  std::string* error) {
   samples->clear();
-  HttpResponse response = HttpGet(url() + "/api/v1/query?query=" + UrlEncode(expr));
+  std::string request = base_url + "/api/v1/query?query=" + UrlEncode(expr);
+  if (time_seconds) {
+    char time[32];
+    snprintf(time, sizeof time, "%.3f", *time_seconds);
+    request += std::string("&time=") + time;
+  }
+  HttpResponse response = HttpGet(request);
   if (response.status == 0) {
     *error = "query " + expr + ": " + response.error;
     return false;

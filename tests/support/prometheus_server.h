@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ struct PromSample {
   std::map<std::string, std::string> labels;  // including __name__ when present
   double value = 0;
 };
+
+// An instant query against any server with Prometheus's HTTP API (a
+// Prometheus, or txmon's own /api/v1/query) at `time_seconds` (default: now).
+bool QueryInstant(const std::string& base_url, const std::string& expr,
+                  std::optional<double> time_seconds, std::vector<PromSample>* samples,
+                  std::string* error);
 
 class PrometheusServer {
  public:
