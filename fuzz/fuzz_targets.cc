@@ -8,6 +8,9 @@
 #include "agent/decode/canal_decoder.h"
 #include "agent/main/pipeline.h"
 #include "agent/map/row_mapper.h"
+#include "agent/rules/promql_engine.h"
+#include "agent/rules/promql_parser.h"
+#include "agent/rules/sample_history.h"
 #include "agent/store/metric_store.h"
 
 namespace txmon::fuzz {
@@ -70,6 +73,22 @@ std::string CheckpointPayload(const uint8_t* data, size_t size) {
   std::vector<std::string> skipped;
   store.Restore(checkpoint.store, &skipped);
   return "decoded";
+}
+
+std::string PromqlExpr(const uint8_t* data, size_t size) {
+  ExprPtr expr;
+  if (!ParseExpr(AsText(data, size), &expr).ok()) return "refused";
+  static SampleHistory* history = [] {
+    auto* h = new SampleHistory();
+    for (int i = 0; i < 10; ++i) {
+      h->Append(Labels{{"__name__", "orders_total"}, {"channel", i % 2 ? "app" : "web"}},
+                1'000'000 + i * 15'000, i * 3.0);
+    }
+    return h;
+  }();
+  QueryResult result;
+  return PromqlEngine().Eval(*expr, 1'200'000, *history, &result).ok() ? "evaluated"
+                                                                       : "runtime error";
 }
 
 }  // namespace txmon::fuzz

@@ -19,5 +19,8 @@ std::string CanalMessage(const uint8_t* data, size_t size);
 std::string ConfigText(const uint8_t* data, size_t size);
 // A checkpoint payload through its decoder and a store restore.
 std::string CheckpointPayload(const uint8_t* data, size_t size);
+// A PromQL expression through the rule parser and, when it parses, the
+// engine over a small sample history.
+std::string PromqlExpr(const uint8_t* data, size_t size);
 
 }  // namespace txmon::fuzz

@@ -21,7 +21,8 @@ const std::map<std::string, Target>& Targets() {
   static const std::map<std::string, Target> targets = {
       {"canal_message", fuzz::CanalMessage},
       {"config_text", fuzz::ConfigText},
-      {"checkpoint_payload", fuzz::CheckpointPayload}};
+      {"checkpoint_payload", fuzz::CheckpointPayload},
+      {"promql_expr", fuzz::PromqlExpr}};
   return targets;
 }
 
@@ -46,6 +47,7 @@ TEST(FuzzCorpusTest, SeedsReachTheDeepCode) {
   EXPECT_GT(outcomes["canal_message"]["rows:1"] + outcomes["canal_message"]["rows:0"], 0);
   EXPECT_GT(outcomes["config_text"]["compiled"], 0);
   EXPECT_GT(outcomes["checkpoint_payload"]["decoded"], 0);
+  EXPECT_GT(outcomes["promql_expr"]["evaluated"], 0);
 }
 
 TEST(FuzzCorpusTest, RegressionInputsAreHandled) {
