@@ -11,4 +11,7 @@ namespace txmon {
 // input is UTF-8); control characters are escaped.
 void AppendJsonString(std::string& out, std::string_view text);
 
+// The same, as a new string.
+std::string JsonString(std::string_view text);
+
 }  // namespace txmon

@@ -13,12 +13,6 @@ namespace txmon {
 
 namespace {
 
-std::string JsonString(std::string_view text) {
-  std::string out;
-  AppendJsonString(out, text);
-  return out;
-}
-
 std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::string out = "{";
   for (const auto& [name, value] : pairs) {

@@ -468,6 +468,18 @@ Value Evaluator::EvalAbsent(const Call& call) {
   return Vector{Sample{builder.Build(), 1}};
 }
 
+// The labels of the group a sample falls into under `by` or `without`.
+Labels GroupLabels(const Aggregate& aggregate, const Labels& metric) {
+  LabelsBuilder builder(metric);
+  if (aggregate.without) {
+    for (const std::string& name : aggregate.grouping) builder.Del(name);
+    builder.Del(kMetricNameLabel);
+  } else {
+    builder.Keep(aggregate.grouping);
+  }
+  return builder.Build();
+}
+
 Value Evaluator::EvalNode(const Aggregate& aggregate) {
   Vector input = EvalVector(*aggregate.expr);
   if (aggregate.op == AggregateOp::kTopk || aggregate.op == AggregateOp::kBottomk) {
@@ -482,14 +494,7 @@ Value Evaluator::EvalNode(const Aggregate& aggregate) {
   std::unordered_map<std::string, size_t> index;
   std::vector<Group> groups;
   for (const Sample& sample : input) {
-    LabelsBuilder builder(sample.metric);
-    if (aggregate.without) {
-      for (const std::string& name : aggregate.grouping) builder.Del(name);
-      builder.Del(kMetricNameLabel);
-    } else {
-      builder.Keep(aggregate.grouping);
-    }
-    Labels metric = builder.Build();
+    Labels metric = GroupLabels(aggregate, sample.metric);
     auto [it, inserted] = index.try_emplace(metric.Key(), groups.size());
     if (inserted) {
       groups.push_back(Group{std::move(metric), sample.value, sample.value, 1});
@@ -551,14 +556,8 @@ Value Evaluator::EvalTopk(const Aggregate& aggregate, const Vector& input) {
   std::unordered_map<std::string, size_t> index;
   std::vector<Vector> groups;
   for (const Sample& sample : input) {
-    LabelsBuilder builder(sample.metric);
-    if (aggregate.without) {
-      for (const std::string& name : aggregate.grouping) builder.Del(name);
-      builder.Del(kMetricNameLabel);
-    } else {
-      builder.Keep(aggregate.grouping);
-    }
-    auto [it, inserted] = index.try_emplace(builder.Build().Key(), groups.size());
+    auto [it, inserted] =
+        index.try_emplace(GroupLabels(aggregate, sample.metric).Key(), groups.size());
     if (inserted) groups.emplace_back();
     groups[it->second].push_back(sample);
   }

@@ -12,12 +12,6 @@ namespace txmon {
 
 namespace {
 
-std::string JsonString(std::string_view text) {
-  std::string out;
-  AppendJsonString(out, text);
-  return out;
-}
-
 // Go's encoding/json for float64: plain decimals, an exponent only for
 // very small or large magnitudes (finite values only reach here).
 std::string JsonNumber(double value) {
