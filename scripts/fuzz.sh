@@ -20,11 +20,14 @@ for target in "${targets[@]}"; do
   scratch="build-fuzz/corpus-$target"
   log="build-fuzz/$target.log"
   mkdir -p "$scratch"
+  # Inputs that once crashed are replayed first, under the sanitizers.
+  corpora=("$scratch" "fuzz/corpus/$target")
+  [[ -d "fuzz/regressions/$target" ]] && corpora+=("fuzz/regressions/$target")
   echo "fuzz: $target for ${seconds}s"
   status=0
   UBSAN_OPTIONS=halt_on_error=1 "build-fuzz/fuzz/${target}_fuzzer" -max_total_time="$seconds" \
     -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="build-fuzz/crashes/$target-" "$scratch" "fuzz/corpus/$target" >"$log" 2>&1 ||
+    -artifact_prefix="build-fuzz/crashes/$target-" "${corpora[@]}" >"$log" 2>&1 ||
     status=$?
   grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|SUMMARY" "$log" || true
   if [[ $status -ne 0 ]]; then

@@ -1,5 +1,7 @@
 #include "agent/main/pipeline_metrics.h"
 
+#include <algorithm>
+
 #include "agent/main/build_info.h"
 
 namespace txmon {
@@ -11,6 +13,11 @@ namespace {
 const std::vector<int64_t> kLagBounds = {5'000,      10'000,     25'000,     50'000,     100'000,
                                          250'000,    500'000,    1'000'000,  2'000'000,  5'000'000,
                                          10'000'000, 30'000'000, 60'000'000, 300'000'000};
+
+// A commit time the lag and timestamp metrics can use: after 1970 and before
+// 9999-12-31 (a message may carry any number in `es`; beyond this range the
+// micro-unit arithmetic would overflow).
+bool IsPlausibleTime(int64_t ms) { return ms > 0 && ms < 253'402'300'800'000; }
 
 Status AddMetric(MetricStore& store, MetricSpec spec, Metric** out) {
   return store.Add(std::move(spec), out);
@@ -129,15 +136,15 @@ void PipelineMetrics::CountRow(const RowChange& row, int64_t now_ms) {
     }
   }
   cached_rows_[static_cast<int>(row.op)]->Add(kOne);
-  if (row.commit_time_ms > 0) {
-    int64_t lag_micros = (now_ms - row.commit_time_ms) * 1000;
-    if (lag_micros < 0) lag_micros = 0;  // clocks of two hosts disagree
+  if (IsPlausibleTime(row.commit_time_ms)) {
+    // Negative when the two hosts' clocks disagree: count it as no lag.
+    const int64_t lag_micros = std::max<int64_t>(0, now_ms - row.commit_time_ms) * 1000;
     event_lag_series_->Observe(event_lag_->BucketFor(lag_micros), lag_micros);
   }
 }
 
 void PipelineMetrics::SetLastEventTime(int64_t commit_time_ms) {
-  if (commit_time_ms <= last_event_ms_) return;
+  if (!IsPlausibleTime(commit_time_ms) || commit_time_ms <= last_event_ms_) return;
   last_event_ms_ = commit_time_ms;
   last_event_->Set(commit_time_ms * 1000);
 }
