@@ -17,23 +17,6 @@
 namespace txmon::test {
 namespace {
 
-std::vector<std::string> ScriptFiles() {
-  std::vector<std::string> files;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(TXMON_SOURCE_DIR) + "/tests/promql")) {
-    if (entry.path().extension() == ".test") files.push_back(entry.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 // Prometheus's almostEqual (promql/test.go).
 bool AlmostEqual(double a, double b) {
   constexpr double kEpsilon = 0.000001;
@@ -97,7 +80,7 @@ TEST_P(PromqlScriptTest, EveryEvalGivesTheExpectedResult) {
   const std::string path = GetParam();
   std::vector<ScriptStep> steps;
   std::string error;
-  ASSERT_TRUE(ParsePromqlScript(ReadFile(path), &steps, &error)) << path << ": " << error;
+  ASSERT_TRUE(ParsePromqlScript(ReadScriptFile(path), &steps, &error)) << path << ": " << error;
   auto history = std::make_unique<SampleHistory>();
   PromqlEngine engine;
   int evals = 0;
@@ -134,7 +117,7 @@ TEST_P(PromqlScriptTest, EveryEvalGivesTheExpectedResult) {
   EXPECT_GT(evals, 0) << path << " has no eval";
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripts, PromqlScriptTest, ::testing::ValuesIn(ScriptFiles()),
+INSTANTIATE_TEST_SUITE_P(Scripts, PromqlScriptTest, ::testing::ValuesIn(PromqlScriptFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = std::filesystem::path(info.param).stem().string();
                            std::replace_if(

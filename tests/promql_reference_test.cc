@@ -27,23 +27,6 @@ namespace {
 
 constexpr const char* kPromtool = "/usr/bin/promtool";
 
-std::vector<std::string> ScriptFiles() {
-  std::vector<std::string> files;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(TXMON_SOURCE_DIR) + "/tests/promql")) {
-    if (entry.path().extension() == ".test") files.push_back(entry.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 std::string YamlQuote(const std::string& text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
@@ -94,7 +77,7 @@ TEST_P(PromqlReferenceTest, PrometheusAgreesWithEveryEval) {
       << kPromtool << " is missing: install the Debian package \"prometheus\"";
   std::vector<ScriptStep> steps;
   std::string error;
-  ASSERT_TRUE(ParsePromqlScript(ReadFile(GetParam()), &steps, &error)) << error;
+  ASSERT_TRUE(ParsePromqlScript(ReadScriptFile(GetParam()), &steps, &error)) << error;
 
   std::vector<PromtoolTest> tests;
   auto history = std::make_unique<SampleHistory>();
@@ -164,7 +147,7 @@ TEST_P(PromqlReferenceTest, PrometheusAgreesWithEveryEval) {
                            << promtool->Stdout() << promtool->Stderr() << "\ninput: " << test_file;
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripts, PromqlReferenceTest, ::testing::ValuesIn(ScriptFiles()),
+INSTANTIATE_TEST_SUITE_P(Scripts, PromqlReferenceTest, ::testing::ValuesIn(PromqlScriptFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = std::filesystem::path(info.param).stem().string();
                            std::replace_if(

@@ -17,7 +17,10 @@
 // promtool, i.e. Prometheus's own engine).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -66,6 +69,24 @@ struct ScriptStep {
   ScriptLoad load;
   ScriptEval eval;
 };
+
+// The script files under tests/promql/, sorted.
+inline std::vector<std::string> PromqlScriptFiles() {
+  std::vector<std::string> files;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(TXMON_SOURCE_DIR) + "/tests/promql")) {
+    if (entry.path().extension() == ".test") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+inline std::string ReadScriptFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
 
 namespace script_detail {
 
