@@ -12,9 +12,12 @@ packages=(
   build-essential g++ cmake pkg-config git clang-format
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
-  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev
+  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev libre2-dev
   # servers the integration tests start, and tools the scripts use
   prometheus prometheus-alertmanager ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev
+  # the live page's browser test (Chromium driven by playwright-core from npm),
+  # the scrape-load benchmark, and certificates for the TLS tests
+  chromium nodejs wrk openssl
 )
 # Service users of the packaged daemons; their processes can only have been
 # started by the packages' own scripts.
