@@ -7,10 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-30}"
-# promql_expr_fuzzer is built too but not run here yet: it finds inputs whose
-# regex matchers make std::regex backtrack for seconds (see the PromQL
-# engine's matcher); run it by hand once the engine has a linear matcher.
-targets=(canal_message config_text checkpoint_payload)
+targets=(canal_message config_text checkpoint_payload promql_expr)
 
 echo "fuzz: building with clang into build-fuzz/"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTXMON_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \

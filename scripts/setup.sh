@@ -16,8 +16,9 @@ packages=(
   # servers the integration tests start, and tools the scripts use
   prometheus prometheus-alertmanager ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev
   # the live page's browser test (Chromium driven by playwright-core from npm),
-  # the scrape-load benchmark, and certificates for the TLS tests
-  chromium nodejs wrk openssl
+  # the scrape-load benchmark, certificates and password hashes for the TLS and
+  # basic-auth tests
+  chromium nodejs wrk openssl apache2-utils libcrypt-dev libssl-dev
 )
 # Service users of the packaged daemons; their processes can only have been
 # started by the packages' own scripts.

@@ -10,97 +10,11 @@
 
 #include "agent/base/duration.h"
 #include "agent/base/fixed_point.h"
+#include "agent/config/config_reader.h"
 
 namespace txmon {
 
 namespace {
-
-// Reads YAML nodes with errors that point at the line. Every helper returns
-// false after recording the first error.
-class ConfigReader {
- public:
-  explicit ConfigReader(std::string file) : file_(std::move(file)) {}
-
-  bool Fail(const YAML::Node& node, const std::string& path, const std::string& reason) {
-    if (!error_.empty()) return false;
-    std::ostringstream out;
-    out << file_;
-    if (node.IsDefined() && node.Mark().line >= 0) {
-      out << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
-    }
-    out << ": " << path << ": " << reason;
-    error_ = out.str();
-    return false;
-  }
-  const std::string& error() const { return error_; }
-  std::string Origin(const YAML::Node& node) const {
-    return file_ + ":" + std::to_string(node.Mark().line + 1);
-  }
-
-  bool ExpectMap(const YAML::Node& node, const std::string& path,
-                 const std::set<std::string>& allowed) {
-    if (!node.IsMap()) return Fail(node, path, "expected a mapping");
-    for (const auto& entry : node) {
-      std::string key = entry.first.Scalar();
-      if (!allowed.count(key)) {
-        std::string want;
-        for (const std::string& a : allowed) want += (want.empty() ? "" : ", ") + a;
-        return Fail(entry.first, path, "unknown field \"" + key + "\" (known: " + want + ")");
-      }
-    }
-    return true;
-  }
-
-  bool String(const YAML::Node& node, const std::string& path, std::string* out) {
-    if (!node.IsScalar()) return Fail(node, path, "expected a string");
-    *out = node.Scalar();
-    return true;
-  }
-
-  bool StringList(const YAML::Node& node, const std::string& path, std::vector<std::string>* out) {
-    out->clear();
-    if (node.IsScalar()) {
-      out->push_back(node.Scalar());
-      return true;
-    }
-    if (!node.IsSequence()) return Fail(node, path, "expected a string or a list of strings");
-    for (size_t i = 0; i < node.size(); ++i) {
-      if (!node[i].IsScalar()) return Fail(node[i], path, "expected a string");
-      out->push_back(node[i].Scalar());
-    }
-    return true;
-  }
-
-  bool Unsigned(const YAML::Node& node, const std::string& path, uint64_t* out) {
-    std::optional<int64_t> micros =
-        node.IsScalar() ? ParseDecimalMicros(node.Scalar()) : std::nullopt;
-    if (!micros || *micros < 0 || *micros % kMicrosPerUnit != 0) {
-      return Fail(node, path, "expected a whole number >= 0");
-    }
-    *out = static_cast<uint64_t>(*micros / kMicrosPerUnit);
-    return true;
-  }
-
-  bool Decimal(const YAML::Node& node, const std::string& path, int64_t* micros) {
-    std::optional<int64_t> parsed =
-        node.IsScalar() ? ParseDecimalMicros(node.Scalar()) : std::nullopt;
-    if (!parsed) return Fail(node, path, "expected a decimal number");
-    *micros = *parsed;
-    return true;
-  }
-
-  bool Bool(const YAML::Node& node, const std::string& path, bool* out) {
-    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
-      *out = node.Scalar() == "true";
-      return true;
-    }
-    return Fail(node, path, "expected true or false");
-  }
-
- private:
-  std::string file_;
-  std::string error_;
-};
 
 bool ReadImage(ConfigReader& r, const YAML::Node& node, const std::string& path, RowImage* image) {
   if (!node) return true;
@@ -501,22 +415,15 @@ Status ParseConfig(const std::string& yaml, const std::string& file, AgentConfig
   config->file = file;
   ConfigReader reader(file);
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return Status::Error(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
-  }
+  if (Status s = ParseYaml(yaml, file, &root); !s.ok()) return s;
   if (!ReadConfig(reader, root, config)) return Status::Error(reader.error());
   return Status::Ok();
 }
 
 Status LoadConfigFile(const std::string& path, AgentConfig* config) {
-  std::ifstream in(path);
-  if (!in) return Status::Error(path + ": cannot open: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfig(text.str(), path, config);
+  std::string text;
+  if (Status s = ReadTextFile(path, &text); !s.ok()) return s;
+  return ParseConfig(text, path, config);
 }
 
 }  // namespace txmon

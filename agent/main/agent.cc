@@ -38,6 +38,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
 
   WebServerOptions web;
   web.listen_address = agent->options_.web_listen_address;
+  web.security = agent->options_.web_security;
   Source* source = agent->source_.get();
   web.ready = [source] { return source->Connected(); };
   MetricStore* store = &agent->store_;
@@ -60,7 +61,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},
-       {"url", "http://127.0.0.1:" + std::to_string(agent->web_->port()) + "/metrics"}});
+       {"url", std::string(agent->web_->scheme()) +
+                   "://127.0.0.1:" + std::to_string(agent->web_->port()) + "/metrics"}});
   *out = std::move(agent);
   return Status::Ok();
 }
@@ -154,7 +156,9 @@ std::string Agent::ExternalUrl() const {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   std::string address = options_.web_listen_address;
-  return "http://" + std::string(host) + ":" + address.substr(address.rfind(':') + 1);
+  const char* scheme = options_.web_security.tls ? "https" : "http";
+  return std::string(scheme) + "://" + std::string(host) + ":" +
+         address.substr(address.rfind(':') + 1);
 }
 
 Agent::~Agent() {
@@ -173,6 +177,7 @@ Status Agent::Run() {
 }
 
 int Agent::web_port() const { return web_->port(); }
+const char* Agent::web_scheme() const { return web_->scheme(); }
 const std::string& Agent::web_address() const { return web_->address(); }
 
 }  // namespace txmon

@@ -30,8 +30,10 @@ struct AgentOptions {
   std::string source_file;
   // Prometheus-style listen address; ":0" picks a free port.
   std::string web_listen_address = ":9464";
-  // Base of alerts' generatorURL; empty: http://HOSTNAME:PORT.
+  // Base of alerts' generatorURL; empty: SCHEME://HOSTNAME:PORT.
   std::string web_external_url;
+  // TLS and basic auth for every endpoint (--web.config.file).
+  WebSecurity web_security;
   PipelineOptions pipeline;
 };
 
@@ -47,6 +49,7 @@ class Agent {
   void RequestStop() { stop_.store(true); }
 
   int web_port() const;
+  const char* web_scheme() const;
   const std::string& web_address() const;
   MetricStore& store() { return store_; }
   RuleManager& rules() { return *rules_; }

@@ -4,6 +4,7 @@
 
 #include "agent/base/duration.h"
 #include "agent/base/log.h"
+#include "agent/config/web_config.h"
 #include "agent/main/agent.h"
 #include "agent/main/build_info.h"
 #include "agent/main/commands.h"
@@ -27,6 +28,7 @@ std::string TopLevelHelp() {
          "  txmon demo [flags]            run a simulated shop into an embedded Kafka and the\n"
          "                                agent on it (txmon demo --help)\n"
          "  txmon check config FILE...    validate configuration files and exit\n"
+         "  txmon check web-config FILE... validate web config files (TLS, basic auth)\n"
          "  txmon --version               print the version\n\n"
          "Exit codes: 0 success, 1 failure while running, 2 bad usage or refused config.\n";
 }
@@ -36,6 +38,10 @@ void AddCommonFlags(FlagSet& flags) {
   flags.AddString("web.listen-address", ":9464",
                   "Address to serve /metrics, /-/healthy and /-/ready on (host:port, port 0 "
                   "picks a free one).");
+  flags.AddString("web.config.file", "",
+                  "Web config file enabling TLS and basic auth on every endpoint, in the format "
+                  "of Prometheus' exporter-toolkit (tls_server_config, basic_auth_users, "
+                  "http_server_config.headers). Empty: plain HTTP, no auth.");
   flags.AddString("web.external-url", "",
                   "URL under which txmon is reached by users, used in alerts' generatorURL "
                   "(default: http://HOSTNAME:PORT).");
@@ -56,14 +62,22 @@ Status ApplyLogFlags(const FlagSet& flags) {
   return Status::Ok();
 }
 
+Status ApplyWebFlags(const FlagSet& flags, AgentOptions* options) {
+  options->web_listen_address = flags.Get("web.listen-address");
+  options->web_external_url = flags.Get("web.external-url");
+  const std::string& web_config = flags.Get("web.config.file");
+  if (web_config.empty()) return Status::Ok();
+  return LoadWebConfigFile(web_config, &options->web_security);
+}
+
 int RunAgentUntilSignal(AgentOptions options) {
   std::unique_ptr<Agent> agent;
   if (Status s = Agent::Create(std::move(options), &agent); !s.ok()) {
     Log(LogLevel::kError, "main", "cannot start", {{"err", s.message()}});
     return kExitUsage;
   }
-  printf("txmon: serving http://127.0.0.1:%d/metrics (listening on %s)\n", agent->web_port(),
-         agent->web_address().c_str());
+  printf("txmon: serving %s://127.0.0.1:%d/metrics (listening on %s)\n", agent->web_scheme(),
+         agent->web_port(), agent->web_address().c_str());
   fflush(stdout);
   StopOnSignals([&agent] { agent->RequestStop(); });
   Status status = agent->Run();
@@ -119,30 +133,56 @@ int RunAgentCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   options.pipeline.checkpoint_interval = *interval;
-  options.web_listen_address = flags.Get("web.listen-address");
-  options.web_external_url = flags.Get("web.external-url");
+  if (Status s = ApplyWebFlags(flags, &options); !s.ok()) {
+    Log(LogLevel::kError, "config", "refused the web configuration", {{"err", s.message()}});
+    return kExitUsage;
+  }
   Log(LogLevel::kInfo, "main", "starting txmon",
       {{"version", std::string(kVersion)}, {"config", flags.Get("config.file")}});
   return RunAgentUntilSignal(std::move(options));
 }
 
+namespace {
+
+constexpr char kCheckUsage[] =
+    "Usage: txmon check config FILE...       validate txmon configuration files (and the rule\n"
+    "                                        files they name)\n"
+    "       txmon check web-config FILE...   validate web config files (--web.config.file)\n"
+    "Exit code 0 if all are valid, 2 if any is refused.\n";
+
+// Loads one file of the kind `what` names; a summary of it on success.
+Status CheckOneFile(const std::string& what, const std::string& path, std::string* summary) {
+  if (what == "web-config") {
+    WebSecurity security;
+    if (Status s = LoadWebConfigFile(path, &security); !s.ok()) return s;
+    *summary = std::string(security.tls ? "TLS" : "plain HTTP") + ", " +
+               std::to_string(security.users.size()) + " basic auth users";
+    return Status::Ok();
+  }
+  AgentConfig config;
+  if (Status s = LoadConfigFile(path, &config); !s.ok()) return s;
+  std::vector<RuleGroupSpec> groups;  // rule files are part of the config, as in promtool
+  if (Status s = LoadRuleFiles(config.rule_files, &groups); !s.ok()) return s;
+  *summary = std::to_string(config.metrics.size()) + " metrics, " + std::to_string(groups.size()) +
+             " rule groups found";
+  return Status::Ok();
+}
+
+}  // namespace
+
 int RunCheckCommand(const std::vector<std::string>& args) {
-  if (args.size() < 2 || args[0] != "config") {
-    fputs(
-        "Usage: txmon check config FILE...\n  Validates txmon configuration files: exit code 0 "
-        "if all are valid, 2 if any is refused.\n",
-        args.size() == 1 && args[0] == "--help" ? stdout : stderr);
-    return args.size() == 1 && args[0] == "--help" ? kExitOk : kExitUsage;
+  bool known = !args.empty() && (args[0] == "config" || args[0] == "web-config");
+  if (args.size() < 2 || !known) {
+    bool asked = args.size() == 1 && args[0] == "--help";
+    fputs(kCheckUsage, asked ? stdout : stderr);
+    return asked ? kExitOk : kExitUsage;
   }
   int exit_code = kExitOk;
   for (size_t i = 1; i < args.size(); ++i) {
-    AgentConfig config;
-    Status s = LoadConfigFile(args[i], &config);
-    std::vector<RuleGroupSpec> groups;  // rule files are part of the config, as in promtool
-    if (s.ok()) s = LoadRuleFiles(config.rule_files, &groups);
+    std::string summary;
+    Status s = CheckOneFile(args[0], args[i], &summary);
     if (s.ok()) {
-      printf("Checking %s\n  SUCCESS: %zu metrics, %zu rule groups found\n", args[i].c_str(),
-             config.metrics.size(), groups.size());
+      printf("Checking %s\n  SUCCESS: %s\n", args[i].c_str(), summary.c_str());
     } else {
       printf("Checking %s\n  FAILED: %s\n", args[i].c_str(), s.message().c_str());
       exit_code = kExitUsage;

@@ -26,6 +26,9 @@ struct AgentOptions;
 class Status;
 void AddCommonFlags(FlagSet& flags);  // --web.listen-address, --log.*, --help
 Status ApplyLogFlags(const FlagSet& flags);
+// --web.listen-address, --web.external-url and --web.config.file (read and
+// validated here, so a bad file is refused before anything starts).
+Status ApplyWebFlags(const FlagSet& flags, AgentOptions* options);
 // Runs the agent until SIGINT/SIGTERM; returns the exit code.
 int RunAgentUntilSignal(AgentOptions options);
 

@@ -127,8 +127,11 @@ int RunDemoCommand(const std::vector<std::string>& args) {
   source.topics = {shop_options.topic};
   source.group_id = "txmon-demo";
   source.start_offset = "earliest";
-  options.web_listen_address = flags.Get("web.listen-address");
-  options.web_external_url = flags.Get("web.external-url");
+  if (Status s = ApplyWebFlags(flags, &options); !s.ok()) {
+    Log(LogLevel::kError, "config", "refused the web configuration", {{"err", s.message()}});
+    shop.Stop();
+    return kExitUsage;
+  }
   int exit_code = RunAgentUntilSignal(std::move(options));
   shop.Stop();
   return exit_code;

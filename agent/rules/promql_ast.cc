@@ -132,15 +132,17 @@ Status LabelMatcher::Make(Type type, std::string name, std::string value, LabelM
   out->value_ = std::move(value);
   out->regex_.reset();
   if (type == Type::kRegexMatch || type == Type::kRegexNoMatch) {
-    try {
-      // ECMAScript is the closest std::regex grammar to RE2 for the
-      // expressions rules use (alternation, classes, repetition).
-      out->regex_ =
-          std::make_shared<const std::regex>("^(?:" + out->value_ + ")$", std::regex::ECMAScript);
-    } catch (const std::regex_error& error) {
+    // RE2 is the syntax Prometheus uses (Go's regexp), and it matches in
+    // linear time, so no rule or query can make an evaluation backtrack.
+    // Anchored as Prometheus anchors it.
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto regex = std::make_shared<const re2::RE2>("^(?:" + out->value_ + ")$", options);
+    if (!regex->ok()) {
       return Status::Error("invalid regular expression " + Quote(out->value_) + ": " +
-                           error.what());
+                           regex->error());
     }
+    out->regex_ = std::move(regex);
   }
   return Status::Ok();
 }
@@ -152,9 +154,9 @@ bool LabelMatcher::Matches(std::string_view value) const {
     case Type::kNotEqual:
       return value != value_;
     case Type::kRegexMatch:
-      return std::regex_match(value.begin(), value.end(), *regex_);
+      return RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
     case Type::kRegexNoMatch:
-      return !std::regex_match(value.begin(), value.end(), *regex_);
+      return !RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
   }
   return false;
 }

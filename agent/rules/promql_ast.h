@@ -7,10 +7,11 @@
 // grouping, binary operations carry their vector matching.
 #pragma once
 
+#include <re2/re2.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -44,7 +45,7 @@ class LabelMatcher {
   Type type_ = Type::kEqual;
   std::string name_;
   std::string value_;
-  std::shared_ptr<const std::regex> regex_;  // for the regex types
+  std::shared_ptr<const re2::RE2> regex_;  // for the regex types
 };
 
 // Arithmetic kAdd..kPow, comparisons kEql..kLte, set operators kAnd..kUnless

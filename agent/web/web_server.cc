@@ -15,6 +15,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "agent/base/log.h"
+#include "agent/web/tls_context.h"
 
 namespace txmon {
 
@@ -68,9 +69,9 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
 bool CivetwebHasIpv6() { return mg_check_feature(MG_FEATURES_IPV6) != 0; }
 
 // CivetWeb's "listening_ports" syntax: "PORT" is every IPv4 interface, "+PORT"
-// every IPv4 and IPv6 interface.
-std::string CivetwebListeningPort(const ListenAddress& address) {
-  std::string port = std::to_string(address.port);
+// every IPv4 and IPv6 interface; a trailing "s" makes it a TLS port.
+std::string CivetwebListeningPort(const ListenAddress& address, bool tls) {
+  std::string port = std::to_string(address.port) + (tls ? "s" : "");
   if (address.ipv6) return "[" + address.host + "]:" + port;
   if (address.host.empty()) return CivetwebHasIpv6() ? "+" + port : port;
   return address.host + ":" + port;
@@ -102,9 +103,11 @@ void ConnectAndClose(const std::string& host, int port) {
   freeaddrinfo(addresses);
 }
 
-void InitCivetwebOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(MG_FEATURES_DEFAULT); });
+// Initializes CivetWeb once per process, with TLS when OpenSSL can be loaded
+// (see civetweb_openssl3.cc). Returns whether TLS is available.
+bool InitCivetwebOnce() {
+  static const bool tls = (mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) != 0;
+  return tls;
 }
 
 std::string ToLower(std::string_view text) {
@@ -152,8 +155,12 @@ bool ReadBody(mg_connection* connection, long long content_length, size_t limit,
   }
 }
 
-void WriteResponse(mg_connection* connection, const HttpResponse& response, bool send_body) {
+void WriteResponse(mg_connection* connection, const HttpResponse& response,
+                   const std::map<std::string, std::string>& extra_headers, bool send_body) {
   mg_response_header_start(connection, response.status);
+  for (const auto& [name, value] : extra_headers) {
+    mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
+  }
   mg_response_header_add(connection, "Content-Type", response.content_type.c_str(), -1);
   mg_response_header_add(connection, "Content-Length", std::to_string(response.body.size()).c_str(),
                          -1);
@@ -211,7 +218,9 @@ HttpResponse HttpResponse::Text(int status, std::string body) {
 }
 
 WebServer::WebServer(WebServerOptions options)
-    : options_(std::move(options)), self_registry_(std::make_shared<prometheus::Registry>()) {
+    : options_(std::move(options)),
+      authenticator_(options_.security.users),
+      self_registry_(std::make_shared<prometheus::Registry>()) {
   requests_total_ = &prometheus::BuildCounter()
                          .Name("txmon_http_requests_total")
                          .Help("HTTP requests served, by handler and status code.")
@@ -235,16 +244,22 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
     *error = "listen " + listen_address + ": IPv6 is not supported by the installed CivetWeb";
     return nullptr;
   }
-  InitCivetwebOnce();
+  const bool tls = options.security.tls.has_value();
+  if (!InitCivetwebOnce() && tls) {
+    *error = "listen " + listen_address +
+             ": TLS is not available: CivetWeb could not load OpenSSL (libssl.so, libcrypto.so)";
+    return nullptr;
+  }
 
   std::unique_ptr<WebServer> server(new WebServer(std::move(options)));
   server->InstallBuiltInRoutes();
-  const std::string listening_port = CivetwebListeningPort(*address);
+  const std::string listening_port = CivetwebListeningPort(*address, tls);
   const std::string threads = std::to_string(std::max(1, server->options_.threads));
   const char* civetweb_options[] = {"listening_ports", listening_port.c_str(), "num_threads",
                                     threads.c_str(), nullptr};
   mg_callbacks callbacks = {};
   callbacks.log_message = &WebServer::OnLogMessage;
+  if (tls) callbacks.init_ssl = &WebServer::OnInitSsl;
   mg_init_data init = {&callbacks, server.get(), civetweb_options};
   unsigned error_code = 0;
   char error_text[256] = "";
@@ -264,7 +279,10 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   // One catch-all CivetWeb handler; routing is ours so that every request,
   // including a 404, passes the same instrumentation (and later, auth).
   mg_set_request_handler(server->context_, "/", &WebServer::OnRequest, server.get());
-  Log(LogLevel::kInfo, kComponent, "Listening on", {{"address", server->address_}});
+  Log(LogLevel::kInfo, kComponent, "Listening on",
+      {{"address", server->address_},
+       {"tls", tls ? "true" : "false"},
+       {"basic_auth_users", std::to_string(server->options_.security.users.size())}});
   error->clear();
   return server;
 }
@@ -272,6 +290,7 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
 std::string WebServer::StartError(const std::string& listen_address,
                                   const std::string& civetweb_error) {
   std::lock_guard<std::mutex> lock(start_log_mutex_);
+  if (!tls_error_.empty()) return "listen " + listen_address + ": TLS: " + tls_error_;
   for (const std::string& message : start_log_) {
     if (std::optional<std::string> reason = BindFailureReason(message)) {
       return "listen " + listen_address + ": " + *reason;
@@ -363,7 +382,9 @@ int WebServer::OnRequest(mg_connection* connection, void* self) {
   std::string handler_label = kUnmatchedHandlerLabel;
   std::shared_ptr<const HttpHandler> handler = server->Route(request.path, &handler_label);
   HttpResponse response;
-  if (!handler) {
+  if (std::optional<HttpResponse> refused = server->Authenticate(request)) {
+    response = std::move(*refused);
+  } else if (!handler) {
     response = HttpResponse::Text(404, "Not Found");
   } else if (!ReadBody(connection, info->content_length, server->options_.max_request_body_bytes,
                        &request.body)) {
@@ -381,8 +402,29 @@ int WebServer::OnRequest(mg_connection* connection, void* self) {
   // counted; the duration is the time to produce the response.
   std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
   server->Record(handler_label, response.status, elapsed.count());
-  WriteResponse(connection, response, request.method != "HEAD");
+  WriteResponse(connection, response, server->options_.security.headers, request.method != "HEAD");
   return response.status;
+}
+
+std::optional<HttpResponse> WebServer::Authenticate(const HttpRequest& request) {
+  if (!authenticator_.enabled() || authenticator_.Check(request.Header("Authorization"))) {
+    return std::nullopt;
+  }
+  HttpResponse response = HttpResponse::Text(401, "Unauthorized");
+  response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"txmon\", charset=\"UTF-8\"");
+  return response;
+}
+
+int WebServer::OnInitSsl(void* ssl_context, void* self) {
+  auto* server = static_cast<WebServer*>(self);
+  std::string error;
+  if (!ConfigureTlsContext(static_cast<SSL_CTX*>(ssl_context), *server->options_.security.tls,
+                           &error)) {
+    std::lock_guard<std::mutex> lock(server->start_log_mutex_);
+    server->tls_error_ = error;
+    return -1;
+  }
+  return 1;  // certificate and key are set: CivetWeb must not load its own
 }
 
 int WebServer::OnLogMessage(const mg_connection* connection, const char* message) {

@@ -1,6 +1,8 @@
 // WebServer: the agent's one HTTP server (CivetWeb). Everything the agent
 // serves over HTTP is a handler registered here by path, so cross-cutting
-// concerns (self-metrics, and later TLS and basic auth) live in one place.
+// concerns (self-metrics, TLS, basic auth, extra headers) live in one place.
+// With WebServerOptions::security every route, built-in or not, is behind the
+// same TLS port and the same credentials, as with exporter-toolkit.
 //
 // Built-in routes: /-/healthy, /-/ready (from `ready`), /metrics (the
 // `collect_metrics` families followed by the server's own families). Any other
@@ -34,6 +36,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
+
+#include "agent/web/web_security.h"
 
 struct mg_connection;
 struct mg_context;
@@ -81,6 +85,9 @@ struct WebServerOptions {
   std::function<bool()> ready;
   // Families served on /metrics before the server's own. Unset: none.
   MetricsCollector collect_metrics;
+  // TLS, basic auth and response headers (--web.config.file). Default: plain
+  // HTTP, open to anyone who can reach the port.
+  WebSecurity security;
 };
 
 class WebServer {
@@ -93,6 +100,8 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
+  // "https" when serving TLS, else "http".
+  const char* scheme() const { return options_.security.tls ? "https" : "http"; }
   // The bound port (the real one when the options asked for port 0).
   int port() const { return port_; }
   // The listen address with the bound port, e.g. "127.0.0.1:41234", ":9464".
@@ -117,11 +126,14 @@ class WebServer {
 
   static int OnRequest(mg_connection* connection, void* self);
   static int OnLogMessage(const mg_connection* connection, const char* message);
+  static int OnInitSsl(void* ssl_context, void* self);
 
   void InstallBuiltInRoutes();
   HttpResponse Serve(const HttpRequest& request, std::string* handler_label) const;
   std::shared_ptr<const HttpHandler> Route(const std::string& path, std::string* pattern) const;
   HttpResponse ServeMetrics() const;
+  // 401 with a challenge unless the request carries valid credentials.
+  std::optional<HttpResponse> Authenticate(const HttpRequest& request);
   void Record(const std::string& handler_label, int status, double seconds);
   std::string StartError(const std::string& listen_address, const std::string& civetweb_error);
 
@@ -130,6 +142,7 @@ class WebServer {
   int port_ = 0;
   std::string address_;
   std::string local_host_;  // where Stop() connects to wake the accept loop
+  BasicAuthenticator authenticator_;
 
   mutable std::shared_mutex routes_mutex_;
   std::map<std::string, std::shared_ptr<const HttpHandler>> routes_;
@@ -142,6 +155,7 @@ class WebServer {
   std::atomic<bool> started_{false};
   std::mutex start_log_mutex_;
   std::vector<std::string> start_log_;
+  std::string tls_error_;  // why OnInitSsl refused, reported by Start
 };
 
 }  // namespace txmon

@@ -95,6 +95,15 @@ HttpResponse HttpSend(const std::string& method, const std::string& url, const s
     curl_easy_setopt(handle, CURLOPT_USERPWD, options.user_password.c_str());
   }
   if (!options.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (options.max_tls_version == "1.2") {
+    curl_easy_setopt(handle, CURLOPT_SSLVERSION,
+                     static_cast<long>(CURL_SSLVERSION_TLSv1_2) |
+                         static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_2));
+  }
+  if (!options.client_cert_file.empty()) {
+    curl_easy_setopt(handle, CURLOPT_SSLCERT, options.client_cert_file.c_str());
+    curl_easy_setopt(handle, CURLOPT_SSLKEY, options.client_key_file.c_str());
+  }
   if (options.accept_gzip) curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "gzip");
 
   CURLcode code = curl_easy_perform(handle);

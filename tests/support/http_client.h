@@ -25,6 +25,9 @@ struct HttpClientOptions {
   std::vector<std::string> headers;  // "Name: value"
   std::string user_password;         // "user:password" for basic auth; empty: none
   std::string ca_file;               // PEM file trusted for https; empty: the system's
+  std::string client_cert_file;      // PEM client certificate for https; empty: none
+  std::string client_key_file;       // its private key
+  std::string max_tls_version;       // "1.2" caps the client at TLS 1.2; empty: no cap
   bool accept_gzip = false;          // send Accept-Encoding: gzip and decode the body
 };
 

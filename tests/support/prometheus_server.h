@@ -22,6 +22,9 @@ struct PrometheusOptions {
   std::string binary = "/usr/bin/prometheus";
   std::vector<std::string> targets;  // "127.0.0.1:PORT", scraped at /metrics by job `job`
   std::string job = "txmon";
+  // Added to the job's scrape config, indented as its fields (scheme: https,
+  // tls_config:, basic_auth:, ...).
+  std::string job_config;
   std::chrono::milliseconds scrape_interval{1000};  // also the evaluation interval
   // Appended to the generated YAML at top level (rule_files:, alerting:, ...).
   std::string extra_config;

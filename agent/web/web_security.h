@@ -1,0 +1,77 @@
+// WebSecurity: who may talk to the agent's HTTP server and how — TLS and
+// HTTP basic auth, as Prometheus' exporter-toolkit web config file describes
+// them (`--web.config.file`). The file is read by agent/config; this header
+// holds what WebServer needs, so the web stage never parses YAML.
+//
+// BasicAuthenticator checks an Authorization header against bcrypt hashes.
+// bcrypt is slow on purpose (tens of ms at cost 10), so, as exporter-toolkit
+// does, verdicts are cached by a SHA-256 of user, hash and password: a
+// scraper sending the same credentials every few seconds pays the cost once.
+//
+// Threading: BasicAuthenticator::Check is safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace txmon {
+
+// exporter-toolkit's client_auth_type values.
+enum class ClientAuth : uint8_t {
+  kNoClientCert,
+  kRequestClientCert,
+  kRequireAnyClientCert,
+  kVerifyClientCertIfGiven,
+  kRequireAndVerifyClientCert,
+};
+
+// TLS protocol versions as exporter-toolkit names them (TLS10 ... TLS13).
+enum class TlsVersion : uint8_t { kTls10, kTls11, kTls12, kTls13 };
+
+struct TlsServerConfig {
+  // PEM files (paths already resolved against the web config's folder), or
+  // the PEM text itself in cert/key when the file gave it inline.
+  std::string cert_file;
+  std::string key_file;
+  std::string cert_pem;
+  std::string key_pem;
+  ClientAuth client_auth = ClientAuth::kNoClientCert;
+  std::string client_ca_file;
+  TlsVersion min_version = TlsVersion::kTls12;
+  std::optional<TlsVersion> max_version;
+};
+
+struct WebSecurity {
+  std::optional<TlsServerConfig> tls;          // unset: plain HTTP
+  std::map<std::string, std::string> users;    // user -> bcrypt hash; empty: no auth
+  std::map<std::string, std::string> headers;  // added to every response
+  std::string file;                            // where it was read from, for logs
+};
+
+// True for the bcrypt forms htpasswd and Go's bcrypt write: $2a$, $2b$, $2y$.
+bool IsBcryptHash(std::string_view hash);
+
+class BasicAuthenticator {
+ public:
+  explicit BasicAuthenticator(std::map<std::string, std::string> users);
+
+  bool enabled() const { return !users_.empty(); }
+  // True if `authorization` ("Basic base64(user:password)") names a known
+  // user with the right password.
+  bool Check(std::string_view authorization);
+
+ private:
+  bool Verify(const std::string& user, const std::string& password);
+
+  static constexpr size_t kMaxCachedVerdicts = 1024;
+  const std::map<std::string, std::string> users_;
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, bool> verdicts_;  // SHA-256 hex -> verdict
+};
+
+}  // namespace txmon
