@@ -26,93 +26,19 @@
 
 #include "agent/base/civil_time.h"
 #include "agent/demo/embedded_kafka.h"
-#include "agent/demo/shop_simulator.h"
-#include "tests/support/free_port.h"
+#include "bench/support/shop_backlog.h"
 #include "tests/support/http_client.h"
-#include "tests/support/process.h"
 
 namespace txmon {
 namespace {
 
+using bench::CountSeries;
+using bench::RssKiB;
+using bench::SumOf;
+
 using Clock = std::chrono::steady_clock;
 constexpr int kPartitions = 32;
 const char* kTopic = "shop.binlog";
-
-// Sums the samples of one metric family straight from the exposition text.
-double SumOf(const std::string& text, const std::string& name) {
-  double total = 0;
-  size_t at = 0;
-  while ((at = text.find("\n" + name, at)) != std::string::npos) {
-    at += 1;
-    char next = text[at + name.size()];
-    if (next != '{' && next != ' ') continue;
-    size_t line_end = text.find('\n', at);
-    size_t space = text.rfind(' ', line_end);
-    total += strtod(text.c_str() + space + 1, nullptr);
-  }
-  return total;
-}
-
-size_t CountSeries(const std::string& text) {
-  size_t series = 0;
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    if (end > at && text[at] != '#') ++series;
-    at = end + 1;
-  }
-  return series;
-}
-
-long RssKiB(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmRSS:")) return strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return 0;
-}
-
-std::vector<std::string> GenerateMessages(size_t* rows) {
-  ShopSimulatorOptions options;
-  options.seed = 11;
-  // Sized to stay under the mock broker's 5 MiB per partition retention
-  // (about 3.3 MiB on each of the 32 partitions), with ~12,000 buyers.
-  options.orders_per_second = 1200;
-  options.time_scale = 30;
-  options.initial_users = 12000;
-  options.record_each_order = false;
-  ShopSimulator simulator(options);
-  std::vector<CanalMessageOut> out;
-  simulator.AdvanceTo(options.start_time_ms + 40'000, out);
-  std::vector<std::string> messages;
-  for (CanalMessageOut& m : out) messages.push_back(std::move(m.json));
-  *rows = simulator.truth().rows_total;
-  return messages;
-}
-
-// The shipped txmon.yml pointed at `brokers`; with `per_user_series`, one more
-// mapping labelled by user_id, for the memory figure.
-std::string WriteConfig(const std::string& dir, const std::string& brokers, bool per_user_series) {
-  std::ifstream shipped(std::string(TXMON_SOURCE_DIR) + "/txmon.yml");
-  std::stringstream text;
-  text << shipped.rdbuf();
-  std::string config = text.str();
-  const std::string from = "brokers: 127.0.0.1:9092";
-  config.replace(config.find(from), from.size(), "brokers: " + brokers);
-  if (per_user_series)
-    config +=
-        "\n  - name: bench_orders_by_user_total\n"
-        "    help: Orders by user, to hold many active series.\n"
-        "    type: counter\n"
-        "    table: orders\n"
-        "    on: insert\n"
-        "    labels:\n"
-        "      - {name: user_id, max_values: 100000}\n";
-  std::string path = dir + (per_user_series ? "/txmon-users.yml" : "/txmon.yml");
-  std::ofstream(path) << config;
-  return path;
-}
 
 std::string Scrape(const std::string& url) { return test::HttpGet(url).body; }
 
@@ -122,38 +48,6 @@ double Percentile(std::vector<double> values, double q) {
   return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
 }
 
-std::unique_ptr<test::Process> StartAgent(const std::string& dir, const std::string& config,
-                                          const std::string& group, std::string* url) {
-  const int port = test::FreeLoopbackPort();
-  *url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
-  // A group of its own per run; the steady run starts at the end of the topic.
-  std::string config_text;
-  {
-    std::ifstream in(config);
-    std::stringstream text;
-    text << in.rdbuf();
-    config_text = text.str();
-  }
-  auto replace = [&](const std::string& from, const std::string& to) {
-    config_text.replace(config_text.find(from), from.size(), to);
-  };
-  replace("group_id: txmon", "group_id: bench-" + group);
-  if (group == "steady") replace("start_offset: earliest", "start_offset: latest");
-  std::ofstream(config) << config_text;
-  test::ProcessOptions options{
-      std::string(TXMON_BINARY_DIR) + "/txmon",
-      {"--config.file=" + config, "--web.listen-address=127.0.0.1:" + std::to_string(port),
-       "--log.level=warn"},
-      "",
-      dir + "/stdout-" + group,
-      dir + "/stderr-" + group,
-      {}};
-  std::string error;
-  auto agent = test::Process::Start(options, &error);
-  if (!agent) fprintf(stderr, "txmon: %s\n", error.c_str());
-  return agent;
-}
-
 int Main(int argc, char** argv) {
   const double rate = argc > 1 ? atof(argv[1]) : 50000;
   const double seconds = argc > 2 ? atof(argv[2]) : 10;
@@ -161,18 +55,15 @@ int Main(int argc, char** argv) {
   if (!LocalZone::Use("Asia/Shanghai").ok()) return 1;
   std::string error;
   auto kafka = EmbeddedKafka::Start({}, &error);
-  if (!kafka || !kafka->CreateTopic(kTopic, kPartitions).ok()) {
+  if (!kafka) {
     fprintf(stderr, "embedded kafka: %s\n", error.c_str());
     return 1;
   }
   size_t rows = 0;
-  std::vector<std::string> messages = GenerateMessages(&rows);
+  std::vector<std::string> messages = bench::GenerateShopMessages(40, &rows);
   size_t bytes = 0;
   for (const std::string& m : messages) bytes += m.size();
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (!kafka->Produce(kTopic, static_cast<int32_t>(i % kPartitions), messages[i]).ok()) return 1;
-  }
-  if (!kafka->Flush(std::chrono::seconds(60)).ok()) return 1;
+  if (!bench::ProduceBacklog(*kafka, kTopic, kPartitions, messages)) return 1;
   printf("backlog: %zu messages, %zu rows, %.0f bytes/message\n", messages.size(), rows,
          static_cast<double>(bytes) / messages.size());
 
@@ -180,7 +71,9 @@ int Main(int argc, char** argv) {
       std::filesystem::temp_directory_path() / ("txmon-e2e-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string url;
-  auto agent = StartAgent(dir, WriteConfig(dir, kafka->bootstrap_servers(), true), "backlog", &url);
+  auto agent = bench::StartBenchAgent(
+      dir, bench::WriteBenchConfig(dir, kafka->bootstrap_servers(), "backlog", "earliest", true),
+      "backlog", &url);
   if (!agent) return 1;
 
   // 1 + 2: the backlog.
@@ -210,7 +103,9 @@ int Main(int argc, char** argv) {
   // 3: steady rate, on a fresh agent (new group, from the end of the topic)
   // with the shipped mappings only, so each poll of /metrics stays small.
   agent->Stop();
-  agent = StartAgent(dir, WriteConfig(dir, kafka->bootstrap_servers(), false), "steady", &url);
+  agent = bench::StartBenchAgent(
+      dir, bench::WriteBenchConfig(dir, kafka->bootstrap_servers(), "steady", "latest", false),
+      "steady", &url);
   if (!agent) return 1;
   for (int i = 0; i < 100 && SumOf(Scrape(url), "txmon_source_up") < 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
