@@ -2,11 +2,13 @@
 
 #include <civetweb.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -220,7 +222,8 @@ HttpResponse HttpResponse::Text(int status, std::string body) {
 WebServer::WebServer(WebServerOptions options)
     : options_(std::move(options)),
       authenticator_(options_.security.users),
-      self_registry_(std::make_shared<prometheus::Registry>()) {
+      self_registry_(std::make_shared<prometheus::Registry>()),
+      metrics_render_([this] { return RenderMetrics(); }) {
   requests_total_ = &prometheus::BuildCounter()
                          .Name("txmon_http_requests_total")
                          .Help("HTTP requests served, by handler and status code.")
@@ -260,6 +263,7 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   mg_callbacks callbacks = {};
   callbacks.log_message = &WebServer::OnLogMessage;
   if (tls) callbacks.init_ssl = &WebServer::OnInitSsl;
+  callbacks.init_thread = &WebServer::OnInitThread;
   mg_init_data init = {&callbacks, server.get(), civetweb_options};
   unsigned error_code = 0;
   char error_text[256] = "";
@@ -336,16 +340,20 @@ void WebServer::InstallBuiltInRoutes() {
   Handle("/metrics", GetOnly([this] { return ServeMetrics(); }));
 }
 
-HttpResponse WebServer::ServeMetrics() const {
+HttpResponse WebServer::ServeMetrics() {
+  HttpResponse response;
+  response.content_type = kMetricsContentType;
+  response.body = *metrics_render_.Get();
+  return response;
+}
+
+std::string WebServer::RenderMetrics() const {
   std::vector<prometheus::MetricFamily> families;
   if (options_.collect_metrics) families = options_.collect_metrics();
   std::vector<prometheus::MetricFamily> self = CollectSelfMetrics();
   families.insert(families.end(), std::make_move_iterator(self.begin()),
                   std::make_move_iterator(self.end()));
-  HttpResponse response;
-  response.content_type = kMetricsContentType;
-  response.body = prometheus::TextSerializer().Serialize(families);
-  return response;
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 std::vector<prometheus::MetricFamily> WebServer::CollectSelfMetrics() const {
@@ -413,6 +421,21 @@ std::optional<HttpResponse> WebServer::Authenticate(const HttpRequest& request) 
   HttpResponse response = HttpResponse::Text(401, "Unauthorized");
   response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"txmon\", charset=\"UTF-8\"");
   return response;
+}
+
+void* WebServer::OnInitThread(const mg_context* context, int thread_type) {
+  constexpr int kWorkerThread = 1;
+  auto* server = static_cast<WebServer*>(mg_get_user_data(context));
+  if (thread_type == kWorkerThread && server != nullptr && server->options_.worker_nice != 0) {
+    // Linux applies a nice value per thread: this worker only.
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    if (errno == 0) {
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()),
+                        current + server->options_.worker_nice);
+    }
+  }
+  return nullptr;
 }
 
 int WebServer::OnInitSsl(void* ssl_context, void* self) {

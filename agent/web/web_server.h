@@ -37,6 +37,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
+#include "agent/web/coalesced_render.h"
 #include "agent/web/web_security.h"
 
 struct mg_connection;
@@ -79,6 +80,10 @@ struct WebServerOptions {
   std::string listen_address = ":9464";
   // CivetWeb worker threads: the number of requests served at once.
   int threads = 8;
+  // Added to the nice value of the worker threads. Under CPU contention the
+  // kernel then favours the pipeline thread over serving HTTP, so a scrape
+  // storm slows scrapes, not ingest. 0: same priority.
+  int worker_nice = 10;
   // Requests whose body is larger are answered 413 without calling a handler.
   size_t max_request_body_bytes = 1 << 20;
   // /-/ready answers 200 while this returns true, else 503. Unset: ready.
@@ -127,11 +132,13 @@ class WebServer {
   static int OnRequest(mg_connection* connection, void* self);
   static int OnLogMessage(const mg_connection* connection, const char* message);
   static int OnInitSsl(void* ssl_context, void* self);
+  static void* OnInitThread(const mg_context* context, int thread_type);
 
   void InstallBuiltInRoutes();
   HttpResponse Serve(const HttpRequest& request, std::string* handler_label) const;
   std::shared_ptr<const HttpHandler> Route(const std::string& path, std::string* pattern) const;
-  HttpResponse ServeMetrics() const;
+  HttpResponse ServeMetrics();
+  std::string RenderMetrics() const;
   // 401 with a challenge unless the request carries valid credentials.
   std::optional<HttpResponse> Authenticate(const HttpRequest& request);
   void Record(const std::string& handler_label, int status, double seconds);
@@ -150,6 +157,8 @@ class WebServer {
   std::shared_ptr<prometheus::Registry> self_registry_;
   prometheus::Family<prometheus::Counter>* requests_total_;
   prometheus::Family<prometheus::Histogram>* request_duration_;
+  // Concurrent scrapes share one rendering of /metrics.
+  CoalescedRender metrics_render_;
 
   // CivetWeb explains a failed start only through its log callback.
   std::atomic<bool> started_{false};
