@@ -68,7 +68,8 @@ TEST_F(CommandLineTest, HelpExplainsEveryFlagAndCommand) {
   CommandResult run = Execute({"--help"});
   EXPECT_EQ(run.exit_code, 0);
   for (const char* text : {"--config.file", "--source.file", "--web.listen-address", "--log.level",
-                           "--log.format", "txmon demo", "txmon check config", "Exit codes"}) {
+                           "--log.format", "--web.config.file", "txmon demo", "txmon check config",
+                           "txmon check web-config", "Exit codes"}) {
     EXPECT_NE(run.out.find(text), std::string::npos) << text << " not in:\n" << run.out;
   }
   CommandResult demo = Execute({"demo", "--help"});
@@ -114,6 +115,30 @@ TEST_F(CommandLineTest, TheAgentRefusesABadConfigAtStart) {
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find(bad + ":4:11: metrics[0].type: unknown type"), std::string::npos)
       << run.err;
+}
+
+TEST_F(CommandLineTest, CheckWebConfigAndTheAgentRefuseABadWebConfig) {
+  std::string good = WriteFile("web.yml",
+                               "http_server_config:\n  headers:\n"
+                               "    X-Frame-Options: deny\n");
+  CommandResult ok = Execute({"check", "web-config", good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("SUCCESS: plain HTTP, 0 basic auth users"), std::string::npos) << ok.out;
+
+  std::string bad = WriteFile("bad-web.yml", "basic_auth_users:\n  alice: hunter2\n");
+  const std::string reason = bad + ":2:10: basic_auth_users.alice: not a bcrypt hash";
+  CommandResult check = Execute({"check", "web-config", bad});
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_NE(check.out.find(reason), std::string::npos) << check.out;
+  for (const char* command : {"agent", "demo"}) {
+    std::vector<std::string> args = {"--config.file=" + kShippedConfig, "--web.config.file=" + bad,
+                                     "--web.listen-address=127.0.0.1:0"};
+    if (std::string(command) == "demo")
+      args = {"demo", "--web.config.file=" + bad, "--web.listen-address=127.0.0.1:0"};
+    CommandResult run = Execute(args);
+    EXPECT_EQ(run.exit_code, 2) << command;
+    EXPECT_NE(run.err.find(reason), std::string::npos) << command << ": " << run.err;
+  }
 }
 
 TEST_F(CommandLineTest, ReplaysAFileAndExitsZeroAtItsEnd) {
