@@ -245,7 +245,7 @@ TEST(DeployFilesTest, YamlFilesParse) {
 // container paths of the prometheus service's mounts are mapped back to the
 // host paths (so /etc/prometheus/rules/*.yml checks the repository's rules/).
 TEST(DeployFilesTest, PromtoolAcceptsThePrometheusConfig) {
-  if (!fs::exists("/usr/bin/promtool")) GTEST_SKIP() << "/usr/bin/promtool is not installed";
+  ASSERT_TRUE(fs::exists("/usr/bin/promtool")) << "scripts/setup.sh installs prometheus";
   std::vector<Mount> mounts = BindMounts(Compose());
   YAML::Node config = YAML::LoadFile((kDocker / "prometheus.yml").string());
   ASSERT_TRUE(config["rule_files"]) << "no rule_files: the rules in rules/ would not be loaded";
@@ -304,10 +304,8 @@ TEST(DeployFilesTest, PrometheusScrapesTxmonAndAlertsAlertmanager) {
 
 TEST(DeployFilesTest, AmtoolAcceptsTheAlertmanagerConfig) {
   const fs::path config = kSource / "alertmanager/alertmanager.yml";
-  if (!fs::exists(config)) {
-    GTEST_SKIP() << config << " does not exist yet (the compose stack mounts it)";
-  }
-  if (!fs::exists("/usr/bin/amtool")) GTEST_SKIP() << "/usr/bin/amtool is not installed";
+  ASSERT_TRUE(fs::exists(config)) << config << " (the compose stack mounts it)";
+  ASSERT_TRUE(fs::exists("/usr/bin/amtool")) << "scripts/setup.sh installs prometheus-alertmanager";
   CommandResult result = RunCommand("/usr/bin/amtool", {"check-config", config.string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
 }
@@ -546,7 +544,7 @@ std::set<std::string> RuntimePackages() {
 // Every shared library the txmon binary links directly (its NEEDED entries)
 // comes from a package the runtime stage installs: the image can run it.
 TEST(DeployFilesTest, RuntimeStageInstallsTheLibrariesOfTheBinary) {
-  if (!HaveBinary("readelf") || !HaveBinary("dpkg")) GTEST_SKIP() << "needs readelf and dpkg";
+  ASSERT_TRUE(HaveBinary("readelf") && HaveBinary("dpkg")) << "needs readelf and dpkg";
   CommandResult elf = RunCommand("readelf", {"-d", kTxmonBinary});
   ASSERT_EQ(elf.exit_code, 0) << elf.err;
   static const std::regex kNeeded(R"(\(NEEDED\)\s+Shared library: \[(\S+)\])");
@@ -645,10 +643,7 @@ TEST(DeployFilesTest, SystemdUnitHasTheRequiredSettings) {
 // (verify insists that they exist). It reports unknown keys and bad values
 // on stderr but still exits 0, so any output is a failure.
 TEST(DeployFilesTest, SystemdAnalyzeVerifiesTheUnit) {
-  if (!HaveBinary("systemd-analyze")) {
-    GTEST_SKIP() << "systemd-analyze is not installed; SystemdUnitHasTheRequiredSettings checks "
-                    "the unit as INI";
-  }
+  ASSERT_TRUE(HaveBinary("systemd-analyze")) << "scripts/setup.sh installs systemd";
   std::string text = ReadFile(kSource / "deploy/txmon.service");
   const std::string installed = "/usr/local/bin/txmon";
   for (size_t at = text.find(installed); at != std::string::npos;
