@@ -24,7 +24,6 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/base/civil_time.h"
 #include "agent/demo/embedded_kafka.h"
 #include "bench/support/shop_backlog.h"
 #include "tests/support/http_client.h"
@@ -52,18 +51,12 @@ int Main(int argc, char** argv) {
   const double rate = argc > 1 ? atof(argv[1]) : 50000;
   const double seconds = argc > 2 ? atof(argv[2]) : 10;
   const bool verbose = argc > 3 && std::string(argv[3]) == "-v";
-  if (!LocalZone::Use("Asia/Shanghai").ok()) return 1;
-  std::string error;
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  if (!kafka) {
-    fprintf(stderr, "embedded kafka: %s\n", error.c_str());
-    return 1;
-  }
+  std::vector<std::string> messages;
   size_t rows = 0;
-  std::vector<std::string> messages = bench::GenerateShopMessages(40, &rows);
+  auto kafka = bench::StartShopBacklog(40, kTopic, kPartitions, &messages, &rows);
+  if (!kafka) return 1;
   size_t bytes = 0;
   for (const std::string& m : messages) bytes += m.size();
-  if (!bench::ProduceBacklog(*kafka, kTopic, kPartitions, messages)) return 1;
   printf("backlog: %zu messages, %zu rows, %.0f bytes/message\n", messages.size(), rows,
          static_cast<double>(bytes) / messages.size());
 

@@ -21,7 +21,6 @@
 #include <regex>
 #include <thread>
 
-#include "agent/base/civil_time.h"
 #include "agent/demo/embedded_kafka.h"
 #include "bench/support/shop_backlog.h"
 #include "tests/support/http_client.h"
@@ -87,16 +86,11 @@ void PrintWrkSummary(const std::string& output) {
 int Main(int argc, char** argv) {
   const int connections = argc > 1 ? atoi(argv[1]) : 8;
   const int backlog_seconds = argc > 2 ? atoi(argv[2]) : 120;
-  if (!LocalZone::Use("Asia/Shanghai").ok()) return 1;
-  std::string error;
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  if (!kafka) {
-    fprintf(stderr, "embedded kafka: %s\n", error.c_str());
-    return 1;
-  }
+  std::vector<std::string> messages;
   size_t rows = 0;
-  const std::vector<std::string> messages = bench::GenerateShopMessages(backlog_seconds, &rows);
-  if (!bench::ProduceBacklog(*kafka, kTopic, kPartitions, messages)) return 1;
+  auto kafka = bench::StartShopBacklog(backlog_seconds, kTopic, kPartitions, &messages, &rows);
+  if (!kafka) return 1;
+  std::string error;
   const double rows_per_message = static_cast<double>(rows) / messages.size();
   printf("backlog: %zu messages, %zu rows on %d partitions\n", messages.size(), rows, kPartitions);
 

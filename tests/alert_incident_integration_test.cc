@@ -7,42 +7,34 @@
 #include <gtest/gtest.h>
 
 #include "agent/base/civil_time.h"
-#include "agent/demo/demo_shop.h"
-#include "agent/demo/embedded_kafka.h"
 #include "tests/alertmanager_server.h"
 #include "tests/support/free_port.h"
+#include "tests/support/live_shop.h"
 #include "tests/support/running_agent.h"
 
 namespace txmon::test {
 namespace {
 
 TEST(AlertIncidentTest, PaymentOutageReachesTheWebhookThroughAlertmanager) {
-  AgentConfig config = ShippedConfig();
-  ASSERT_TRUE(LocalZone::Use(config.time_zone).ok());
   WebhookReceiver webhook;
   std::string error;
   auto alertmanager =
       AlertmanagerServer::Start(FreeLoopbackPort(), QuickRoutingConfig(webhook.url()), &error);
   ASSERT_TRUE(alertmanager) << error;
 
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  ASSERT_TRUE(kafka) << error;
   DemoShopOptions shop_options;
   shop_options.simulator.orders_per_second = 60;
   shop_options.simulator.time_scale = 30;  // payments a second or two after checkout
   shop_options.simulator.payment_outage_start_ms = 12'000;
   shop_options.simulator.payment_outage_duration_ms = 6'000;
-  DemoShop shop(kafka.get(), shop_options);
+  auto live = LiveShop::Create(shop_options, &error);
+  ASSERT_NE(live, nullptr) << error;
   // The shop creates its topic: before any consumer asks for it, or the
   // broker would create it with its default partition count.
-  ASSERT_TRUE(shop.Start().ok());
+  ASSERT_TRUE(live->shop().Start().ok());
   const int64_t outage_start_ms = WallMs() + shop_options.simulator.payment_outage_start_ms;
 
-  AgentOptions options;
-  options.config = config;
-  options.config.source.kafka.brokers = kafka->bootstrap_servers();
-  options.config.source.kafka.topics = {shop.topic()};
-  options.config.source.kafka.group_id = "incident";
+  AgentOptions options = live->AgentOptionsFor("incident");
   options.config.rule_files = {std::string(TXMON_SOURCE_DIR) +
                                "/tests/data/rules/payment_outage.yml"};
   options.config.evaluation_interval_ms = 250;
@@ -65,7 +57,7 @@ TEST(AlertIncidentTest, PaymentOutageReachesTheWebhookThroughAlertmanager) {
   std::string resolved =
       webhook.WaitFor({"\"status\":\"resolved\"", "PaymentOutage"}, std::chrono::seconds(60));
   EXPECT_FALSE(resolved.empty()) << "no resolved notification; webhook got: " << webhook.All();
-  shop.Stop();
+  live->shop().Stop();
 }
 
 }  // namespace

@@ -24,9 +24,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "agent/base/civil_time.h"
-#include "agent/demo/demo_shop.h"
-#include "agent/demo/embedded_kafka.h"
 #include "tests/support/http_client.h"
+#include "tests/support/live_shop.h"
 #include "tests/support/prometheus_server.h"
 #include "tests/support/running_agent.h"
 
@@ -529,14 +528,10 @@ bool AllStatusesSeen(const MetricsText& metrics) {
 // sample that is a number (NaN, e.g. 0/0, is no data).
 TEST(GrafanaDashboardsTest, EveryPanelQueryReturnsDataFromTheSimulatedShop) {
   const auto started = std::chrono::steady_clock::now();
-  AgentConfig config = ShippedConfig();
-  ASSERT_TRUE(LocalZone::Use(config.time_zone).ok());
   std::vector<Dashboard> dashboards = LoadDashboards();
   ASSERT_FALSE(dashboards.empty());
 
   std::string error;
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  ASSERT_TRUE(kafka) << error;
   DemoShopOptions shop_options;
   shop_options.simulator.seed = 11;
   shop_options.simulator.orders_per_second = 60;
@@ -544,15 +539,11 @@ TEST(GrafanaDashboardsTest, EveryPanelQueryReturnsDataFromTheSimulatedShop) {
   // cancelled by the 15 min timeout) within a few seconds.
   shop_options.simulator.time_scale = 300;
   shop_options.simulator.record_each_order = false;
-  DemoShop shop(kafka.get(), shop_options);
-  ASSERT_TRUE(shop.Start().ok());
+  auto live = LiveShop::Create(shop_options, &error);
+  ASSERT_NE(live, nullptr) << error;
+  ASSERT_TRUE(live->shop().Start().ok());
 
-  AgentOptions options;
-  options.config = config;
-  options.config.source.kafka.brokers = kafka->bootstrap_servers();
-  options.config.source.kafka.topics = {shop.topic()};
-  options.config.source.kafka.group_id = "grafana-dashboards-test";
-  auto agent = RunningAgent::Start(std::move(options), &error);
+  auto agent = RunningAgent::Start(live->AgentOptionsFor("grafana-dashboards-test"), &error);
   ASSERT_TRUE(agent) << error;
   const std::string target = "127.0.0.1:" + std::to_string(agent->agent().web_port());
   PrometheusOptions prometheus_options;
@@ -596,7 +587,7 @@ TEST(GrafanaDashboardsTest, EveryPanelQueryReturnsDataFromTheSimulatedShop) {
     }
   }
   EXPECT_GT(queries, 60);
-  shop.Stop();
+  live->shop().Stop();
   const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - started)
                            .count() /

@@ -5,10 +5,8 @@
 // exactly — nothing lost, nothing counted twice.
 #include <gtest/gtest.h>
 
-#include "agent/base/civil_time.h"
-#include "agent/demo/demo_shop.h"
-#include "agent/demo/embedded_kafka.h"
 #include "tests/support/http_client.h"
+#include "tests/support/live_shop.h"
 #include "tests/support/running_agent.h"
 #include "tests/support/shop_truth_check.h"
 
@@ -23,33 +21,24 @@ constexpr int32_t kAllBrokers = -1;
 class KafkaOutageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = ShippedConfig();
-    ASSERT_TRUE(LocalZone::Use(config_.time_zone).ok());
-    std::string error;
-    kafka_ = EmbeddedKafka::Start({}, &error);
-    ASSERT_NE(kafka_, nullptr) << error;
     DemoShopOptions options;
     options.simulator.seed = 23;
     options.simulator.orders_per_second = 40;
     options.simulator.time_scale = 30;
-    shop_ = std::make_unique<DemoShop>(kafka_.get(), options);
+    std::string error;
+    live_ = LiveShop::Create(options, &error);
+    ASSERT_NE(live_, nullptr) << error;
   }
 
   // Simulated shop time, produced and flushed to the broker.
   void Produce(int64_t simulated_ms) {
-    ASSERT_TRUE(shop_->ProduceSimulated(simulated_ms).ok());
-    Status flushed = kafka_->Flush(seconds(30));
-    ASSERT_TRUE(flushed.ok()) << flushed.message();
+    Status produced = live_->ProduceSimulated(simulated_ms);
+    ASSERT_TRUE(produced.ok()) << produced.message();
   }
 
   std::unique_ptr<RunningAgent> StartAgent() {
-    AgentOptions options;
-    options.config = config_;
-    options.config.source.kafka.brokers = kafka_->bootstrap_servers();
-    options.config.source.kafka.topics = {shop_->topic()};
-    options.config.source.kafka.group_id = "outage-test";
     std::string error;
-    auto agent = RunningAgent::Start(std::move(options), &error);
+    auto agent = RunningAgent::Start(live_->AgentOptionsFor("outage-test"), &error);
     EXPECT_NE(agent, nullptr) << error;
     return agent;
   }
@@ -68,24 +57,22 @@ class KafkaOutageTest : public ::testing::Test {
   }
 
   void ExpectEverythingCountedOnce(const RunningAgent& agent) {
-    const ShopTruth truth = shop_->truth();
+    const ShopTruth truth = live_->shop().truth();
     MetricsText metrics;
     ASSERT_TRUE(agent.WaitFor(
         [&](const MetricsText& m) { return m.Sum("txmon_messages_total") >= truth.messages; },
         seconds(60), &metrics))
         << "applied " << metrics.Sum("txmon_messages_total") << " of " << truth.messages;
     std::this_thread::sleep_for(milliseconds(500));  // anything counted twice would show now
-    ExpectMetricsMatchTruth(agent.Scrape(), truth, config_);
+    ExpectMetricsMatchTruth(agent.Scrape(), truth, live_->config());
   }
 
-  AgentConfig config_;
-  std::unique_ptr<EmbeddedKafka> kafka_;
-  std::unique_ptr<DemoShop> shop_;
+  std::unique_ptr<LiveShop> live_;
 };
 
 TEST_F(KafkaOutageTest, BrokersUnreachableAtStartThenBack) {
   Produce(60'000);
-  ASSERT_TRUE(kafka_->SetBrokerDown(kAllBrokers).ok());
+  ASSERT_TRUE(live_->kafka().SetBrokerDown(kAllBrokers).ok());
   auto agent = StartAgent();
   ASSERT_NE(agent, nullptr);
 
@@ -99,7 +86,7 @@ TEST_F(KafkaOutageTest, BrokersUnreachableAtStartThenBack) {
     std::this_thread::sleep_for(milliseconds(300));
   }
 
-  ASSERT_TRUE(kafka_->SetBrokerUp(kAllBrokers).ok());
+  ASSERT_TRUE(live_->kafka().SetBrokerUp(kAllBrokers).ok());
   EXPECT_TRUE(WaitForReadiness(*agent, 200, 1));
   ExpectEverythingCountedOnce(*agent);
 }
@@ -111,13 +98,13 @@ TEST_F(KafkaOutageTest, BrokersGoneMidStreamThenBack) {
   ExpectEverythingCountedOnce(*agent);
   ASSERT_TRUE(WaitForReadiness(*agent, 200, 1));
 
-  ASSERT_TRUE(kafka_->SetBrokerDown(kAllBrokers).ok());
+  ASSERT_TRUE(live_->kafka().SetBrokerDown(kAllBrokers).ok());
   EXPECT_TRUE(WaitForReadiness(*agent, 503, 0));
   // The shop keeps selling: its producer queues until the brokers return.
-  ASSERT_TRUE(shop_->ProduceSimulated(30'000).ok());
+  ASSERT_TRUE(live_->shop().ProduceSimulated(30'000).ok());
 
-  ASSERT_TRUE(kafka_->SetBrokerUp(kAllBrokers).ok());
-  Status flushed = kafka_->Flush(seconds(30));
+  ASSERT_TRUE(live_->kafka().SetBrokerUp(kAllBrokers).ok());
+  Status flushed = live_->kafka().Flush(seconds(30));
   ASSERT_TRUE(flushed.ok()) << flushed.message();
   EXPECT_TRUE(WaitForReadiness(*agent, 200, 1));
   ExpectEverythingCountedOnce(*agent);

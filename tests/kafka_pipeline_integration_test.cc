@@ -8,9 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "agent/base/civil_time.h"
-#include "agent/demo/demo_shop.h"
-#include "agent/demo/embedded_kafka.h"
+#include "tests/support/live_shop.h"
 #include "tests/support/running_agent.h"
 #include "tests/support/shop_truth_check.h"
 
@@ -20,12 +18,6 @@ namespace {
 class KafkaPipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = ShippedConfig();
-    // The shop writes DATETIMEs in the zone the agent reads them in.
-    ASSERT_TRUE(LocalZone::Use(config_.time_zone).ok());
-    std::string error;
-    kafka_ = EmbeddedKafka::Start({}, &error);
-    ASSERT_TRUE(kafka_) << error;
     DemoShopOptions options;
     options.partitions = 6;
     options.simulator.seed = 20241111;
@@ -34,20 +26,17 @@ class KafkaPipelineTest : public ::testing::Test {
     options.simulator.surge_start_ms = 30'000;
     options.simulator.surge_duration_ms = 15'000;
     options.simulator.time_scale = 30;
-    shop_ = std::make_unique<DemoShop>(kafka_.get(), options);
-    ASSERT_TRUE(shop_->ProduceSimulated(100'000).ok());
-    ASSERT_TRUE(kafka_->Flush(std::chrono::seconds(30)).ok());
-    ASSERT_EQ(shop_->produce_errors(), 0u);
-    truth_ = shop_->truth();
+    std::string error;
+    live_ = LiveShop::Create(options, &error);
+    ASSERT_NE(live_, nullptr) << error;
+    Status produced = live_->ProduceSimulated(100'000);
+    ASSERT_TRUE(produced.ok()) << produced.message();
+    truth_ = live_->shop().truth();
+    config_ = live_->config();
   }
 
   std::unique_ptr<RunningAgent> StartAgent() {
-    AgentOptions options;
-    options.config = config_;
-    options.config.source.kafka.brokers = kafka_->bootstrap_servers();
-    options.config.source.kafka.topics = {shop_->topic()};
-    options.config.source.kafka.group_id = "integration";
-    options.config.source.kafka.start_offset = "earliest";
+    AgentOptions options = live_->AgentOptionsFor("integration");
     // The mock cluster waits out a departed member's session before it
     // rebalances: keep that short so a restart is quick.
     options.config.source.kafka.properties = {{"session.timeout.ms", "6000"},
@@ -58,9 +47,8 @@ class KafkaPipelineTest : public ::testing::Test {
     return agent;
   }
 
+  std::unique_ptr<LiveShop> live_;
   AgentConfig config_;
-  std::unique_ptr<EmbeddedKafka> kafka_;
-  std::unique_ptr<DemoShop> shop_;
   ShopTruth truth_;
 };
 
@@ -96,9 +84,8 @@ TEST_F(KafkaPipelineTest, ARestartedAgentInTheSameGroupDoesNotRecount) {
         std::chrono::seconds(90)));
     ASSERT_TRUE(agent->Stop().ok());
   }
-  ASSERT_TRUE(shop_->ProduceSimulated(10'000).ok());
-  ASSERT_TRUE(kafka_->Flush(std::chrono::seconds(30)).ok());
-  const int64_t more = shop_->truth().messages - truth_.messages;
+  ASSERT_TRUE(live_->ProduceSimulated(10'000).ok());
+  const int64_t more = live_->shop().truth().messages - truth_.messages;
   ASSERT_GT(more, 0);
   auto agent = StartAgent();
   ASSERT_TRUE(agent);

@@ -4,9 +4,7 @@
 
 #include <cmath>
 
-#include "agent/base/civil_time.h"
-#include "agent/demo/demo_shop.h"
-#include "agent/demo/embedded_kafka.h"
+#include "tests/support/live_shop.h"
 #include "tests/support/prometheus_server.h"
 #include "tests/support/running_agent.h"
 
@@ -22,26 +20,17 @@ double QueryScalar(const PrometheusServer& prometheus, const std::string& expr) 
 }
 
 TEST(PrometheusScrapeTest, PromQLReturnsTheShopTotals) {
-  AgentConfig config = ShippedConfig();
-  ASSERT_TRUE(LocalZone::Use(config.time_zone).ok());
   std::string error;
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  ASSERT_TRUE(kafka) << error;
   DemoShopOptions shop_options;
   shop_options.simulator.seed = 7;
   shop_options.simulator.orders_per_second = 30;
   shop_options.simulator.time_scale = 30;
-  DemoShop shop(kafka.get(), shop_options);
-  ASSERT_TRUE(shop.ProduceSimulated(60'000).ok());
-  ASSERT_TRUE(kafka->Flush(std::chrono::seconds(30)).ok());
-  const ShopTruth truth = shop.truth();
+  auto live = LiveShop::Create(shop_options, &error);
+  ASSERT_NE(live, nullptr) << error;
+  ASSERT_TRUE(live->ProduceSimulated(60'000).ok());
+  const ShopTruth truth = live->shop().truth();
 
-  AgentOptions options;
-  options.config = config;
-  options.config.source.kafka.brokers = kafka->bootstrap_servers();
-  options.config.source.kafka.topics = {shop.topic()};
-  options.config.source.kafka.group_id = "prometheus-test";
-  options.config.source.kafka.start_offset = "earliest";
+  AgentOptions options = live->AgentOptionsFor("prometheus-test");
   auto agent = RunningAgent::Start(std::move(options), &error);
   ASSERT_TRUE(agent) << error;
   ASSERT_TRUE(agent->WaitFor(

@@ -18,9 +18,8 @@
 #include <set>
 
 #include "agent/base/civil_time.h"
-#include "agent/demo/demo_shop.h"
-#include "agent/demo/embedded_kafka.h"
 #include "agent/rules/rule_file.h"
+#include "tests/support/live_shop.h"
 #include "tests/support/prometheus_server.h"
 #include "tests/support/running_agent.h"
 
@@ -48,28 +47,21 @@ bool Close(double a, double b) {
 }
 
 TEST(RulesPrometheusParityTest, ShippedExpressionsAgreeWithPrometheus) {
-  AgentConfig config = ShippedConfig();
-  ASSERT_TRUE(LocalZone::Use(config.time_zone).ok());
   const std::string rules = std::string(TXMON_SOURCE_DIR) + "/rules/*.yml";
   std::vector<RuleGroupSpec> groups;
   ASSERT_TRUE(LoadRuleFiles({rules}, &groups).ok());
 
   std::string error;
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  ASSERT_TRUE(kafka) << error;
   DemoShopOptions shop_options;
   shop_options.simulator.orders_per_second = 40;
   shop_options.simulator.time_scale = 30;
-  DemoShop shop(kafka.get(), shop_options);
+  auto live = LiveShop::Create(shop_options, &error);
+  ASSERT_NE(live, nullptr) << error;
   // The shop creates its topic: before any consumer asks for it, or the
   // broker would create it with its default partition count.
-  ASSERT_TRUE(shop.Start().ok());
+  ASSERT_TRUE(live->shop().Start().ok());
 
-  AgentOptions options;
-  options.config = config;
-  options.config.source.kafka.brokers = kafka->bootstrap_servers();
-  options.config.source.kafka.topics = {shop.topic()};
-  options.config.source.kafka.group_id = "parity";
+  AgentOptions options = live->AgentOptionsFor("parity");
   options.config.rule_files = {rules};
   auto agent = RunningAgent::Start(std::move(options), &error);
   ASSERT_TRUE(agent) << error;
@@ -115,7 +107,7 @@ TEST(RulesPrometheusParityTest, ShippedExpressionsAgreeWithPrometheus) {
   printf("compared %d expressions at the same instant, %d with data on both sides\n", compared,
          with_data);
   EXPECT_GE(with_data, 6) << "too few expressions returned data to mean anything";
-  shop.Stop();
+  live->shop().Stop();
 }
 
 }  // namespace

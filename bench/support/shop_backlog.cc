@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/base/civil_time.h"
 #include "agent/demo/shop_simulator.h"
 #include "tests/support/free_port.h"
 
@@ -42,15 +43,26 @@ std::vector<std::string> GenerateShopMessages(int seconds, size_t* rows) {
   return messages;
 }
 
-bool ProduceBacklog(EmbeddedKafka& kafka, const std::string& topic, int partitions,
-                    const std::vector<std::string>& messages) {
-  if (!kafka.CreateTopic(topic, partitions).ok()) return false;
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (!kafka.Produce(topic, static_cast<int32_t>(i % partitions), messages[i]).ok()) {
-      return false;
+std::unique_ptr<EmbeddedKafka> StartShopBacklog(int shop_seconds, const std::string& topic,
+                                                int partitions, std::vector<std::string>* messages,
+                                                size_t* rows) {
+  if (!LocalZone::Use("Asia/Shanghai").ok()) return nullptr;  // the simulator's zone
+  std::string error;
+  auto kafka = EmbeddedKafka::Start({}, &error);
+  if (!kafka || !kafka->CreateTopic(topic, partitions).ok()) {
+    fprintf(stderr, "embedded kafka: %s\n", error.c_str());
+    return nullptr;
+  }
+  *messages = GenerateShopMessages(shop_seconds, rows);
+  for (size_t i = 0; i < messages->size(); ++i) {
+    Status s = kafka->Produce(topic, static_cast<int32_t>(i % partitions), (*messages)[i]);
+    if (!s.ok()) {
+      fprintf(stderr, "produce: %s\n", s.message().c_str());
+      return nullptr;
     }
   }
-  return kafka.Flush(std::chrono::seconds(60)).ok();
+  if (!kafka->Flush(std::chrono::seconds(60)).ok()) return nullptr;
+  return kafka;
 }
 
 std::string WriteBenchConfig(const std::string& dir, const std::string& brokers,

@@ -19,9 +19,13 @@ namespace txmon::bench {
 // 5 MiB retention on 32 partitions (about 3.3 MiB each).
 std::vector<std::string> GenerateShopMessages(int seconds, size_t* rows);
 
-// Produces `messages` round-robin over `partitions` of `topic` and flushes.
-bool ProduceBacklog(EmbeddedKafka& kafka, const std::string& topic, int partitions,
-                    const std::vector<std::string>& messages);
+// An embedded Kafka holding `shop_seconds` of the shop (GenerateShopMessages)
+// round-robin over `partitions` of `topic`, flushed; the messages and their
+// rows in `messages` and `rows`. Puts the shop's time zone in force. Null
+// (with the reason on stderr) on failure.
+std::unique_ptr<EmbeddedKafka> StartShopBacklog(int shop_seconds, const std::string& topic,
+                                                int partitions, std::vector<std::string>* messages,
+                                                size_t* rows);
 
 // The shipped txmon.yml pointed at `brokers`, consumer group `group` from
 // `start_offset`; with `per_user_series`, one more mapping labelled by

@@ -44,8 +44,7 @@ std::string ConfigYaml(const PrometheusOptions& options) {
        << "  evaluation_interval: " << Duration(options.scrape_interval) << "\n"
        << "scrape_configs:\n"
        << "  - job_name: \"" << options.job << "\"\n"
-       << options.job_config
-       << "    static_configs:\n"
+       << options.job_config << "    static_configs:\n"
        << "      - targets: [";
   for (size_t i = 0; i < options.targets.size(); ++i) {
     yaml << (i ? ", " : "") << '"' << options.targets[i] << '"';

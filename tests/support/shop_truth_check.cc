@@ -9,6 +9,10 @@ namespace txmon::test {
 
 namespace {
 
+// Each series' value is an exact decimal, but summing several as doubles
+// rounds in the last bit: totals of money are compared in whole cents.
+int64_t Cents(double yuan) { return std::llround(yuan * 100); }
+
 // Cumulative bucket counts of histogram `name`, summed over its other
 // labels, keyed by upper bound (+Inf as infinity).
 std::map<double, double> Buckets(const MetricsText& metrics, const std::string& name) {
@@ -90,7 +94,7 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
     EXPECT_EQ(metrics.Value("shop_orders_cancelled_total", {{"channel", channel}}), count);
   }
   EXPECT_EQ(metrics.Sum("shop_refunds_total"), truth.refunds);
-  EXPECT_EQ(metrics.Sum("shop_refund_amount_total"), truth.refund_amount_cents / 100.0);
+  EXPECT_EQ(Cents(metrics.Sum("shop_refund_amount_total")), truth.refund_amount_cents);
   for (const auto& [channel, count] : truth.user_registrations) {
     EXPECT_EQ(metrics.Value("shop_user_registrations_total", {{"channel", channel}}), count);
   }
@@ -115,7 +119,7 @@ void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
   EXPECT_EQ(Buckets(metrics, "shop_order_amount_yuan"),
             ExpectedBuckets(MappingNamed(config, "shop_order_amount_yuan").bucket_bounds, amounts));
   EXPECT_EQ(metrics.Sum("shop_order_amount_yuan_count"), amounts.size());
-  EXPECT_EQ(metrics.Sum("shop_order_amount_yuan_sum"), amount_cents / 100.0);
+  EXPECT_EQ(Cents(metrics.Sum("shop_order_amount_yuan_sum")), amount_cents);
 
   std::vector<double> delays(truth.payment_delays_seconds.begin(),
                              truth.payment_delays_seconds.end());
