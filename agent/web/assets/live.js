@@ -50,9 +50,17 @@ function renderFigures(frame) {
     const html = FIGURES[name](frame[name]);
     if (element.innerHTML === html) continue;
     element.innerHTML = html;
-    element.classList.add('tick');
-    clearTimeout(element.tickTimer);
-    element.tickTimer = setTimeout(() => element.classList.remove('tick'), 400);
+    fitWidth(element);
+  }
+}
+
+// Shrinks a figure's font until it fits its tile (GMV grows long on a big day).
+function fitWidth(element) {
+  element.style.fontSize = '';
+  const available = element.clientWidth;
+  if (available > 0 && element.scrollWidth > available) {
+    const size = parseFloat(getComputedStyle(element).fontSize);
+    element.style.fontSize = `${Math.floor((size * available) / element.scrollWidth)}px`;
   }
 }
 
@@ -71,11 +79,11 @@ function renderShares(list, shares, withGmv) {
   const top = Math.max(...shares.map((s) => s.orders), 1);
   list.innerHTML = shares
     .map((s) => {
-      const gmv = withGmv ? `<small>${yuan(s.gmv)}</small>` : '';
+      const gmv = withGmv ? `<span class="num gmv">${yuan(s.gmv)}</span>` : '';
       const width = ((100 * s.orders) / top).toFixed(1);
       return `<li><span class="label">${escapeHtml(s.name)}</span>` +
         `<span class="track"><span class="fill" style="width:${width}%"></span></span>` +
-        `<span class="num">${integer.format(s.orders)}${gmv}</span></li>`;
+        `<span class="num">${integer.format(s.orders)}</span>${gmv}</li>`;
     })
     .join('');
 }
@@ -83,8 +91,10 @@ function renderShares(list, shares, withGmv) {
 function renderAlerts(alerts) {
   const firing = alerts.filter((a) => a.state === 'firing').length;
   const count = $('alert-count');
-  count.textContent = String(firing);
+  count.textContent = `${firing} firing`;
   count.classList.toggle('hot', firing > 0);
+  const pending = alerts.length - firing;
+  $('alert-pending').textContent = pending > 0 ? `${pending} pending` : '';
   const list = $('alerts');
   if (alerts.length === 0) {
     list.innerHTML = '<li class="calm">No alerts firing</li>';
@@ -100,11 +110,17 @@ function renderAlerts(alerts) {
 
 // The chart: orders per second as bars (left axis), GMV per second as a
 // line (right axis), the newest second on the right.
+const GRID_LINES = 4;
+
+// The smallest round top of an axis with GRID_LINES round steps.
 function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const step = Math.pow(10, Math.floor(Math.log10(value)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
-  return 10 * step;
+  if (!(value > 0)) return GRID_LINES;
+  const step = value / GRID_LINES;
+  const power = Math.pow(10, Math.floor(Math.log10(step)));
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8, 10]) {
+    if (m * power >= step) return GRID_LINES * m * power;
+  }
+  return GRID_LINES * 10 * power;
 }
 
 function drawChart(chart) {
@@ -140,18 +156,18 @@ function drawChart(chart) {
   g.strokeStyle = 'rgba(125, 139, 161, 0.18)';
   g.lineWidth = 1;
   g.textBaseline = 'middle';
-  for (let i = 0; i <= 4; i++) {
-    const y = top + plotH - (plotH * i) / 4;
+  for (let i = 0; i <= GRID_LINES; i++) {
+    const y = top + plotH - (plotH * i) / GRID_LINES;
     g.beginPath();
     g.moveTo(left, Math.round(y) + 0.5);
     g.lineTo(left + plotW, Math.round(y) + 0.5);
     g.stroke();
     g.fillStyle = '#35d0ff';
     g.textAlign = 'right';
-    g.fillText(integer.format((maxOrders * i) / 4), left - font * 0.5, y);
+    g.fillText(integer.format((maxOrders * i) / GRID_LINES), left - font * 0.5, y);
     g.fillStyle = '#ffb547';
     g.textAlign = 'left';
-    g.fillText(yuan((maxGmv * i) / 4), left + plotW + font * 0.5, y);
+    g.fillText(yuan((maxGmv * i) / GRID_LINES), left + plotW + font * 0.5, y);
   }
   g.fillStyle = '#7d8ba1';
   g.textAlign = 'center';
@@ -224,5 +240,8 @@ function connect() {
   };
 }
 
-window.addEventListener('resize', () => lastFrame && drawChart(lastFrame.chart));
+window.addEventListener('resize', () => {
+  document.querySelectorAll('[data-figure]').forEach(fitWidth);
+  if (lastFrame) drawChart(lastFrame.chart);
+});
 connect();
