@@ -172,16 +172,14 @@ void WriteResponse(mg_connection* connection, const HttpResponse& response, bool
   }
 }
 
-HttpResponse MethodNotAllowed() {
-  HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
-  response.headers.emplace_back("Allow", "GET, HEAD");
-  return response;
-}
-
 // Built-in routes are read-only: GET and HEAD.
 HttpHandler GetOnly(std::function<HttpResponse()> serve) {
   return [serve = std::move(serve)](const HttpRequest& request) {
-    if (request.method != "GET" && request.method != "HEAD") return MethodNotAllowed();
+    if (request.method != "GET" && request.method != "HEAD") {
+      HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
+      response.headers.emplace_back("Allow", "GET, HEAD");
+      return response;
+    }
     return serve();
   };
 }
@@ -204,6 +202,12 @@ class ConnectionStream final : public ResponseStream {
   mg_connection* const connection_;
   const std::atomic<bool>* const stopping_;
 };
+
+HttpResponse StreamMethodNotAllowed() {
+  HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
+  response.headers.emplace_back("Allow", "GET, HEAD");
+  return response;
+}
 
 // One of the max_streams places, held by a stream's response from its start
 // until the response is dropped (sent or not).
@@ -360,7 +364,7 @@ void WebServer::HandleStream(std::string pattern, std::string content_type, Stre
 
 HttpResponse WebServer::StartStream(const HttpRequest& request, const std::string& content_type,
                                     std::shared_ptr<const StreamHandler> handler) {
-  if (request.method != "GET" && request.method != "HEAD") return MethodNotAllowed();
+  if (request.method != "GET" && request.method != "HEAD") return StreamMethodNotAllowed();
   if (open_streams_.fetch_add(1) >= options_.max_streams) {
     open_streams_.fetch_sub(1);
     HttpResponse busy = HttpResponse::Text(503, "Too many open streams");
@@ -371,6 +375,7 @@ HttpResponse WebServer::StartStream(const HttpRequest& request, const std::strin
   HttpResponse response;
   response.content_type = content_type;
   response.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+  // `slot` rides along so that the place is freed with the response.
   response.stream_body = [this, request, handler, slot](mg_connection* connection) {
     ServeStream(connection, request, *handler);
   };
