@@ -7,8 +7,9 @@ const DASH = '—';
 const EVENTS_PATH = '/live/events';
 const RECONNECT_MS = 3000;
 
-// Read by the browser test: frames received and the last one.
-window.txmonLive = { frames: 0, last: null };
+// Read by the browser test: frames received, when the first came (ms since
+// navigation start) and the last one.
+window.txmonLive = { frames: 0, firstFrameMs: null, last: null };
 
 const $ = (id) => document.getElementById(id);
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -229,6 +230,7 @@ function connect() {
   source.onmessage = (event) => {
     const frame = JSON.parse(event.data);
     window.txmonLive.frames += 1;
+    if (window.txmonLive.firstFrameMs === null) window.txmonLive.firstFrameMs = performance.now();
     window.txmonLive.last = frame;
     render(frame);
   };
