@@ -200,6 +200,17 @@ TEST_F(LiveBoardTest, FramesCarryTheFiguresAndTheAlerts) {
       << json;
 }
 
+TEST_F(LiveBoardTest, FramesRoundFiguresToThreeDecimals) {
+  LiveFigures figures;
+  figures.orders_per_second = 18.377946464242907;
+  figures.conversion = 0.5869565217391305;
+  figures.chart_gmv = {1234.5599999999977};
+  std::string json = LiveFiguresJson(figures, "UTC");
+  EXPECT_NE(json.find("\"orders_per_second\":18.378,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"conversion\":0.587,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"gmv\":[1234.56]"), std::string::npos) << json;
+}
+
 TEST_F(LiveBoardTest, WaitForFrameWakesOnTheNextFrameOrTimesOut) {
   LiveBoard board(&shop_.store, Options(), kMorningMs);
   EXPECT_EQ(board.WaitForFrame(0, std::chrono::milliseconds(20)).number, 0u);

@@ -106,13 +106,15 @@ double SinceBaseline(const std::map<std::string, double>& base, const std::strin
   return std::max(0.0, now - (found == base.end() ? 0 : found->second));
 }
 
+// Figures for display: three decimals are plenty, and keep frames small.
 void AppendNumber(std::string& out, std::optional<double> value) {
   if (!value || !std::isfinite(*value)) {
     out += "null";
     return;
   }
   char buffer[32];
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, *value);
+  const double rounded = std::round(*value * 1000) / 1000;
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, rounded);
   out.append(buffer, error == std::errc() ? end : buffer);
 }
 
