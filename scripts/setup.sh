@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what txmon needs to build and test on Debian 12. Idempotent: when
-# every package is already installed it touches nothing (and needs no root).
+# Installs what txmon needs to build and test on Debian 12, and the browser
+# test's npm packages. Idempotent: when every package is already installed it
+# touches nothing (and needs no root).
 #
 # The Debian server packages (prometheus, prometheus-alertmanager) try to start
 # their service on install. The tests start these binaries themselves on free
@@ -73,7 +74,29 @@ check_nothing_listens() {
   log "no packaged daemon is listening"
 }
 
+# The browser test's npm packages (tests/browser: playwright-core, pinned by
+# package-lock.json; it drives the Chromium installed above and downloads no
+# browser). Skipped while node_modules matches the lock file.
+install_browser_test_packages() {
+  local dir stamp lock_hash
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  stamp="$dir/node_modules/.txmon-package-lock.sha256"
+  lock_hash="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$lock_hash" ]]; then
+    log "tests/browser npm packages are current"
+    return
+  fi
+  log "npm ci in tests/browser"
+  (cd "$dir" && npm ci --no-audit --no-fund)
+  echo "$lock_hash" >"$stamp"
+}
+
 main() {
+  install_packages
+  install_browser_test_packages
+}
+
+install_packages() {
   local missing
   mapfile -t missing < <(missing_packages)
   if [[ ${#missing[@]} -eq 0 ]]; then

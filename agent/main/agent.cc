@@ -6,9 +6,11 @@
 #include "agent/base/log.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
+#include "agent/rules/live_alerts.h"
 #include "agent/rules/rules_api.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
+#include "agent/web/live_page.h"
 
 namespace txmon {
 
@@ -58,6 +60,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_->Handle("/api/v1/rules", RulesApiHandler(rules));
   agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
   agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
+  agent->StartLiveBoard();
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},
@@ -161,8 +164,18 @@ std::string Agent::ExternalUrl() const {
          address.substr(address.rfind(':') + 1);
 }
 
+void Agent::StartLiveBoard() {
+  LiveBoardOptions options;
+  options.time_zone = options_.config.time_zone;
+  options.alerts = LiveAlertsFrom(rules_.get());
+  live_board_ = std::make_unique<LiveBoard>(&store_, std::move(options), NowMs());
+  RegisterLivePage(web_.get(), live_board_.get());
+  live_board_->Start();
+}
+
 Agent::~Agent() {
   if (web_) web_->Stop();
+  if (live_board_) live_board_->Stop();
   if (rules_) rules_->Stop();
   if (notifier_) notifier_->Stop();
   if (source_) source_->Close();

@@ -20,6 +20,7 @@
 #include "agent/rules/rule_manager.h"
 #include "agent/source/source.h"
 #include "agent/store/metric_store.h"
+#include "agent/web/live_board.h"
 #include "agent/web/web_server.h"
 
 namespace txmon {
@@ -64,6 +65,8 @@ class Agent {
   // The rule manager over the store and the notifier it sends alerts to.
   Status CreateRules();
   std::string ExternalUrl() const;
+  // The live screen (GET /) and the board behind it, counting from now.
+  void StartLiveBoard();
 
   AgentOptions options_;
   std::atomic<bool> stop_{false};
@@ -77,6 +80,8 @@ class Agent {
   // Destroyed before the notifier they send to, after the web server.
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<RuleManager> rules_;
+  // Reads the store and rules_; destroyed after the web server streaming it.
+  std::unique_ptr<LiveBoard> live_board_;
   std::unique_ptr<WebServer> web_;
 };
 

@@ -164,12 +164,18 @@ void WriteResponse(mg_connection* connection, const HttpResponse& response,
     mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
   }
   mg_response_header_add(connection, "Content-Type", response.content_type.c_str(), -1);
-  mg_response_header_add(connection, "Content-Length", std::to_string(response.body.size()).c_str(),
-                         -1);
+  if (!response.stream_body) {
+    mg_response_header_add(connection, "Content-Length",
+                           std::to_string(response.body.size()).c_str(), -1);
+  }
   for (const auto& [name, value] : response.headers) {
     mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
   }
   mg_response_header_send(connection);
+  if (response.stream_body) {
+    if (send_body) response.stream_body(connection);
+    return;
+  }
   if (send_body && !response.body.empty()) {
     mg_write(connection, response.body.data(), response.body.size());
   }
@@ -186,6 +192,44 @@ HttpHandler GetOnly(std::function<HttpResponse()> serve) {
     return serve();
   };
 }
+
+// A streamed body over one CivetWeb connection. mg_write itself gives up
+// once CivetWeb is stopping, so a write to a stalled client cannot hold up
+// Stop for longer than CivetWeb's own stop.
+class ConnectionStream final : public ResponseStream {
+ public:
+  ConnectionStream(mg_connection* connection, const std::atomic<bool>* stopping)
+      : connection_(connection), stopping_(stopping) {}
+
+  bool Write(std::string_view bytes) override {
+    if (!Open()) return false;
+    return mg_write(connection_, bytes.data(), bytes.size()) == static_cast<int>(bytes.size());
+  }
+  bool Open() const override { return !stopping_->load(); }
+
+ private:
+  mg_connection* const connection_;
+  const std::atomic<bool>* const stopping_;
+};
+
+HttpResponse StreamMethodNotAllowed() {
+  HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
+  response.headers.emplace_back("Allow", "GET, HEAD");
+  return response;
+}
+
+// One of the max_streams places, held by a stream's response from its start
+// until the response is dropped (sent or not).
+class StreamSlot {
+ public:
+  explicit StreamSlot(std::atomic<int>* open_streams) : open_streams_(open_streams) {}
+  ~StreamSlot() { open_streams_->fetch_sub(1); }
+  StreamSlot(const StreamSlot&) = delete;
+  StreamSlot& operator=(const StreamSlot&) = delete;
+
+ private:
+  std::atomic<int>* const open_streams_;
+};
 
 bool PatternMatches(const std::string& pattern, const std::string& path) {
   if (pattern.empty() || pattern.back() != '/') return pattern == path;
@@ -257,7 +301,8 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   std::unique_ptr<WebServer> server(new WebServer(std::move(options)));
   server->InstallBuiltInRoutes();
   const std::string listening_port = CivetwebListeningPort(*address, tls);
-  const std::string threads = std::to_string(std::max(1, server->options_.threads));
+  const std::string threads = std::to_string(std::max(1, server->options_.threads) +
+                                             std::max(0, server->options_.max_streams));
   const char* civetweb_options[] = {"listening_ports", listening_port.c_str(), "num_threads",
                                     threads.c_str(), nullptr};
   mg_callbacks callbacks = {};
@@ -308,6 +353,7 @@ std::string WebServer::StartError(const std::string& listen_address,
 
 void WebServer::Stop() {
   if (context_ == nullptr) return;
+  stopping_ = true;  // streams return, so mg_stop need not wait for them
   // CivetWeb's accept loop looks at its stop flag only between polls of up to
   // 2 s; a connection (closed at once, so no worker waits on it) ends the
   // poll early. Repeated because the first may arrive before the flag is set.
@@ -329,6 +375,44 @@ void WebServer::Handle(std::string pattern, HttpHandler handler) {
   auto shared = std::make_shared<const HttpHandler>(std::move(handler));
   std::unique_lock<std::shared_mutex> lock(routes_mutex_);
   routes_[std::move(pattern)] = std::move(shared);
+}
+
+void WebServer::HandleStream(std::string pattern, std::string content_type, StreamHandler handler) {
+  auto shared = std::make_shared<const StreamHandler>(std::move(handler));
+  Handle(std::move(pattern),
+         [this, content_type = std::move(content_type), shared](const HttpRequest& request) {
+           return StartStream(request, content_type, shared);
+         });
+}
+
+HttpResponse WebServer::StartStream(const HttpRequest& request, const std::string& content_type,
+                                    std::shared_ptr<const StreamHandler> handler) {
+  if (request.method != "GET" && request.method != "HEAD") return StreamMethodNotAllowed();
+  if (open_streams_.fetch_add(1) >= options_.max_streams) {
+    open_streams_.fetch_sub(1);
+    HttpResponse busy = HttpResponse::Text(503, "Too many open streams");
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
+  auto slot = std::make_shared<StreamSlot>(&open_streams_);
+  HttpResponse response;
+  response.content_type = content_type;
+  response.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+  // `slot` rides along so that the place is freed with the response.
+  response.stream_body = [this, request, handler, slot](mg_connection* connection) {
+    ServeStream(connection, request, *handler);
+  };
+  return response;
+}
+
+void WebServer::ServeStream(mg_connection* connection, const HttpRequest& request,
+                            const StreamHandler& handler) const {
+  ConnectionStream stream(connection, &stopping_);
+  try {
+    handler(request, stream);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, kComponent, "Stream handler failed", {{"err", e.what()}});
+  }
 }
 
 void WebServer::InstallBuiltInRoutes() {

@@ -8,6 +8,12 @@
 // `collect_metrics` families followed by the server's own families). Any other
 // path without a handler answers 404.
 //
+// Streaming routes (HandleStream, e.g. Server-Sent Events) keep their
+// connection, and so a CivetWeb worker thread, until the client goes or the
+// server stops. At most `max_streams` run at once (more answer 503), and they
+// get worker threads of their own on top of `threads`, so scrapes and API
+// calls are never starved by open streams.
+//
 // Routing follows Go's ServeMux: a pattern ending in '/' matches its whole
 // subtree ("/api/v1/rules/" matches "/api/v1/rules/x"), any other pattern
 // matches only itself; the longest matching pattern wins.
@@ -67,9 +73,27 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   HttpHeaders headers;  // extra headers; Content-Type and Content-Length are set from the fields
+  // Set only by HandleStream's routes: writes the body piece by piece after
+  // the headers (sent without Content-Length), on the request's thread.
+  std::function<void(mg_connection*)> stream_body;
 
   static HttpResponse Text(int status, std::string body);
 };
+
+// The body of a streamed response, as its StreamHandler sees it.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Sends `bytes` now; false once the client has gone or the server is
+  // stopping, after which the handler should return.
+  virtual bool Write(std::string_view bytes) = 0;
+  // False once the server is stopping: a handler waiting for data must
+  // look at it at least every few hundred milliseconds and then return.
+  virtual bool Open() const = 0;
+};
+
+// Runs for the whole life of one streamed response, on its worker thread.
+using StreamHandler = std::function<void(const HttpRequest&, ResponseStream&)>;
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 using MetricsCollector = std::function<std::vector<prometheus::MetricFamily>()>;
@@ -78,12 +102,15 @@ struct WebServerOptions {
   // Prometheus style: ":9464" (all interfaces), "127.0.0.1:9464",
   // "[::1]:9464", "localhost:9464". Port 0 picks a free port; see port().
   std::string listen_address = ":9464";
-  // CivetWeb worker threads: the number of requests served at once.
+  // CivetWeb worker threads for ordinary requests: how many are served at
+  // once. Streams have max_streams threads more, of their own.
   int threads = 8;
   // Added to the nice value of the worker threads. Under CPU contention the
   // kernel then favours the pipeline thread over serving HTTP, so a scrape
   // storm slows scrapes, not ingest. 0: same priority.
   int worker_nice = 10;
+  // Streaming responses open at once; more answer 503.
+  int max_streams = 8;
   // Requests whose body is larger are answered 413 without calling a handler.
   size_t max_request_body_bytes = 1 << 20;
   // /-/ready answers 200 while this returns true, else 503. Unset: ready.
@@ -116,6 +143,12 @@ class WebServer {
   // The pattern doubles as the `handler` label of the self-metrics.
   void Handle(std::string pattern, HttpHandler handler);
 
+  // Registers a streaming GET route: `handler` writes the body of type
+  // `content_type` (e.g. "text/event-stream") for as long as it runs. Its
+  // requests pass the same routing, instrumentation (counted when the
+  // stream starts) and checks as any other.
+  void HandleStream(std::string pattern, std::string content_type, StreamHandler handler);
+
   // Stops accepting, waits for running handlers, and closes the port.
   // Idempotent.
   void Stop();
@@ -143,6 +176,10 @@ class WebServer {
   std::optional<HttpResponse> Authenticate(const HttpRequest& request);
   void Record(const std::string& handler_label, int status, double seconds);
   std::string StartError(const std::string& listen_address, const std::string& civetweb_error);
+  HttpResponse StartStream(const HttpRequest& request, const std::string& content_type,
+                           std::shared_ptr<const StreamHandler> handler);
+  void ServeStream(mg_connection* connection, const HttpRequest& request,
+                   const StreamHandler& handler) const;
 
   const WebServerOptions options_;
   mg_context* context_ = nullptr;
@@ -159,6 +196,9 @@ class WebServer {
   prometheus::Family<prometheus::Histogram>* request_duration_;
   // Concurrent scrapes share one rendering of /metrics.
   CoalescedRender metrics_render_;
+
+  std::atomic<int> open_streams_{0};
+  std::atomic<bool> stopping_{false};  // set when Stop begins: streams end
 
   // CivetWeb explains a failed start only through its log callback.
   std::atomic<bool> started_{false};

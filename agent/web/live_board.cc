@@ -1,0 +1,429 @@
+#include "agent/web/live_board.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+#include "agent/base/fixed_point.h"
+#include "agent/base/json_text.h"
+
+namespace txmon {
+
+namespace {
+
+// The metrics of the shipped txmon.yml the board shows.
+constexpr char kOrdersCreated[] = "shop_orders_created_total";
+constexpr char kOrdersPaid[] = "shop_orders_paid_total";
+constexpr char kGmvPaid[] = "shop_gmv_paid_total";
+constexpr char kPaymentDuration[] = "shop_payment_duration_seconds";
+
+// How often a stream looks at the server's stop flag, and how long it may
+// stay silent (a comment line keeps proxies from closing it and detects a
+// client that has gone).
+constexpr std::chrono::milliseconds kStreamPoll{250};
+constexpr int kPollsPerKeepAlive = 8;
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+std::tm LocalTime(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(FloorDiv(ms, 1000));
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  return local;
+}
+
+// Local midnight (process zone) of the day holding `ms`.
+int64_t LocalMidnightMs(int64_t ms) {
+  std::tm local = LocalTime(ms);
+  local.tm_hour = 0;
+  local.tm_min = 0;
+  local.tm_sec = 0;
+  local.tm_isdst = -1;
+  return static_cast<int64_t>(std::mktime(&local)) * 1000;
+}
+
+std::string FormatLocal(int64_t ms, const char* format) {
+  std::tm local = LocalTime(ms);
+  char buffer[64];
+  size_t length = std::strftime(buffer, sizeof buffer, format, &local);
+  return std::string(buffer, length);
+}
+
+const Metric* FindMetric(const MetricStore& store, const char* name, MetricType type) {
+  const Metric* metric = store.Find(name);
+  return metric != nullptr && metric->spec().type == type ? metric : nullptr;
+}
+
+int LabelPosition(const Metric* metric, std::string_view label) {
+  if (metric == nullptr) return -1;
+  const std::vector<std::string>& names = metric->spec().label_names;
+  auto found = std::find(names.begin(), names.end(), label);
+  return found == names.end() ? -1 : static_cast<int>(found - names.begin());
+}
+
+std::optional<double> Sum(const Metric* metric) {
+  if (metric == nullptr) return std::nullopt;
+  int64_t micros = 0;
+  metric->VisitSeries([&](const Series& series) { micros += series.value(); });
+  return MicrosToDouble(micros);
+}
+
+// Sums `metric`'s series by the value of the label at `position`.
+void SumByLabel(const Metric& metric, int position, std::map<std::string, double>* by) {
+  std::map<std::string, int64_t> micros;
+  metric.VisitSeries([&](const Series& series) {
+    micros[series.label_values()[static_cast<size_t>(position)]] += series.value();
+  });
+  for (const auto& [value, sum] : micros) (*by)[value] = MicrosToDouble(sum);
+}
+
+std::vector<double> SumBuckets(const Metric& histogram) {
+  std::vector<double> counts(histogram.spec().bucket_bounds.size() + 1, 0);
+  histogram.VisitSeries([&](const Series& series) {
+    for (size_t i = 0; i < counts.size() && i < series.bucket_size(); ++i) {
+      counts[i] += static_cast<double>(series.bucket_count(i));
+    }
+  });
+  return counts;
+}
+
+// Today's part of a counter: now minus the baseline, never negative.
+std::optional<double> SinceBaseline(std::optional<double> now, std::optional<double> base) {
+  if (!now) return std::nullopt;
+  return std::max(0.0, *now - base.value_or(0));
+}
+
+double SinceBaseline(const std::map<std::string, double>& base, const std::string& key,
+                     double now) {
+  auto found = base.find(key);
+  return std::max(0.0, now - (found == base.end() ? 0 : found->second));
+}
+
+// Figures for display: three decimals are plenty, and keep frames small.
+void AppendNumber(std::string& out, std::optional<double> value) {
+  if (!value || !std::isfinite(*value)) {
+    out += "null";
+    return;
+  }
+  char buffer[32];
+  const double rounded = std::round(*value * 1000) / 1000;
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, rounded);
+  out.append(buffer, error == std::errc() ? end : buffer);
+}
+
+void AppendField(std::string& out, const char* name, std::optional<double> value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  AppendNumber(out, value);
+}
+
+void AppendNumbers(std::string& out, const std::vector<double>& values) {
+  out += "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendNumber(out, values[i]);
+  }
+  out += "]";
+}
+
+void AppendShares(std::string& out, const std::vector<LiveShare>& shares) {
+  out += "[";
+  for (size_t i = 0; i < shares.size(); ++i) {
+    out += i > 0 ? ",{\"name\":" : "{\"name\":";
+    AppendJsonString(out, shares[i].name);
+    AppendField(out, "orders", shares[i].orders);
+    AppendField(out, "gmv", shares[i].gmv);
+    out += "}";
+  }
+  out += "]";
+}
+
+void AppendAlerts(std::string& out, const std::vector<LiveAlert>& alerts) {
+  out += "[";
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const LiveAlert& alert = alerts[i];
+    out += i > 0 ? ",{\"name\":" : "{\"name\":";
+    AppendJsonString(out, alert.name);
+    out += ",\"state\":";
+    AppendJsonString(out, alert.state);
+    out += ",\"severity\":";
+    AppendJsonString(out, alert.severity);
+    out += ",\"summary\":";
+    AppendJsonString(out, alert.summary);
+    out += ",\"since\":";
+    AppendJsonString(out, FormatLocal(alert.active_at_ms, "%H:%M:%S"));
+    out += "}";
+  }
+  out += "]";
+}
+
+}  // namespace
+
+std::optional<double> HistogramQuantile(double quantile, const std::vector<double>& upper_bounds,
+                                        const std::vector<double>& counts) {
+  if (counts.size() != upper_bounds.size() + 1) return std::nullopt;
+  double total = 0;
+  for (double count : counts) total += count;
+  if (total <= 0) return std::nullopt;
+  const double rank = std::clamp(quantile, 0.0, 1.0) * total;
+  double below = 0;
+  for (size_t i = 0; i < upper_bounds.size(); ++i) {
+    if (below + counts[i] >= rank && counts[i] > 0) {
+      double lower = i == 0 ? std::min(0.0, upper_bounds[0]) : upper_bounds[i - 1];
+      return lower + (upper_bounds[i] - lower) * ((rank - below) / counts[i]);
+    }
+    below += counts[i];
+  }
+  // In the +Inf bucket: as Prometheus, the highest finite bound.
+  if (upper_bounds.empty()) return std::nullopt;
+  return upper_bounds.back();
+}
+
+std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone) {
+  std::string out = "{\"time_ms\":" + std::to_string(figures.time_ms);
+  out += ",\"clock\":" + JsonString(FormatLocal(figures.time_ms, "%H:%M:%S"));
+  out += ",\"day\":" + JsonString(FormatLocal(figures.time_ms, "%Y-%m-%d"));
+  out += ",\"zone\":" + JsonString(time_zone);
+  out += ",\"since\":" + JsonString(FormatLocal(figures.counting_since_ms, "%H:%M"));
+  AppendField(out, "orders_today", figures.orders_today);
+  AppendField(out, "gmv_today", figures.gmv_today);
+  AppendField(out, "orders_per_second", figures.orders_per_second);
+  AppendField(out, "conversion", figures.conversion);
+  AppendField(out, "payment_p95_seconds", figures.payment_p95_seconds);
+  out += ",\"chart\":{\"end_second\":" + std::to_string(figures.chart_end_second) + ",\"orders\":";
+  AppendNumbers(out, figures.chart_orders);
+  out += ",\"gmv\":";
+  AppendNumbers(out, figures.chart_gmv);
+  out += "},\"channels\":";
+  AppendShares(out, figures.channels);
+  out += ",\"provinces\":";
+  AppendShares(out, figures.provinces);
+  out += ",\"alerts\":";
+  AppendAlerts(out, figures.alerts);
+  return out + "}";
+}
+
+LiveBoard::LiveBoard(const MetricStore* store, LiveBoardOptions options, int64_t now_ms)
+    : options_(std::move(options)) {
+  orders_created_ = FindMetric(*store, kOrdersCreated, MetricType::kCounter);
+  orders_paid_ = FindMetric(*store, kOrdersPaid, MetricType::kCounter);
+  gmv_paid_ = FindMetric(*store, kGmvPaid, MetricType::kCounter);
+  payment_duration_ = FindMetric(*store, kPaymentDuration, MetricType::kHistogram);
+  if (payment_duration_ != nullptr) {
+    for (int64_t bound : payment_duration_->spec().bucket_bounds) {
+      payment_bounds_seconds_.push_back(MicrosToDouble(bound));
+    }
+  }
+  created_channel_label_ = LabelPosition(orders_created_, "channel");
+  created_province_label_ = LabelPosition(orders_created_, "province");
+  gmv_channel_label_ = LabelPosition(gmv_paid_, "channel");
+  day_start_ms_ = LocalMidnightMs(now_ms);
+  counting_since_ms_ = now_ms;  // not midnight: see the header on restarts
+  baseline_ = ReadTotals();
+}
+
+LiveBoard::~LiveBoard() { Stop(); }
+
+void LiveBoard::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void LiveBoard::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_signal_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void LiveBoard::Run() {
+  std::unique_lock<std::mutex> lock(stop_mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    Tick(WallClockMs());
+    lock.lock();
+    stop_signal_.wait_for(lock, std::chrono::milliseconds(options_.refresh_interval_ms),
+                          [this] { return stopping_; });
+  }
+}
+
+LiveBoard::Totals LiveBoard::ReadTotals() const {
+  Totals totals;
+  totals.orders = Sum(orders_created_);
+  totals.paid = Sum(orders_paid_);
+  totals.gmv = Sum(gmv_paid_);
+  if (created_channel_label_ >= 0) {
+    SumByLabel(*orders_created_, created_channel_label_, &totals.orders_by_channel);
+  }
+  if (created_province_label_ >= 0) {
+    SumByLabel(*orders_created_, created_province_label_, &totals.orders_by_province);
+  }
+  if (gmv_channel_label_ >= 0) SumByLabel(*gmv_paid_, gmv_channel_label_, &totals.gmv_by_channel);
+  if (payment_duration_ != nullptr) totals.payment_buckets = SumBuckets(*payment_duration_);
+  return totals;
+}
+
+LiveFigures LiveBoard::Tick(int64_t now_ms) {
+  Totals totals = ReadTotals();
+  StartDayIfNew(now_ms, totals);
+  MarkSecond(now_ms, totals);
+  LiveFigures figures;
+  figures.time_ms = now_ms;
+  figures.counting_since_ms = counting_since_ms_;
+  FillToday(totals, &figures);
+  FillRate(now_ms, totals, &figures);
+  FillChart(now_ms, &figures);
+  FillShares(totals, &figures);
+  if (options_.alerts) figures.alerts = options_.alerts();
+  Publish(LiveFiguresJson(figures, options_.time_zone));
+  return figures;
+}
+
+void LiveBoard::StartDayIfNew(int64_t now_ms, const Totals& totals) {
+  int64_t midnight = LocalMidnightMs(now_ms);
+  if (midnight <= day_start_ms_) return;
+  day_start_ms_ = midnight;
+  counting_since_ms_ = midnight;
+  baseline_ = totals;
+}
+
+void LiveBoard::MarkSecond(int64_t now_ms, const Totals& totals) {
+  int64_t second = FloorDiv(now_ms, 1000);
+  if (!marks_.empty() && marks_.back().second >= second) return;
+  marks_.push_back({second, now_ms, totals.orders.value_or(0), totals.gmv.value_or(0)});
+  const size_t keep =
+      static_cast<size_t>(std::max(options_.chart_seconds, options_.rate_window_seconds)) + 2;
+  while (marks_.size() > keep) marks_.pop_front();
+}
+
+void LiveBoard::FillToday(const Totals& totals, LiveFigures* figures) const {
+  figures->orders_today = SinceBaseline(totals.orders, baseline_.orders);
+  figures->gmv_today = SinceBaseline(totals.gmv, baseline_.gmv);
+  std::optional<double> paid_today = SinceBaseline(totals.paid, baseline_.paid);
+  if (figures->orders_today && paid_today && *figures->orders_today > 0) {
+    figures->conversion = *paid_today / *figures->orders_today;
+  }
+  if (!totals.payment_buckets.empty()) {
+    std::vector<double> today = totals.payment_buckets;
+    for (size_t i = 0; i < today.size() && i < baseline_.payment_buckets.size(); ++i) {
+      today[i] = std::max(0.0, today[i] - baseline_.payment_buckets[i]);
+    }
+    figures->payment_p95_seconds = HistogramQuantile(0.95, payment_bounds_seconds_, today);
+  }
+}
+
+// Orders/s over the last rate window: from the newest mark at least a window
+// old (or the oldest there is, once a second has passed) to now.
+void LiveBoard::FillRate(int64_t now_ms, const Totals& totals, LiveFigures* figures) const {
+  if (!totals.orders || marks_.empty()) return;
+  const int64_t window_start = now_ms - int64_t{options_.rate_window_seconds} * 1000;
+  const SecondMark* from = &marks_.front();
+  for (const SecondMark& mark : marks_) {
+    if (mark.time_ms > window_start) break;
+    from = &mark;
+  }
+  const int64_t elapsed_ms = now_ms - from->time_ms;
+  if (elapsed_ms < 1000) return;
+  figures->orders_per_second =
+      std::max(0.0, *totals.orders - from->orders) * 1000 / static_cast<double>(elapsed_ms);
+}
+
+// Each complete second gets the counters' growth from its mark to the next;
+// a gap between marks (a stalled reading) is spread evenly over its seconds.
+void LiveBoard::FillChart(int64_t now_ms, LiveFigures* figures) const {
+  const size_t length = static_cast<size_t>(std::max(0, options_.chart_seconds));
+  const int64_t end = FloorDiv(now_ms, 1000) - 1;
+  const int64_t first = end - static_cast<int64_t>(length) + 1;
+  figures->chart_end_second = end;
+  figures->chart_orders.assign(length, 0);
+  figures->chart_gmv.assign(length, 0);
+  for (size_t i = 1; i < marks_.size(); ++i) {
+    const SecondMark& from = marks_[i - 1];
+    const SecondMark& to = marks_[i];
+    const double seconds = static_cast<double>(to.second - from.second);
+    const double orders = std::max(0.0, to.orders - from.orders) / seconds;
+    const double gmv = std::max(0.0, to.gmv - from.gmv) / seconds;
+    for (int64_t s = std::max(from.second, first); s < to.second && s <= end; ++s) {
+      figures->chart_orders[static_cast<size_t>(s - first)] = orders;
+      figures->chart_gmv[static_cast<size_t>(s - first)] = gmv;
+    }
+  }
+}
+
+void LiveBoard::FillShares(const Totals& totals, LiveFigures* figures) const {
+  std::map<std::string, LiveShare> channels;
+  for (const auto& [name, orders] : totals.orders_by_channel) {
+    channels[name].orders = SinceBaseline(baseline_.orders_by_channel, name, orders);
+  }
+  for (const auto& [name, gmv] : totals.gmv_by_channel) {
+    channels[name].gmv = SinceBaseline(baseline_.gmv_by_channel, name, gmv);
+  }
+  for (auto& [name, share] : channels) {
+    share.name = name;
+    if (share.orders > 0 || share.gmv.value_or(0) > 0) figures->channels.push_back(share);
+  }
+  for (const auto& [name, orders] : totals.orders_by_province) {
+    double today = SinceBaseline(baseline_.orders_by_province, name, orders);
+    if (today > 0) figures->provinces.push_back({name, today, std::nullopt});
+  }
+  auto by_orders = [](const LiveShare& a, const LiveShare& b) {
+    return a.orders != b.orders ? a.orders > b.orders : a.name < b.name;
+  };
+  std::sort(figures->channels.begin(), figures->channels.end(), by_orders);
+  std::sort(figures->provinces.begin(), figures->provinces.end(), by_orders);
+  if (figures->provinces.size() > options_.top_provinces) {
+    figures->provinces.resize(options_.top_provinces);
+  }
+}
+
+void LiveBoard::Publish(std::string json) {
+  auto shared = std::make_shared<const std::string>(std::move(json));
+  {
+    std::lock_guard<std::mutex> lock(frame_mutex_);
+    ++frame_.number;
+    frame_.json = std::move(shared);
+  }
+  frame_changed_.notify_all();
+}
+
+LiveBoard::Frame LiveBoard::LatestFrame() const {
+  std::lock_guard<std::mutex> lock(frame_mutex_);
+  return frame_;
+}
+
+LiveBoard::Frame LiveBoard::WaitForFrame(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(frame_mutex_);
+  if (!frame_changed_.wait_for(lock, timeout, [&] { return frame_.number > seen; })) return {};
+  return frame_;
+}
+
+void LiveBoard::ServeEvents(ResponseStream& stream) const {
+  // A browser reconnects this soon after the stream breaks (agent restart).
+  if (!stream.Write("retry: 2000\n\n")) return;
+  uint64_t seen = 0;
+  int quiet_polls = 0;
+  while (stream.Open()) {
+    Frame frame = WaitForFrame(seen, kStreamPoll);
+    if (frame.number == 0) {
+      if (++quiet_polls < kPollsPerKeepAlive) continue;
+      quiet_polls = 0;
+      if (!stream.Write(": keep-alive\n\n")) return;
+      continue;
+    }
+    quiet_polls = 0;
+    seen = frame.number;
+    if (!stream.Write("data: " + *frame.json + "\n\n")) return;
+  }
+}
+
+}  // namespace txmon

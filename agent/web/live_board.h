@@ -1,0 +1,186 @@
+// LiveBoard: the figures of the live order screen (GET /): orders and GMV
+// today, orders/s, conversion, payment time p95, a per-second chart of the
+// last few minutes, channel and province breakdowns and the firing alerts.
+//
+// It reads the MetricStore a few times a second on its own thread (never per
+// event: the pipeline does not know it exists), turns each reading into one
+// JSON frame, and hands the latest frame to every open Server-Sent Events
+// stream. The shipped metrics of txmon.yml are looked up by name once; a
+// metric the configuration lacks (or declares with another type or without
+// the label) gives null figures, which the page shows as "—".
+//
+// "Today" is since local midnight in the process's zone (global.time_zone,
+// set by LocalZone::Use). The store's counters only grow (a checkpoint
+// restores them after a restart), so today's figures are the counters minus
+// a baseline: their values at local midnight. The baseline is not persisted:
+// an agent started after midnight counts from its values at start (the frame
+// says since when, and the page shows it), so a restart mid-day drops the
+// day's figures before the restart from "today". At midnight the first
+// reading of the new day becomes the baseline (events in the < 1 reading
+// interval between midnight and it count for the day before).
+//
+// Threading: Start/Stop from one owner thread. Tick runs on the board's
+// thread (or, when not started, on a test's thread; one at a time).
+// LatestFrame, WaitForFrame and ServeEvents: any thread, concurrently.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/store/metric_store.h"
+#include "agent/web/web_server.h"
+
+namespace txmon {
+
+// An alert as the screen shows it.
+struct LiveAlert {
+  std::string name;
+  std::string state;  // "firing" or "pending"
+  std::string severity;
+  std::string summary;
+  int64_t active_at_ms = 0;
+};
+using LiveAlertSource = std::function<std::vector<LiveAlert>()>;
+
+struct LiveBoardOptions {
+  int64_t refresh_interval_ms = 200;  // how often the store is read and a frame sent
+  int chart_seconds = 180;            // length of the per-second chart
+  int rate_window_seconds = 10;       // orders/s is averaged over this
+  size_t top_provinces = 12;
+  std::string time_zone = "UTC";  // shown on the page; the conversion uses the process zone
+  LiveAlertSource alerts;         // firing/pending alerts; unset: none
+};
+
+// One row of a breakdown; gmv is null when the store has no GMV by that label.
+struct LiveShare {
+  std::string name;
+  double orders = 0;
+  std::optional<double> gmv;
+};
+
+// One reading of the board. Null figures are those the store cannot give.
+struct LiveFigures {
+  int64_t time_ms = 0;
+  int64_t counting_since_ms = 0;  // local midnight, or the agent's start if later
+  std::optional<double> orders_today;
+  std::optional<double> gmv_today;
+  std::optional<double> orders_per_second;
+  std::optional<double> conversion;  // paid / created, today
+  std::optional<double> payment_p95_seconds;
+  // Complete seconds, oldest first, ending with the last complete second.
+  int64_t chart_end_second = 0;  // Unix seconds of the last value
+  std::vector<double> chart_orders;
+  std::vector<double> chart_gmv;
+  std::vector<LiveShare> channels;   // by orders today, descending
+  std::vector<LiveShare> provinces;  // the top ones by orders today
+  std::vector<LiveAlert> alerts;
+};
+
+// Prometheus's histogram_quantile over non-cumulative bucket counts
+// (`upper_bounds` finite, ascending; counts has one more entry, +Inf). Null
+// when there are no observations.
+std::optional<double> HistogramQuantile(double quantile, const std::vector<double>& upper_bounds,
+                                        const std::vector<double>& counts);
+
+// The frame sent to browsers: `figures` as one JSON object.
+std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone);
+
+class LiveBoard {
+ public:
+  // Finds the metrics in `store` (which must outlive the board) and takes
+  // the counters' baseline at `now_ms`, so a board built before the pipeline
+  // runs counts every event it consumes.
+  LiveBoard(const MetricStore* store, LiveBoardOptions options, int64_t now_ms);
+  ~LiveBoard();
+  LiveBoard(const LiveBoard&) = delete;
+  LiveBoard& operator=(const LiveBoard&) = delete;
+
+  // Reads the store every refresh interval on the board's thread.
+  void Start();
+  // Idempotent; streams then see no new frames.
+  void Stop();
+
+  // Reads the store at `now_ms`, publishes the frame and returns the figures.
+  LiveFigures Tick(int64_t now_ms);
+
+  struct Frame {
+    uint64_t number = 0;  // 0: none yet
+    std::shared_ptr<const std::string> json;
+  };
+  Frame LatestFrame() const;
+  // The first frame newer than `seen`, waiting up to `timeout`; number 0 if
+  // none came.
+  Frame WaitForFrame(uint64_t seen, std::chrono::milliseconds timeout) const;
+
+  // Writes each new frame as an SSE "data:" event until the client goes or
+  // the server stops; for WebServer::HandleStream.
+  void ServeEvents(ResponseStream& stream) const;
+
+ private:
+  // What the board reads from the store at one instant: sums over series,
+  // in units (not micros). Absent optionals: the metric is missing.
+  struct Totals {
+    std::optional<double> orders;
+    std::optional<double> paid;
+    std::optional<double> gmv;
+    std::map<std::string, double> orders_by_channel;
+    std::map<std::string, double> gmv_by_channel;
+    std::map<std::string, double> orders_by_province;
+    std::vector<double> payment_buckets;  // empty: no payment histogram
+  };
+  // Counter totals at the start of one wall-clock second, for the chart.
+  struct SecondMark {
+    int64_t second = 0;
+    int64_t time_ms = 0;
+    double orders = 0;
+    double gmv = 0;
+  };
+
+  Totals ReadTotals() const;
+  void StartDayIfNew(int64_t now_ms, const Totals& totals);
+  void MarkSecond(int64_t now_ms, const Totals& totals);
+  void FillToday(const Totals& totals, LiveFigures* figures) const;
+  void FillRate(int64_t now_ms, const Totals& totals, LiveFigures* figures) const;
+  void FillChart(int64_t now_ms, LiveFigures* figures) const;
+  void FillShares(const Totals& totals, LiveFigures* figures) const;
+  void Publish(std::string json);
+  void Run();
+
+  const LiveBoardOptions options_;
+  // Handles found once; null when the configuration has no such metric.
+  const Metric* orders_created_ = nullptr;
+  const Metric* orders_paid_ = nullptr;
+  const Metric* gmv_paid_ = nullptr;
+  const Metric* payment_duration_ = nullptr;
+  std::vector<double> payment_bounds_seconds_;
+  int created_channel_label_ = -1;  // label positions; -1: the metric lacks it
+  int created_province_label_ = -1;
+  int gmv_channel_label_ = -1;
+
+  // Tick's state (one thread at a time).
+  int64_t day_start_ms_ = 0;
+  int64_t counting_since_ms_ = 0;
+  Totals baseline_;
+  std::deque<SecondMark> marks_;
+
+  mutable std::mutex frame_mutex_;
+  mutable std::condition_variable frame_changed_;
+  Frame frame_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_signal_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace txmon
