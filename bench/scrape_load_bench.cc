@@ -3,13 +3,14 @@
 // backlog from the embedded Kafka twice, each time in a fresh consumer group:
 //
 //  1. alone: rows/s from the first applied message to the last;
-//  2. while wrk hammers /metrics with `connections` connections: rows/s
-//     again, and wrk's requests/s and latency for the scrapes.
+//  2. while wrk (one thread, `connections` connections) hammers /metrics:
+//     rows/s again, and wrk's requests/s, bytes/s and latency.
 //
 // The agent holds over 10,000 series (one mapping labelled by user_id), so
-// each scrape serializes a large page. On two cores the agent, the broker
-// and wrk share the CPU, so some slowdown is the machine, not a stall;
-// per-second progress is printed so a stall (a second with no rows) shows.
+// each scrape serializes a large page once its series exist. On two cores
+// the agent, the broker and wrk (a whole core by itself) share the CPU, so
+// much of the slowdown is the machine, not a stall; per-second progress is
+// printed so a stall (a second with no rows) would show.
 //
 // Usage: scrape_load_bench [connections] [backlog_seconds]
 #include <unistd.h>
@@ -68,14 +69,17 @@ IngestRun WatchIngest(const std::string& url, size_t messages, double rows_per_m
   return run;
 }
 
-// wrk's summary line "Requests/sec: 1234.56" and its latency line.
+// wrk's summary: "Requests/sec: 1234.56", "Transfer/sec: 1.2GB", latency.
 void PrintWrkSummary(const std::string& output) {
   std::smatch match;
   static const std::regex kRate(R"(Requests/sec:\s+([\d.]+))");
   static const std::regex kLatency(R"(Latency\s+(\S+)\s+(\S+)\s+(\S+))");
   static const std::regex kErrors(R"(Non-2xx or 3xx responses: (\d+))");
-  if (std::regex_search(output, match, kRate))
+  static const std::regex kTransfer(R"(Transfer/sec:\s+(\S+))");
+  if (std::regex_search(output, match, kRate)) {
     printf("  wrk: %s scrapes/s", match[1].str().c_str());
+  }
+  if (std::regex_search(output, match, kTransfer)) printf(" (%s/s)", match[1].str().c_str());
   if (std::regex_search(output, match, kLatency)) {
     printf(", latency avg %s, max %s", match[1].str().c_str(), match[3].str().c_str());
   }
@@ -109,7 +113,7 @@ int Main(int argc, char** argv) {
     if (scraped) {
       test::ProcessOptions options{
           "wrk",
-          {"-t2", "-c" + std::to_string(connections), "-d300s", "--latency", url},
+          {"-t1", "-c" + std::to_string(connections), "-d300s", "--latency", url},
           "",
           dir + "/wrk.out",
           dir + "/wrk.err",
