@@ -66,6 +66,7 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store) 
   spec.help = declared.help;
   spec.type = declared.type;
   spec.bucket_bounds = declared.bucket_bounds;
+  spec.max_series = declared.max_series;
   for (const LabelMapping& label : declared.labels) {
     spec.label_names.push_back(label.name);
     spec.label_value_limits.push_back(label.max_values);

@@ -101,7 +101,7 @@ size_t Metric::SeriesKeyHash::operator()(const SeriesKey& key) const {
   return static_cast<size_t>(hash);
 }
 
-uint32_t Metric::ValueId(size_t label, std::string_view value) {
+uint32_t Metric::ValueId(size_t label, std::string_view value, bool may_add) {
   ValueIds& ids = value_ids_[label];
   if (auto it = ids.find(value); it != ids.end()) return it->second;
   uint32_t limit = label < spec_.label_value_limits.size() ? spec_.label_value_limits[label] : 0;
@@ -111,9 +111,15 @@ uint32_t Metric::ValueId(size_t label, std::string_view value) {
     kept = kFoldedLabelValue;
     if (auto it = ids.find(kept); it != ids.end()) return it->second;
   }
+  return may_add ? AddValue(label, kept) : kNoValueId;
+}
+
+uint32_t Metric::AddValue(size_t label, std::string_view value) {
+  ValueIds& ids = value_ids_[label];
+  if (auto it = ids.find(value); it != ids.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(values_[label].size());
-  values_[label].emplace_back(kept);
-  ids.emplace(std::string(kept), id);
+  values_[label].emplace_back(value);
+  ids.emplace(std::string(value), id);
   return id;
 }
 
@@ -193,15 +199,31 @@ Series* Metric::Resolve(std::span<const std::string_view> label_values) {
 }
 
 Series* Metric::ResolveSlow(std::span<const std::string_view> label_values) {
+  // At the limit, values are looked up but never added: only combinations
+  // of known values can still name an existing series.
+  const bool may_add = !AtSeriesLimit();
   SeriesKey key;
   const size_t labels = std::min(label_values.size(), spec_.label_names.size());
-  for (size_t i = 0; i < labels; ++i) key.ids[i] = ValueId(i, label_values[i]);
+  for (size_t i = 0; i < labels; ++i) {
+    key.ids[i] = ValueId(i, label_values[i], may_add);
+    if (key.ids[i] == kNoValueId) return Overflow();
+  }
   if (auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  return may_add ? CreateSeries(key, labels) : Overflow();
+}
 
+bool Metric::AtSeriesLimit() const {
+  if (spec_.max_series == 0 || spec_.label_names.empty()) return false;
+  return by_key_.size() + (overflow_ ? 0 : 1) >= spec_.max_series;
+}
+
+Series* Metric::CreateSeries(const SeriesKey& key, size_t given_labels) {
   std::vector<std::string> values;
   values.reserve(spec_.label_names.size());
+  bool all_folded = true;
   for (size_t i = 0; i < spec_.label_names.size(); ++i) {
-    values.push_back(i < labels ? values_[i][key.ids[i]] : std::string());
+    values.push_back(i < given_labels ? values_[i][key.ids[i]] : std::string());
+    all_folded = all_folded && values.back() == kFoldedLabelValue;
   }
   size_t buckets = spec_.type == MetricType::kHistogram ? spec_.bucket_bounds.size() + 1 : 0;
   Series* series;
@@ -210,7 +232,22 @@ Series* Metric::ResolveSlow(std::span<const std::string_view> label_values) {
     series = &series_.emplace_back(std::move(values), buckets);
   }
   by_key_.emplace(key, series);
+  if (all_folded && !spec_.label_names.empty()) overflow_ = series;
   return series;
+}
+
+Series* Metric::Overflow() {
+  folded_series_.fetch_add(1, std::memory_order_relaxed);
+  if (overflow_) return overflow_;
+  SeriesKey key;
+  for (size_t i = 0; i < spec_.label_names.size(); ++i) key.ids[i] = AddValue(i, kFoldedLabelValue);
+  if (auto it = by_key_.find(key); it != by_key_.end()) return overflow_ = it->second;
+  return CreateSeries(key, spec_.label_names.size());
+}
+
+size_t Metric::series_count() const {
+  std::lock_guard lock(series_mutex_);
+  return series_.size();
 }
 
 Series* Metric::Resolve(std::initializer_list<std::string_view> label_values) {
@@ -306,6 +343,27 @@ StoreSnapshot MetricStore::Snapshot() const {
   return snapshot;
 }
 
+namespace {
+
+// A saved series that now folds (a lower max_values or max_series) adds to
+// the series it folds into, so a counter keeps its total.
+void RestoreSeries(Metric& metric, const SeriesSnapshot& saved) {
+  std::vector<std::string_view> values(saved.label_values.begin(), saved.label_values.end());
+  Series* series = metric.Resolve(values);
+  const bool folded = series->label_values() != saved.label_values;
+  if (folded) {
+    series->Add(saved.value);
+  } else {
+    series->Set(saved.value);
+  }
+  for (size_t b = 0; b < saved.bucket_counts.size() && b < series->bucket_size(); ++b) {
+    const uint64_t base = folded ? series->bucket_count(b) : 0;
+    series->LoadBucketCount(b, base + saved.bucket_counts[b]);
+  }
+}
+
+}  // namespace
+
 void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped) {
   for (const MetricSnapshot& saved : snapshot.metrics) {
     Metric* metric = Find(saved.name);
@@ -315,14 +373,7 @@ void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string
       if (skipped) skipped->push_back(saved.name);
       continue;
     }
-    for (const SeriesSnapshot& s : saved.series) {
-      std::vector<std::string_view> values(s.label_values.begin(), s.label_values.end());
-      Series* series = metric->Resolve(values);
-      series->Set(s.value);
-      for (size_t b = 0; b < s.bucket_counts.size() && b < series->bucket_size(); ++b) {
-        series->LoadBucketCount(b, s.bucket_counts[b]);
-      }
-    }
+    for (const SeriesSnapshot& s : saved.series) RestoreSeries(*metric, s);
   }
 }
 
