@@ -22,6 +22,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   if (Status s = agent->pipeline_metrics_.Register(agent->store_); !s.ok()) return s;
   if (Status s = agent->process_metrics_.Register(agent->store_); !s.ok()) return s;
+  if (Status s = agent->RegisterReloadMetrics(); !s.ok()) return s;
   if (Status s = RowMapper::Compile(config.metrics, agent->store_, &agent->mapper_); !s.ok()) {
     return s;
   }
@@ -57,6 +58,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_->Handle("/api/v1/rules", RulesApiHandler(rules));
   agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
   agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
+  agent->web_->Handle("/-/reload", ReloadHandler(agent.get()));
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent/config/agent_config.h"
@@ -46,6 +47,16 @@ class Agent {
   Status Run();
   void RequestStop() { stop_.store(true); }
 
+  // Re-reads the config file it was started with and its rule files, as
+  // Prometheus does on SIGHUP or POST /-/reload: new mappings reach the
+  // pipeline between two batches, metrics of the same name, type and
+  // labels keep their series, rules are replaced keeping the state of
+  // alerts whose rule is unchanged. A config that is refused changes
+  // nothing; the error names file, line and reason. Changes to the source
+  // and time zone need a restart. Any thread; reloads run one at a time.
+  // Sets txmon_config_last_reload_successful and ..._timestamp_seconds.
+  Status Reload();
+
   int web_port() const;
   const std::string& web_address() const;
   MetricStore& store() { return store_; }
@@ -61,6 +72,10 @@ class Agent {
   // The rule manager over the store and the notifier it sends alerts to.
   Status CreateRules();
   std::string ExternalUrl() const;
+  // txmon_config_last_reload_* (in agent_reload.cc, like Reload).
+  Status RegisterReloadMetrics();
+  Status ApplyReload(const AgentConfig& config);
+  void RecordReload(bool ok);
 
   AgentOptions options_;
   std::atomic<bool> stop_{false};
@@ -75,6 +90,14 @@ class Agent {
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<RuleManager> rules_;
   std::unique_ptr<WebServer> web_;
+
+  std::mutex reload_mutex_;  // one Reload at a time
+  Series* reload_successful_ = nullptr;
+  Series* reload_timestamp_ = nullptr;
 };
+
+// POST /-/reload: 200 after a successful Reload, 500 with the reason after a
+// refused one, 405 for other methods.
+HttpHandler ReloadHandler(Agent* agent);
 
 }  // namespace txmon

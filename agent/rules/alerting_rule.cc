@@ -202,6 +202,11 @@ std::vector<AlertmanagerAlert> AlertingRule::AlertsToSend(int64_t time_ms, int64
   return out;
 }
 
+void AlertingRule::TakeStateFrom(const AlertingRule& previous) {
+  std::scoped_lock lock(mutex_, previous.mutex_);
+  active_ = previous.active_;
+}
+
 std::vector<Alert> AlertingRule::ActiveAlerts() const {
   std::lock_guard lock(mutex_);
   std::vector<Alert> out;

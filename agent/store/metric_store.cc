@@ -92,8 +92,15 @@ uint64_t Series::observation_count() const {
 
 Metric::Metric(MetricSpec spec)
     : spec_(std::move(spec)),
+      label_value_limits_(spec_.label_value_limits),
+      max_series_(spec_.max_series),
       value_ids_(spec_.label_names.size()),
       values_(spec_.label_names.size()) {}
+
+void Metric::SetLimits(std::vector<uint32_t> label_value_limits, uint32_t max_series) {
+  label_value_limits_ = std::move(label_value_limits);
+  max_series_ = max_series;
+}
 
 size_t Metric::SeriesKeyHash::operator()(const SeriesKey& key) const {
   uint64_t hash = 1469598103934665603ULL;
@@ -104,7 +111,7 @@ size_t Metric::SeriesKeyHash::operator()(const SeriesKey& key) const {
 uint32_t Metric::ValueId(size_t label, std::string_view value, bool may_add) {
   ValueIds& ids = value_ids_[label];
   if (auto it = ids.find(value); it != ids.end()) return it->second;
-  uint32_t limit = label < spec_.label_value_limits.size() ? spec_.label_value_limits[label] : 0;
+  uint32_t limit = label < label_value_limits_.size() ? label_value_limits_[label] : 0;
   std::string_view kept = value;
   if (limit != 0 && ids.size() >= limit) {
     folded_values_.fetch_add(1, std::memory_order_relaxed);
@@ -213,8 +220,8 @@ Series* Metric::ResolveSlow(std::span<const std::string_view> label_values) {
 }
 
 bool Metric::AtSeriesLimit() const {
-  if (spec_.max_series == 0 || spec_.label_names.empty()) return false;
-  return by_key_.size() + (overflow_ ? 0 : 1) >= spec_.max_series;
+  if (max_series_ == 0 || spec_.label_names.empty()) return false;
+  return by_key_.size() + (overflow_ ? 0 : 1) >= max_series_;
 }
 
 Series* Metric::CreateSeries(const SeriesKey& key, size_t given_labels) {
@@ -296,6 +303,27 @@ Status MetricStore::Add(MetricSpec spec, Metric** out) {
   Metric& metric = metrics_.emplace_back(std::move(spec));
   if (out) *out = &metric;
   return Status::Ok();
+}
+
+Status MetricStore::CheckDeclare(const MetricSpec& spec) const {
+  const Metric* existing = Find(spec.name);
+  if (!existing) return Status::Ok();
+  const MetricSpec& old = existing->spec();
+  if (old.type != spec.type || old.label_names != spec.label_names ||
+      old.bucket_bounds != spec.bucket_bounds) {
+    return Status::Error("metric \"" + spec.name +
+                         "\" changed its type, labels or buckets: restart txmon to apply that");
+  }
+  return Status::Ok();
+}
+
+Status MetricStore::Declare(MetricSpec spec, Metric** out) {
+  if (Status s = CheckDeclare(spec); !s.ok()) return s;
+  if (Metric* existing = Find(spec.name)) {
+    if (out) *out = existing;
+    return Status::Ok();
+  }
+  return Add(std::move(spec), out);
 }
 
 Metric* MetricStore::Find(std::string_view name) const {

@@ -98,7 +98,13 @@ class Metric {
 
   explicit Metric(MetricSpec spec);
 
+  // As first declared; the limits in it may since have been changed by
+  // SetLimits (a config reload).
   const MetricSpec& spec() const { return spec_; }
+
+  // Replaces the per-label value limits and max_series for values and
+  // series created from now on; existing ones stay. Pipeline thread only.
+  void SetLimits(std::vector<uint32_t> label_value_limits, uint32_t max_series);
 
   // The series for these label values (one per label name, in order),
   // created on first use. Values past a label's limit fold into "other";
@@ -168,6 +174,8 @@ class Metric {
   size_t recent_used_ = 0;
 
   const MetricSpec spec_;
+  std::vector<uint32_t> label_value_limits_;      // pipeline thread
+  uint32_t max_series_ = 0;                       // pipeline thread
   std::vector<ValueIds> value_ids_;               // per label: value -> id (pipeline thread)
   std::vector<std::vector<std::string>> values_;  // per label: id -> value
   std::unordered_map<SeriesKey, Series*, SeriesKeyHash> by_key_;  // pipeline thread
@@ -201,6 +209,13 @@ class MetricStore {
   // Prometheus allows, at most kMaxLabels labels, ascending buckets).
   Status Add(MetricSpec spec, Metric** out);
   Metric* Find(std::string_view name) const;
+  // For a config reload: the metric of this name if it has the same type,
+  // label names and buckets (its series and values carry over; the new
+  // limits are the caller's to apply with SetLimits), else Add. A metric of
+  // this name that differs is refused.
+  Status Declare(MetricSpec spec, Metric** out);
+  // Whether Declare would accept `spec`.
+  Status CheckDeclare(const MetricSpec& spec) const;
 
   // Prometheus model of every metric, for /metrics. Any thread.
   std::vector<prometheus::MetricFamily> Collect() const;
