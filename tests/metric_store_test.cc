@@ -221,5 +221,37 @@ TEST(MetricStoreTest, RestoreAddsSeriesThatNowFoldIntoOneSeries) {
   EXPECT_NE(text.find("x_total{user=\"other\",item=\"other\"} 3"), std::string::npos) << text;
 }
 
+TEST(MetricStoreTest, DeclareReusesAMatchingMetricAndRefusesAChangedOne) {
+  MetricStore store;
+  Metric* first;
+  ASSERT_TRUE(store.Add(LimitedSpec(0), &first).ok());
+  first->Resolve({"a", "x"})->Add(kMicrosPerUnit);
+  Metric* again;
+  ASSERT_TRUE(store.Declare(LimitedSpec(5), &again).ok());
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(again->series_count(), 1u);
+  MetricSpec relabelled = LimitedSpec(0);
+  relabelled.label_names = {"user"};
+  Status refused = store.Declare(relabelled, nullptr);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("changed its type, labels or buckets"), std::string::npos);
+  Metric* added;
+  ASSERT_TRUE(store.Declare({"y_total", "Y.", MetricType::kCounter, {}, {}, {}}, &added).ok());
+  EXPECT_NE(added, nullptr);
+  EXPECT_EQ(store.Find("y_total"), added);
+}
+
+TEST(MetricStoreTest, SetLimitsAppliesToNewSeries) {
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(store.Add(LimitedSpec(0), &metric).ok());
+  metric->Resolve({"a", "x"});
+  metric->Resolve({"b", "x"});
+  metric->SetLimits({}, 3);
+  EXPECT_EQ(metric->Resolve({"c", "x"})->label_values()[0], "other");
+  EXPECT_EQ(metric->Resolve({"a", "x"})->label_values()[0], "a");
+  EXPECT_EQ(metric->series_count(), 3u);
+}
+
 }  // namespace
 }  // namespace txmon

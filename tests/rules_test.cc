@@ -403,6 +403,39 @@ TEST(RuleGroupTest, AlertsSeriesCanBeSelected) {
   EXPECT_EQ(manager->groups()[0]->rules()[2].alerting->state(), AlertState::kFiring);
 }
 
+TEST(RuleManagerTest, ReloadKeepsTheStateOfUnchangedAlertingRules) {
+  const std::string head = R"(groups:
+  - name: g
+    rules:
+      - alert: Slow
+        expr: vector(1)
+        for: 10s
+      - alert: Now
+        expr: vector(1)
+)";
+  std::unique_ptr<RuleManager> manager;
+  ASSERT_TRUE(RuleManager::Create({}, ParseGroups(head), nullptr, &manager).ok());
+  manager->EvaluateAll(1000);
+  manager->EvaluateAll(2000);
+  const Alert slow = manager->groups()[0]->rules()[0].alerting->ActiveAlerts().at(0);
+  EXPECT_EQ(slow.state, AlertState::kPending);
+  EXPECT_EQ(slow.active_at_ms, 1000);
+
+  // Slow is unchanged; Now gains a label, so it is another rule; New is new.
+  std::string changed = head + "        labels: {team: shop}\n" +
+                        "      - alert: New\n        expr: vector(1)\n        for: 10s\n";
+  manager->Reload(ParseGroups(changed), 1000);
+  const auto& rules = manager->groups()[0]->rules();
+  ASSERT_EQ(rules.size(), 3u);
+  ASSERT_EQ(rules[0].alerting->ActiveAlerts().size(), 1u);
+  EXPECT_EQ(rules[0].alerting->ActiveAlerts()[0].active_at_ms, 1000);
+  EXPECT_TRUE(rules[1].alerting->ActiveAlerts().empty());
+  manager->EvaluateAll(11'000);
+  // `for: 10s` counted from before the reload.
+  EXPECT_EQ(rules[0].alerting->state(), AlertState::kFiring);
+  EXPECT_EQ(rules[2].alerting->state(), AlertState::kPending);
+}
+
 TEST(RuleGroupTest, RuntimeErrorsMarkTheRuleUnhealthy) {
   std::vector<RuleGroupSpec> groups = ParseGroups(R"(groups:
   - name: g

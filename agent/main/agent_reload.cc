@@ -30,6 +30,10 @@ void WarnAboutRestartOnlyChanges(const AgentConfig& running, const AgentConfig& 
   if (a.brokers != b.brokers || a.topics != b.topics || a.group_id != b.group_id) {
     Log(LogLevel::kWarn, "config", "source changes need a restart");
   }
+  if (running.alertmanager_urls != loaded.alertmanager_urls ||
+      running.external_labels != loaded.external_labels) {
+    Log(LogLevel::kWarn, "config", "alerting.alertmanagers and external_labels need a restart");
+  }
 }
 
 }  // namespace
