@@ -6,6 +6,7 @@
 #include "agent/base/log.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
+#include "agent/main/alert_checkpoint.h"
 #include "agent/rules/rules_api.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
@@ -30,12 +31,15 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   schema.max_message_bytes = config.source.max_message_bytes;
   agent->decoder_ = std::make_unique<CanalDecoder>(schema);
   if (Status s = agent->CreateSource(); !s.ok()) return s;
+  Agent* self = agent.get();  // the rules exist before the pipeline runs
+  agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
   agent->pipeline_ =
       std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
                                  agent->pipeline_metrics_, agent->options_.pipeline);
 
   if (Status s = agent->RestoreCheckpoint(); !s.ok()) return s;
   if (Status s = agent->CreateRules(); !s.ok()) return s;
+  RestoreAlertState(agent->restored_alerts_, *agent->rules_);
 
   WebServerOptions web;
   web.listen_address = agent->options_.web_listen_address;
@@ -106,6 +110,7 @@ Status Agent::RestoreCheckpoint() {
   }
   std::vector<std::string> skipped;
   store_.Restore(checkpoint.store, &skipped);
+  restored_alerts_ = std::move(checkpoint.alerts);
   source_->ResumeFrom(checkpoint.offsets);
   pipeline_->positions().Seed(checkpoint.offsets);
   std::string positions;
@@ -119,6 +124,7 @@ Status Agent::RestoreCheckpoint() {
   Log(LogLevel::kInfo, "checkpoint", "restored state and positions",
       {{"path", read_from},
        {"metrics", std::to_string(checkpoint.store.metrics.size())},
+       {"alerts", std::to_string(restored_alerts_.size())},
        {"positions", positions},
        {"skipped_metrics", skipped_names}});
   return Status::Ok();

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/config/agent_config.h"
 #include "agent/decode/decoder.h"
 #include "agent/main/pipeline.h"
@@ -90,6 +91,9 @@ class Agent {
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<RuleManager> rules_;
   std::unique_ptr<WebServer> web_;
+
+  // Alerts read from the checkpoint, handed to the rules once they exist.
+  std::vector<AlertCheckpoint> restored_alerts_;
 
   std::mutex reload_mutex_;  // one Reload at a time
   Series* reload_successful_ = nullptr;

@@ -106,6 +106,7 @@ Status Pipeline::WriteCheckpoint() {
   checkpoint.written_at_ms = options_.now_ms();
   checkpoint.offsets = positions_.offsets();
   checkpoint.store = store_.Snapshot();
+  if (options_.save_alerts) checkpoint.alerts = options_.save_alerts();
   if (Status s = WriteCheckpointFile(options_.checkpoint_path, checkpoint); !s.ok()) return s;
   checkpointed_messages_ = messages_processed_;
   return Status::Ok();

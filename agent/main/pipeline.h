@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/base/log.h"
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/decoder.h"
 #include "agent/main/pipeline_metrics.h"
 #include "agent/map/row_mapper.h"
@@ -39,6 +40,9 @@ struct PipelineOptions {
   // once more when the pipeline stops.
   std::string checkpoint_path;
   std::chrono::milliseconds checkpoint_interval{1000};
+  // The rules' alert state to write with each checkpoint (empty: none).
+  // Called on the pipeline thread.
+  std::function<std::vector<AlertCheckpoint>()> save_alerts;
 };
 
 // The next offset of every topic-partition the pipeline has applied

@@ -207,6 +207,18 @@ void AlertingRule::TakeStateFrom(const AlertingRule& previous) {
   active_ = previous.active_;
 }
 
+std::vector<Alert> AlertingRule::SavedAlerts() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Alert> out;
+  for (const auto& [key, alert] : active_) out.push_back(alert);
+  return out;
+}
+
+void AlertingRule::RestoreAlerts(const std::vector<Alert>& alerts) {
+  std::lock_guard lock(mutex_);
+  for (const Alert& alert : alerts) active_[alert.labels.Key()] = alert;
+}
+
 std::vector<Alert> AlertingRule::ActiveAlerts() const {
   std::lock_guard lock(mutex_);
   std::vector<Alert> out;

@@ -132,6 +132,55 @@ const AlertingRule* FindPredecessor(const RuleManager::GroupList& groups, const 
 
 }  // namespace
 
+namespace {
+
+// Whether `saved` can be an alert of the rule `spec`: same alert name, and
+// the rule's fixed labels (those without a template) on it. Two rules of a
+// group may share a name and differ in labels.
+bool CarriesRuleLabels(const RuleSpec& spec, const RuleManager::RuleAlert& saved) {
+  if (saved.rule != spec.name) return false;
+  for (const TemplatedPair& label : spec.labels) {
+    if (label.text.find("{{") != std::string::npos) continue;
+    if (saved.alert.labels.Get(label.name) != label.text) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<RuleManager::RuleAlert> RuleManager::SaveAlerts() const {
+  std::vector<RuleAlert> out;
+  std::shared_ptr<const GroupList> groups = GroupSnapshot();
+  for (const auto& group : *groups) {
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      if (!rule.alerting) continue;
+      for (Alert& alert : rule.alerting->SavedAlerts()) {
+        out.push_back({group->file(), group->name(), rule.alerting->spec().name, std::move(alert)});
+      }
+    }
+  }
+  return out;
+}
+
+size_t RuleManager::RestoreAlerts(const std::vector<RuleAlert>& alerts) {
+  size_t restored = 0;
+  for (const auto& group : generation_->groups) {
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      if (!rule.alerting) continue;
+      std::vector<Alert> mine;
+      for (const RuleAlert& saved : alerts) {
+        if (saved.group_file == group->file() && saved.group_name == group->name() &&
+            CarriesRuleLabels(rule.alerting->spec(), saved)) {
+          mine.push_back(saved.alert);
+        }
+      }
+      rule.alerting->RestoreAlerts(mine);
+      restored += mine.size();
+    }
+  }
+  return restored;
+}
+
 void RuleManager::Reload(std::vector<RuleGroupSpec> groups, int64_t evaluation_interval_ms) {
   if (evaluation_interval_ms > 0) options_.evaluation_interval_ms = evaluation_interval_ms;
   std::shared_ptr<Generation> next = BuildGeneration(std::move(groups));

@@ -81,6 +81,18 @@ class RuleManager {
   // activeAt, firing ones stay firing without being sent again early.
   void Reload(std::vector<RuleGroupSpec> groups, int64_t evaluation_interval_ms);
 
+  // An alert with the rule that keeps it, for checkpoints.
+  struct RuleAlert {
+    std::string group_file, group_name, rule;
+    Alert alert;
+  };
+  // Every alert of every alerting rule. Any thread.
+  std::vector<RuleAlert> SaveAlerts() const;
+  // Gives saved alerts back to the alerting rule of the same group (file
+  // and name) and alert name; others are dropped. Before Start. Returns how
+  // many were restored.
+  size_t RestoreAlerts(const std::vector<RuleAlert>& alerts);
+
   using GroupList = std::vector<std::unique_ptr<RuleGroup>>;
   const GroupList& groups() const { return generation_->groups; }
   // The current groups, kept alive for the caller across a Reload.
