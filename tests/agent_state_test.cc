@@ -1,7 +1,8 @@
-// The txmon binary reloading its configuration while it consumes: SIGHUP and
-// POST /-/reload bring new mappings and rules live without resetting
-// counters or alert state, and a broken config is refused while the running
-// one keeps working.
+// State the txmon binary keeps across a config reload and a restart:
+// SIGHUP and POST /-/reload bring new mappings and rules live without
+// resetting counters or alert state, a broken config is refused while the
+// running one keeps working, and a pending alert's activeAt survives a
+// restart through the checkpoint.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -91,7 +92,7 @@ std::string JsonField(const std::string& json, const std::string& key) {
   return json.substr(start, json.find('"', start) - start);
 }
 
-class ConfigReloadTest : public ::testing::Test {
+class AgentStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("txmon-reload-" + std::to_string(getpid()));
@@ -104,9 +105,15 @@ class ConfigReloadTest : public ::testing::Test {
     // Read-write, so neither side's open waits for the other.
     fifo_fd_ = open(fifo.c_str(), O_RDWR);
     ASSERT_GE(fifo_fd_, 0);
+    StartAgent();
+  }
+  // Starts txmon on the FIFO, checkpointing into the test's folder.
+  void StartAgent() {
     std::string error;
-    txmon_ = StartTxmon({"--config.file=" + config_, "--source.file=" + fifo},
-                        (dir_ / "txmon").string(), &error);
+    txmon_ = StartTxmon(
+        {"--config.file=" + config_, "--source.file=" + (dir_ / "changes.fifo").string(),
+         "--checkpoint.file=" + (dir_ / "checkpoint").string(), "--checkpoint.interval=100ms"},
+        (dir_ / "txmon").string(), &error);
     ASSERT_TRUE(txmon_.process) << error;
     base_url_ = txmon_.metrics_url.substr(0, txmon_.metrics_url.rfind("/metrics"));
   }
@@ -141,7 +148,7 @@ class ConfigReloadTest : public ::testing::Test {
   std::string base_url_;
 };
 
-TEST_F(ConfigReloadTest, NewMappingsAndRulesGoLiveAndStateCarriesOver) {
+TEST_F(AgentStateTest, NewMappingsAndRulesGoLiveAndStateCarriesOver) {
   Send(Insert(1, "app") + Insert(2, "app") + Insert(3, "web"));
   ASSERT_TRUE(WaitUntil([&] {
     return MetricIs("orders_total", {{"channel", "app"}}, 2);
@@ -174,7 +181,7 @@ TEST_F(ConfigReloadTest, NewMappingsAndRulesGoLiveAndStateCarriesOver) {
   EXPECT_EQ(Metric("txmon_config_last_reload_successful"), 1);
 }
 
-TEST_F(ConfigReloadTest, ABrokenConfigIsRefusedAndTheRunningOneKeepsWorking) {
+TEST_F(AgentStateTest, ABrokenConfigIsRefusedAndTheRunningOneKeepsWorking) {
   Send(Insert(1, "app"));
   ASSERT_TRUE(WaitUntil([&] {
     return MetricIs("orders_total", {{"channel", "app"}}, 1);
@@ -212,6 +219,20 @@ TEST_F(ConfigReloadTest, ABrokenConfigIsRefusedAndTheRunningOneKeepsWorking) {
   Write("txmon.yml", kConfigHead);
   EXPECT_EQ(HttpPost(base_url_ + "/-/reload", "", "text/plain").status, 200);
   EXPECT_EQ(Metric("txmon_config_last_reload_successful"), 1);
+}
+
+TEST_F(AgentStateTest, APendingAlertKeepsItsActiveAtAcrossARestart) {
+  Send(Insert(1, "app") + Insert(2, "app"));
+  ASSERT_TRUE(WaitUntil([&] { return !ActiveAt().empty(); })) << Log();
+  const std::string active_at = ActiveAt();
+
+  ASSERT_EQ(txmon_.process->Stop(), 0) << Log();  // SIGTERM: a last checkpoint
+  StartAgent();
+  EXPECT_EQ(Metric("orders_total", {{"channel", "app"}}), 2);
+  // After a few evaluations the alert is still the one from before.
+  ASSERT_TRUE(WaitUntil([&] { return Scrape().Sum("txmon_rule_evaluations_total") >= 3; }))
+      << Log();
+  EXPECT_EQ(ActiveAt(), active_at) << Log();
 }
 
 }  // namespace
