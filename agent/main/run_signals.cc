@@ -21,8 +21,6 @@ std::function<void()> g_on_stop;
 std::function<void()> g_on_reload;
 std::once_flag g_thread_started;
 
-// Blocks the signals in every thread and waits for them on one thread, so
-// the stop callback runs in normal context (sigwait) rather than in a handler.
 sigset_t HandledSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -32,7 +30,8 @@ sigset_t HandledSignals() {
   return set;
 }
 
-void Reload() {
+// Runs the reload callback on the signal thread; a stop signal waits for it.
+void ReloadOnSighup() {
   std::lock_guard lock(g_mutex);
   if (!g_on_reload) {
     Log(LogLevel::kInfo, "main", "received SIGHUP before the agent runs: ignored");
@@ -42,13 +41,15 @@ void Reload() {
   g_on_reload();
 }
 
+// Blocks the signals in every thread and waits for them on one thread, so
+// the callbacks run in normal context (sigwait) rather than in a handler.
 void WaitForSignals() {
   const sigset_t set = HandledSignals();
   int received = 0;
   std::optional<std::chrono::steady_clock::time_point> first;
   while (sigwait(&set, &received) == 0) {
     if (received == SIGHUP) {
-      Reload();
+      ReloadOnSighup();
       continue;
     }
     const auto now = std::chrono::steady_clock::now();

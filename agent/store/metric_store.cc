@@ -373,21 +373,35 @@ StoreSnapshot MetricStore::Snapshot() const {
 
 namespace {
 
-// A saved series that now folds (a lower max_values or max_series) adds to
-// the series it folds into, so a counter keeps its total.
-void RestoreSeries(Metric& metric, const SeriesSnapshot& saved) {
-  std::vector<std::string_view> values(saved.label_values.begin(), saved.label_values.end());
-  Series* series = metric.Resolve(values);
-  const bool folded = series->label_values() != saved.label_values;
-  if (folded) {
-    series->Add(saved.value);
+// Loads a saved series' value and bucket counts into `series`, replacing
+// them or adding to them.
+void LoadSeries(Series& series, const SeriesSnapshot& saved, bool add) {
+  if (add) {
+    series.Add(saved.value);
   } else {
-    series->Set(saved.value);
+    series.Set(saved.value);
   }
-  for (size_t b = 0; b < saved.bucket_counts.size() && b < series->bucket_size(); ++b) {
-    const uint64_t base = folded ? series->bucket_count(b) : 0;
-    series->LoadBucketCount(b, base + saved.bucket_counts[b]);
+  for (size_t b = 0; b < saved.bucket_counts.size() && b < series.bucket_size(); ++b) {
+    const uint64_t base = add ? series.bucket_count(b) : 0;
+    series.LoadBucketCount(b, base + saved.bucket_counts[b]);
   }
+}
+
+// Saved series that now fold (a lower max_values or max_series) add to the
+// series they fold into, after the series saved under that series' own
+// labels is loaded, so a counter keeps its total whatever the saved order.
+void RestoreMetric(Metric& metric, const MetricSnapshot& saved) {
+  std::vector<std::pair<Series*, const SeriesSnapshot*>> folded;
+  for (const SeriesSnapshot& s : saved.series) {
+    std::vector<std::string_view> values(s.label_values.begin(), s.label_values.end());
+    Series* series = metric.Resolve(values);
+    if (series->label_values() == s.label_values) {
+      LoadSeries(*series, s, /*add=*/false);
+    } else {
+      folded.emplace_back(series, &s);
+    }
+  }
+  for (const auto& [series, s] : folded) LoadSeries(*series, *s, /*add=*/true);
 }
 
 }  // namespace
@@ -401,7 +415,7 @@ void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string
       if (skipped) skipped->push_back(saved.name);
       continue;
     }
-    for (const SeriesSnapshot& s : saved.series) RestoreSeries(*metric, s);
+    RestoreMetric(*metric, saved);
   }
 }
 
