@@ -89,8 +89,8 @@ class RuleManager {
   // Every alert of every alerting rule. Any thread.
   std::vector<RuleAlert> SaveAlerts() const;
   // Gives saved alerts back to the alerting rule of the same group (file
-  // and name) and alert name; others are dropped. Before Start. Returns how
-  // many were restored.
+  // and name) and alert name whose fixed labels they carry; others are
+  // dropped. Before Start. Returns how many were restored.
   size_t RestoreAlerts(const std::vector<RuleAlert>& alerts);
 
   using GroupList = std::vector<std::unique_ptr<RuleGroup>>;
