@@ -225,10 +225,15 @@ TEST_F(AgentStateTest, APendingAlertKeepsItsActiveAtAcrossARestart) {
   Send(Insert(1, "app") + Insert(2, "app"));
   ASSERT_TRUE(WaitUntil([&] { return !ActiveAt().empty(); })) << Log();
   const std::string active_at = ActiveAt();
+  Write("txmon.yml", "metrics: []\n");  // a refused reload before the restart
+  EXPECT_EQ(HttpPost(base_url_ + "/-/reload", "", "text/plain").status, 500);
+  Write("txmon.yml", kConfigHead);
 
   ASSERT_EQ(txmon_.process->Stop(), 0) << Log();  // SIGTERM: a last checkpoint
   StartAgent();
   EXPECT_EQ(Metric("orders_total", {{"channel", "app"}}), 2);
+  // The start's load counts, not the reload state saved in the checkpoint.
+  EXPECT_EQ(Metric("txmon_config_last_reload_successful"), 1);
   // After a few evaluations the alert is still the one from before.
   ASSERT_TRUE(WaitUntil([&] { return Scrape().Sum("txmon_rule_evaluations_total") >= 3; }))
       << Log();

@@ -38,6 +38,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
                                  agent->pipeline_metrics_, agent->options_.pipeline);
 
   if (Status s = agent->RestoreCheckpoint(); !s.ok()) return s;
+  agent->RecordReload(true);
   if (Status s = agent->CreateRules(); !s.ok()) return s;
   RestoreAlertState(agent->restored_alerts_, *agent->rules_);
 

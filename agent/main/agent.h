@@ -76,6 +76,8 @@ class Agent {
   // txmon_config_last_reload_* (in agent_reload.cc, like Reload).
   Status RegisterReloadMetrics();
   Status ApplyReload(const AgentConfig& config);
+  // Sets the reload metrics; at start after the checkpoint is restored, so
+  // the start's load replaces the reload state saved in it.
   void RecordReload(bool ok);
 
   AgentOptions options_;

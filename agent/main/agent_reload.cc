@@ -63,7 +63,6 @@ Status Agent::RegisterReloadMetrics() {
   }
   reload_successful_ = successful->Resolve({});
   reload_timestamp_ = timestamp->Resolve({});
-  RecordReload(true);
   return Status::Ok();
 }
 
