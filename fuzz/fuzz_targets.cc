@@ -66,7 +66,11 @@ std::string ConfigText(const uint8_t* data, size_t size) {
 
 std::string CheckpointPayload(const uint8_t* data, size_t size) {
   Checkpoint checkpoint;
-  if (!DecodeCheckpoint(AsText(data, size), &checkpoint).ok()) return "refused";
+  // Both readable versions: the current one, then version 1 (no alerts).
+  if (!DecodeCheckpoint(AsText(data, size), &checkpoint).ok() &&
+      !DecodeCheckpoint(AsText(data, size), &checkpoint, kOldestReadableCheckpointVersion).ok()) {
+    return "refused";
+  }
   MetricStore store;
   PipelineMetrics metrics;  // so that some names in the input match
   if (!metrics.Register(store).ok()) abort();

@@ -44,7 +44,8 @@ TEST(AgentConfigTest, ErrorsNameFileLineAndReason) {
   EXPECT_EQ(
       ErrorOf(std::string(kMetricHead) + "    type: counter\n    table: orders\n    lables: []\n"),
       "txmon.yml:6:5: metrics[0]: unknown field \"lables\" (known: action, buckets, "
-      "database, help, labels, name, on, table, tables, transition, type, value, where)");
+      "database, help, labels, max_series, name, on, table, tables, transition, type, value, "
+      "where)");
   EXPECT_EQ(ErrorOf("metrics:\n  - name: x_total\n    help: [\n"),
             ErrorOf("metrics:\n  - name: x_total\n    help: [\n"));
   EXPECT_NE(ErrorOf("metrics:\n  - name: x_total\n    help: [\n").find("txmon.yml:4:"),
@@ -87,6 +88,32 @@ TEST(AgentConfigTest, RefusesInconsistentMetrics) {
       "  - {name: a_total, help: A., type: counter, table: t}\n"
       "  - {name: a_total, help: A., type: counter, table: t}\n";
   EXPECT_EQ(ErrorOf(twice), "txmon.yml:3:12: metrics[1].name: metric \"a_total\" is defined twice");
+}
+
+TEST(AgentConfigTest, MaxSeriesDefaultsToGlobalAndMetricsOverrideIt) {
+  AgentConfig config;
+  Status s = ParseConfig("metrics:\n  - {name: a_total, help: A., type: counter, table: t}\n",
+                         "x.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(config.metrics[0].max_series, kDefaultMaxSeries);
+
+  s = ParseConfig(
+      "global:\n  max_series: 500\n"
+      "metrics:\n"
+      "  - {name: a_total, help: A., type: counter, table: t}\n"
+      "  - {name: b_total, help: B., type: counter, table: t, max_series: 0}\n",
+      "x.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(config.max_series, 500u);
+  EXPECT_EQ(config.metrics[0].max_series, 500u);
+  EXPECT_EQ(config.metrics[1].max_series, 0u);
+
+  EXPECT_EQ(ErrorOf(std::string(kMetricHead) +
+                    "    type: counter\n    table: orders\n    max_series: -3\n"),
+            "txmon.yml:6:17: metrics[0].max_series: expected a whole number >= 0");
+  EXPECT_EQ(ErrorOf("global:\n  max_series: 5000000000\n" + std::string(kMetricHead) +
+                    "    type: counter\n    table: orders\n"),
+            "txmon.yml:2:15: global.max_series: must be at most 4294967295");
 }
 
 TEST(AgentConfigTest, ReadsSourceAndKafkaProperties) {

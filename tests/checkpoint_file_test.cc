@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -23,7 +24,38 @@ Checkpoint Sample() {
   MetricSnapshot histogram{"amount_yuan", MetricType::kHistogram, {}, {10'000'000}, {}};
   histogram.series.push_back({{}, 25'500'000, {1, 2}});
   c.store.metrics = {counter, histogram};
+  AlertCheckpoint firing{"rules/shop.yml",
+                         "shop",
+                         "ShopNoOrders",
+                         {{"alertname", "ShopNoOrders"}, {"severity", "page"}},
+                         {{"summary", "No orders for 2m"}}};
+  firing.state = 2;
+  firing.value = 0.5;
+  firing.active_at_ms = 1731254300000;
+  firing.fired_at_ms = 1731254390000;
+  firing.last_sent_at_ms = 1731254390000;
+  firing.valid_until_ms = 1731254630000;
+  AlertCheckpoint pending{"rules/shop.yml", "shop", "ShopLargeOrder", {{"order", "7"}}, {}};
+  pending.state = 1;
+  pending.active_at_ms = 1731254399000;
+  c.alerts = {firing, pending};
   return c;
+}
+
+// A version 1 file as txmon wrote it before alerts were checkpointed.
+std::string VersionOneFile(Checkpoint checkpoint) {
+  checkpoint.alerts.clear();
+  std::string payload = EncodeCheckpoint(checkpoint);
+  payload.resize(payload.size() - 4);  // version 1 ends after the metrics
+  const uint32_t version = 1;
+  const uint64_t length = payload.size();
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(length)));
+  std::string file = "TXMONCKP";
+  file.append(reinterpret_cast<const char*>(&version), 4);
+  file.append(reinterpret_cast<const char*>(&length), 8);
+  file.append(reinterpret_cast<const char*>(&crc), 4);
+  return file + payload;
 }
 
 void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
@@ -43,6 +75,7 @@ void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
       EXPECT_EQ(x.series[s].bucket_counts, y.series[s].bucket_counts);
     }
   }
+  EXPECT_EQ(a.alerts, b.alerts);
 }
 
 class CheckpointFileTest : public ::testing::Test {
@@ -69,6 +102,17 @@ TEST_F(CheckpointFileTest, RoundTripsEverything) {
   EXPECT_TRUE(found);
   ExpectSame(read, Sample());
   EXPECT_FALSE(fs::exists(path_ + ".tmp"));
+}
+
+TEST_F(CheckpointFileTest, ReadsVersionOneFilesWithoutAlerts) {
+  std::ofstream(path_, std::ios::binary) << VersionOneFile(Sample());
+  Checkpoint read;
+  bool found;
+  Status s = Read(&read, &found);
+  ASSERT_TRUE(s.ok()) << s.message();
+  Checkpoint expected = Sample();
+  expected.alerts.clear();
+  ExpectSame(read, expected);
 }
 
 TEST_F(CheckpointFileTest, NoFileIsAFirstStart) {

@@ -635,8 +635,8 @@ TEST(DeployFilesTest, SystemdUnitHasTheRequiredSettings) {
   EXPECT_EQ(Value(unit, "Service", "ProtectSystem"), "strict");
   EXPECT_EQ(Value(unit, "Install", "WantedBy"), "multi-user.target");
   EXPECT_FALSE(Value(unit, "Unit", "Description").empty());
-  // txmon stops on SIGHUP's default action: a reload would be a crash.
-  EXPECT_EQ(Value(unit, "Service", "ExecReload"), "");
+  // SIGHUP reloads the configuration.
+  EXPECT_EQ(Value(unit, "Service", "ExecReload"), "/bin/kill -HUP $MAINPID");
 }
 
 // systemd-analyze verify, with the binary paths pointed at the built txmon

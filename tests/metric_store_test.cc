@@ -137,5 +137,123 @@ TEST(MetricStoreTest, SnapshotRestoresEveryValue) {
   EXPECT_EQ(Exposition(restored), Exposition(original));
 }
 
+MetricSpec LimitedSpec(uint32_t max_series, std::vector<uint32_t> value_limits = {}) {
+  MetricSpec spec{"x_total", "X.", MetricType::kCounter, {"user", "item"}, value_limits, {}};
+  spec.max_series = max_series;
+  return spec;
+}
+
+TEST(MetricStoreTest, SeriesPastTheLimitFoldIntoTheOverflowSeries) {
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(store.Add(LimitedSpec(3), &metric).ok());
+  Series* ax = metric->Resolve({"a", "x"});
+  Series* by = metric->Resolve({"b", "y"});
+  Series* overflow = metric->Resolve({"c", "z"});  // the third series is the overflow one
+  EXPECT_EQ(overflow->label_values(), (std::vector<std::string>{"other", "other"}));
+  EXPECT_EQ(metric->Resolve({"d", "w"}), overflow);
+  EXPECT_EQ(metric->Resolve({"a", "y"}), overflow);  // known values, new combination
+  EXPECT_EQ(metric->Resolve({"a", "x"}), ax);        // existing series keep their handles
+  EXPECT_EQ(metric->Resolve({"b", "y"}), by);
+  EXPECT_EQ(metric->series_count(), 3u);
+  EXPECT_EQ(metric->folded_series(), 3u);
+  EXPECT_EQ(metric->folded_values(), 0u);
+}
+
+TEST(MetricStoreTest, SeriesLimitBoundsTheProductOfLabels) {
+  // Each label stays within its own max_values; their product would not.
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(store.Add(LimitedSpec(50, {100, 100}), &metric).ok());
+  for (int user = 0; user < 100; ++user) {
+    for (int item = 0; item < 100; ++item) {
+      std::string u = std::to_string(user), i = std::to_string(item);
+      metric->Resolve({std::string_view(u), std::string_view(i)})->Add(kMicrosPerUnit);
+    }
+  }
+  EXPECT_EQ(metric->series_count(), 50u);
+  EXPECT_EQ(metric->folded_series(), 10'000u - 49u);
+  std::string text = Exposition(store);
+  EXPECT_NE(text.find("x_total{user=\"other\",item=\"other\"} 9951"), std::string::npos) << text;
+}
+
+TEST(MetricStoreTest, SeriesLimitCountsAnOverflowSeriesMadeByLabelFolding) {
+  // max_values folds both labels to "other": that series is the overflow
+  // series and leaves the rest of the limit to ordinary series.
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(store.Add(LimitedSpec(3, {1, 1}), &metric).ok());
+  metric->Resolve({"a", "x"});
+  Series* overflow = metric->Resolve({"b", "y"});
+  EXPECT_EQ(overflow->label_values(), (std::vector<std::string>{"other", "other"}));
+  Series* a_other = metric->Resolve({"a", "y"});
+  EXPECT_EQ(a_other->label_values(), (std::vector<std::string>{"a", "other"}));
+  EXPECT_EQ(metric->Resolve({"b", "x"}), overflow);  // {other, x} would be a fourth series
+  EXPECT_EQ(metric->series_count(), 3u);
+  EXPECT_EQ(metric->folded_series(), 1u);
+}
+
+TEST(MetricStoreTest, ZeroMeansNoSeriesLimit) {
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(store.Add(LimitedSpec(0), &metric).ok());
+  for (int i = 0; i < 1000; ++i) {
+    std::string v = std::to_string(i);
+    metric->Resolve({std::string_view(v), "x"});
+  }
+  EXPECT_EQ(metric->series_count(), 1000u);
+  EXPECT_EQ(metric->folded_series(), 0u);
+}
+
+TEST(MetricStoreTest, RestoreAddsSeriesThatNowFoldIntoOneSeries) {
+  MetricStore original;
+  Metric* before;
+  ASSERT_TRUE(original.Add(LimitedSpec(0), &before).ok());
+  for (const char* user : {"a", "b", "c", "d"}) before->Resolve({user, "x"})->Add(kMicrosPerUnit);
+  // Saved after series that will fold into it: loaded first all the same.
+  before->Resolve({"other", "other"})->Add(10 * kMicrosPerUnit);
+
+  MetricStore restored;
+  Metric* after;
+  ASSERT_TRUE(restored.Add(LimitedSpec(2), &after).ok());
+  restored.Restore(original.Snapshot(), nullptr);
+  EXPECT_EQ(after->series_count(), 2u);
+  std::string text = Exposition(restored);
+  EXPECT_NE(text.find("x_total{user=\"a\",item=\"x\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_total{user=\"other\",item=\"other\"} 13"), std::string::npos) << text;
+}
+
+TEST(MetricStoreTest, DeclareReusesAMatchingMetricAndRefusesAChangedOne) {
+  MetricStore store;
+  Metric* first;
+  ASSERT_TRUE(store.Add(LimitedSpec(0), &first).ok());
+  first->Resolve({"a", "x"})->Add(kMicrosPerUnit);
+  Metric* again;
+  ASSERT_TRUE(store.Declare(LimitedSpec(5), &again).ok());
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(again->series_count(), 1u);
+  MetricSpec relabelled = LimitedSpec(0);
+  relabelled.label_names = {"user"};
+  Status refused = store.Declare(relabelled, nullptr);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("changed its type, labels or buckets"), std::string::npos);
+  Metric* added;
+  ASSERT_TRUE(store.Declare({"y_total", "Y.", MetricType::kCounter, {}, {}, {}}, &added).ok());
+  EXPECT_NE(added, nullptr);
+  EXPECT_EQ(store.Find("y_total"), added);
+}
+
+TEST(MetricStoreTest, SetLimitsAppliesToNewSeries) {
+  MetricStore store;
+  Metric* metric;
+  ASSERT_TRUE(store.Add(LimitedSpec(0), &metric).ok());
+  metric->Resolve({"a", "x"});
+  metric->Resolve({"b", "x"});
+  metric->SetLimits({}, 3);
+  EXPECT_EQ(metric->Resolve({"c", "x"})->label_values()[0], "other");
+  EXPECT_EQ(metric->Resolve({"a", "x"})->label_values()[0], "a");
+  EXPECT_EQ(metric->series_count(), 3u);
+}
+
 }  // namespace
 }  // namespace txmon

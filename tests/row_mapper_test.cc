@@ -57,6 +57,15 @@ metrics:
     action: subtract
     table: orders
     on: delete
+  - name: orders_by_customer_total
+    help: Orders by customer and channel (a column of unique values).
+    type: counter
+    table: orders
+    on: insert
+    max_series: 3
+    labels:
+      - {name: customer}
+      - {name: channel}
 )";
 
 // Builds row images by column name for the mapper's slots.
@@ -203,6 +212,17 @@ TEST_F(RowMapperTest, OtherTablesAndDatabasesAreIgnored) {
   row.table = "users";
   mapper_->Apply(row);
   EXPECT_TRUE(Has("gmv_total 5")) << Text();
+}
+
+TEST_F(RowMapperTest, MaxSeriesFoldsNewCombinationsIntoOneSeries) {
+  for (const char* customer : {"c1", "c2", "c3", "c4", "c1"}) {
+    mapper_->Apply(builder_->Make(RowOp::kInsert, {{"customer", customer}, {"channel", "app"}}));
+  }
+  EXPECT_TRUE(Has("orders_by_customer_total{customer=\"c1\",channel=\"app\"} 2")) << Text();
+  EXPECT_TRUE(Has("orders_by_customer_total{customer=\"c2\",channel=\"app\"} 1")) << Text();
+  EXPECT_TRUE(Has("orders_by_customer_total{customer=\"other\",channel=\"other\"} 2")) << Text();
+  EXPECT_EQ(Text().find("customer=\"c3\""), std::string::npos) << Text();
+  EXPECT_EQ(store_.Find("orders_by_customer_total")->folded_series(), 2u);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "agent/base/fixed_point.h"
+#include "agent/checkpoint/checkpoint_file.h"
+#include "agent/main/alert_checkpoint.h"
 #include "agent/rules/alert_template.h"
 #include "agent/rules/promql_parser.h"
 #include "agent/rules/rule_manager.h"
@@ -401,6 +403,95 @@ TEST(RuleGroupTest, AlertsSeriesCanBeSelected) {
   ASSERT_TRUE(RuleManager::Create({}, std::move(groups), nullptr, &manager).ok());
   manager->EvaluateAll(1000);
   EXPECT_EQ(manager->groups()[0]->rules()[2].alerting->state(), AlertState::kFiring);
+}
+
+TEST(RuleManagerTest, ReloadKeepsTheStateOfUnchangedAlertingRules) {
+  const std::string head = R"(groups:
+  - name: g
+    rules:
+      - alert: Slow
+        expr: vector(1)
+        for: 10s
+      - alert: Now
+        expr: vector(1)
+)";
+  std::unique_ptr<RuleManager> manager;
+  ASSERT_TRUE(RuleManager::Create({}, ParseGroups(head), nullptr, &manager).ok());
+  manager->EvaluateAll(1000);
+  manager->EvaluateAll(2000);
+  const Alert slow = manager->groups()[0]->rules()[0].alerting->ActiveAlerts().at(0);
+  EXPECT_EQ(slow.state, AlertState::kPending);
+  EXPECT_EQ(slow.active_at_ms, 1000);
+
+  // Slow is unchanged; Now gains a label, so it is another rule; New is new.
+  std::string changed = head + "        labels: {team: shop}\n" +
+                        "      - alert: New\n        expr: vector(1)\n        for: 10s\n";
+  manager->Reload(ParseGroups(changed), 1000);
+  const auto& rules = manager->groups()[0]->rules();
+  ASSERT_EQ(rules.size(), 3u);
+  ASSERT_EQ(rules[0].alerting->ActiveAlerts().size(), 1u);
+  EXPECT_EQ(rules[0].alerting->ActiveAlerts()[0].active_at_ms, 1000);
+  EXPECT_TRUE(rules[1].alerting->ActiveAlerts().empty());
+  manager->EvaluateAll(11'000);
+  // `for: 10s` counted from before the reload.
+  EXPECT_EQ(rules[0].alerting->state(), AlertState::kFiring);
+  EXPECT_EQ(rules[2].alerting->state(), AlertState::kPending);
+}
+
+TEST(RuleManagerTest, AlertStateSurvivesARestartThroughTheCheckpoint) {
+  const std::string yaml = R"(groups:
+  - name: g
+    rules:
+      - alert: Slow
+        expr: vector(1)
+        for: 10s
+      - alert: Now
+        expr: vector(1)
+      - alert: Twin
+        expr: vector(1)
+        labels: {route: page}
+      - alert: Twin
+        expr: vector(2)
+        labels: {route: chat}
+)";
+  std::vector<std::string> sent;
+  RuleManagerOptions options;
+  options.notify = [&](std::vector<AlertmanagerAlert> alerts) {
+    for (const AlertmanagerAlert& alert : alerts) {
+      for (const auto& [name, value] : alert.labels) {
+        if (name == "alertname") sent.push_back(value);
+      }
+    }
+  };
+  std::unique_ptr<RuleManager> before;
+  ASSERT_TRUE(RuleManager::Create(options, ParseGroups(yaml), nullptr, &before).ok());
+  before->EvaluateAll(1000);
+  EXPECT_EQ(sent.size(), 3u);  // Now and both Twins fire at once
+
+  // Through the checkpoint file format, as at a restart.
+  Checkpoint written;
+  written.alerts = SaveAlertState(*before);
+  EXPECT_EQ(written.alerts.size(), 4u);
+  Checkpoint read;
+  ASSERT_TRUE(DecodeCheckpoint(EncodeCheckpoint(written), &read).ok());
+  std::unique_ptr<RuleManager> after;
+  ASSERT_TRUE(RuleManager::Create(options, ParseGroups(yaml), nullptr, &after).ok());
+  EXPECT_EQ(RestoreAlertState(read.alerts, *after), 4u);
+
+  sent.clear();
+  after->EvaluateAll(5000);
+  EXPECT_TRUE(sent.empty()) << sent[0];  // already sent, resend delay not over
+  const auto& rules = after->groups()[0]->rules();
+  EXPECT_EQ(rules[0].alerting->state(), AlertState::kPending);
+  EXPECT_EQ(rules[0].alerting->ActiveAlerts().at(0).active_at_ms, 1000);
+  EXPECT_EQ(rules[1].alerting->ActiveAlerts().at(0).fired_at_ms, 1000);
+  for (size_t twin : {2, 3}) {
+    ASSERT_EQ(rules[twin].alerting->ActiveAlerts().size(), 1u) << twin;
+    EXPECT_EQ(rules[twin].alerting->ActiveAlerts()[0].state, AlertState::kFiring);
+  }
+  after->EvaluateAll(11'000);  // `for: 10s` counted from before the restart
+  EXPECT_EQ(rules[0].alerting->state(), AlertState::kFiring);
+  EXPECT_EQ(sent, std::vector<std::string>{"Slow"});
 }
 
 TEST(RuleGroupTest, RuntimeErrorsMarkTheRuleUnhealthy) {

@@ -23,6 +23,7 @@ class Writer {
   void U32(uint32_t v) { Raw(&v, 4); }
   void U64(uint64_t v) { Raw(&v, 8); }
   void I64(int64_t v) { Raw(&v, 8); }
+  void F64(double v) { Raw(&v, 8); }
   void Str(const std::string& s) {
     U32(static_cast<uint32_t>(s.size()));
     out_.append(s);
@@ -41,6 +42,7 @@ class Reader {
   bool U32(uint32_t* v) { return Raw(v, 4); }
   bool U64(uint64_t* v) { return Raw(v, 8); }
   bool I64(int64_t* v) { return Raw(v, 8); }
+  bool F64(double* v) { return Raw(v, 8); }
   bool Str(std::string* s) {
     uint32_t n;
     if (!U32(&n) || n > in_.size() - pos_) return false;
@@ -124,6 +126,46 @@ bool DecodeMetric(Reader& r, MetricSnapshot* m) {
   return true;
 }
 
+void EncodeLabelList(Writer& w, const AlertCheckpoint::LabelList& labels) {
+  w.U32(static_cast<uint32_t>(labels.size()));
+  for (const auto& [name, value] : labels) {
+    w.Str(name);
+    w.Str(value);
+  }
+}
+
+bool DecodeLabelList(Reader& r, AlertCheckpoint::LabelList* labels) {
+  uint32_t n;
+  if (!r.Count(&n, 8)) return false;
+  labels->resize(n);
+  for (auto& [name, value] : *labels) {
+    if (!r.Str(&name) || !r.Str(&value)) return false;
+  }
+  return true;
+}
+
+void EncodeAlert(Writer& w, const AlertCheckpoint& a) {
+  w.Str(a.group_file);
+  w.Str(a.group_name);
+  w.Str(a.rule);
+  EncodeLabelList(w, a.labels);
+  EncodeLabelList(w, a.annotations);
+  w.U8(a.state);
+  w.F64(a.value);
+  for (int64_t t : {a.active_at_ms, a.fired_at_ms, a.resolved_at_ms, a.last_sent_at_ms,
+                    a.valid_until_ms, a.keep_firing_since_ms}) {
+    w.I64(t);
+  }
+}
+
+bool DecodeAlert(Reader& r, AlertCheckpoint* a) {
+  return r.Str(&a->group_file) && r.Str(&a->group_name) && r.Str(&a->rule) &&
+         DecodeLabelList(r, &a->labels) && DecodeLabelList(r, &a->annotations) && r.U8(&a->state) &&
+         a->state <= 2 && r.F64(&a->value) && r.I64(&a->active_at_ms) && r.I64(&a->fired_at_ms) &&
+         r.I64(&a->resolved_at_ms) && r.I64(&a->last_sent_at_ms) && r.I64(&a->valid_until_ms) &&
+         r.I64(&a->keep_firing_since_ms);
+}
+
 uint32_t Crc32(std::string_view data) {
   return static_cast<uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
@@ -169,15 +211,17 @@ Status ParseFile(const std::string& path, std::string_view bytes, Checkpoint* ch
   memcpy(&version, bytes.data() + 8, 4);
   memcpy(&length, bytes.data() + 12, 8);
   memcpy(&crc, bytes.data() + 20, 4);
-  if (version != kCheckpointFormatVersion) {
+  if (version < kOldestReadableCheckpointVersion || version > kCheckpointFormatVersion) {
     return Status::Error(path + " has checkpoint format version " + std::to_string(version) +
-                         "; this txmon reads version " + std::to_string(kCheckpointFormatVersion));
+                         "; this txmon reads versions " +
+                         std::to_string(kOldestReadableCheckpointVersion) + " to " +
+                         std::to_string(kCheckpointFormatVersion));
   }
   std::string_view payload = bytes.substr(kHeaderBytes);
   if (payload.size() != length || Crc32(payload) != crc) {
     return Status::Error(path + " is corrupt (length or checksum mismatch)");
   }
-  Status s = DecodeCheckpoint(payload, checkpoint);
+  Status s = DecodeCheckpoint(payload, checkpoint, version);
   if (!s.ok()) return Status::Error(path + ": " + s.message());
   return Status::Ok();
 }
@@ -195,10 +239,12 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   }
   w.U32(static_cast<uint32_t>(checkpoint.store.metrics.size()));
   for (const MetricSnapshot& m : checkpoint.store.metrics) EncodeMetric(w, m);
+  w.U32(static_cast<uint32_t>(checkpoint.alerts.size()));
+  for (const AlertCheckpoint& a : checkpoint.alerts) EncodeAlert(w, a);
   return std::move(w.out());
 }
 
-Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint) {
+Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint, uint32_t version) {
   *checkpoint = Checkpoint();
   Reader r(payload);
   uint32_t offsets, metrics;
@@ -218,7 +264,15 @@ Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint) {
   for (MetricSnapshot& m : checkpoint->store.metrics) {
     if (!DecodeMetric(r, &m)) return Status::Error("malformed metric \"" + m.name + "\"");
   }
-  if (!r.done()) return Status::Error("trailing bytes after the last metric");
+  if (version >= 2) {
+    uint32_t alerts;
+    if (!r.Count(&alerts, 60)) return Status::Error("truncated alert list");
+    checkpoint->alerts.resize(alerts);
+    for (AlertCheckpoint& a : checkpoint->alerts) {
+      if (!DecodeAlert(r, &a)) return Status::Error("malformed alert \"" + a.rule + "\"");
+    }
+  }
+  if (!r.done()) return Status::Error("trailing bytes after the last metric or alert");
   return Status::Ok();
 }
 

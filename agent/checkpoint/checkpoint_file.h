@@ -3,7 +3,9 @@
 // state was taken — counters do not reset and no event counts twice.
 //
 // Format (little-endian): magic "TXMONCKP", u32 format version, u64 payload
-// length, u32 CRC-32 of the payload, payload. A write goes to PATH.tmp, is
+// length, u32 CRC-32 of the payload, payload. Version 2 appends the alert
+// states to version 1's payload; version 1 files are still read (with no
+// alerts). A write goes to PATH.tmp, is
 // fsynced, the previous file becomes PATH.prev, PATH.tmp becomes PATH, and
 // the folder is fsynced: a crash at any moment leaves a complete file at
 // PATH or PATH.prev.
@@ -13,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/base/status.h"
@@ -21,17 +24,43 @@
 
 namespace txmon {
 
-inline constexpr uint32_t kCheckpointFormatVersion = 1;
+inline constexpr uint32_t kCheckpointFormatVersion = 2;
+inline constexpr uint32_t kOldestReadableCheckpointVersion = 1;
+
+// One alert as its alerting rule keeps it (pending, firing, or resolved and
+// still due for delivery), so a restart continues its `for:` and neither
+// fires it again nor resolves it spuriously. Plain data: the checkpoint does
+// not know the rules stage; agent/main converts.
+struct AlertCheckpoint {
+  using LabelList = std::vector<std::pair<std::string, std::string>>;
+  std::string group_file;  // the rule's group: file and name
+  std::string group_name;
+  std::string rule;  // the alert name
+  LabelList labels;
+  LabelList annotations;
+  uint8_t state = 0;  // AlertState: 0 inactive (resolved), 1 pending, 2 firing
+  double value = 0;
+  int64_t active_at_ms = 0;
+  int64_t fired_at_ms = 0;
+  int64_t resolved_at_ms = 0;
+  int64_t last_sent_at_ms = -1;
+  int64_t valid_until_ms = 0;
+  int64_t keep_firing_since_ms = 0;
+  bool operator==(const AlertCheckpoint&) const = default;
+};
 
 struct Checkpoint {
   int64_t written_at_ms = 0;
   std::vector<SourceOffset> offsets;
   StoreSnapshot store;
+  std::vector<AlertCheckpoint> alerts;  // empty in version 1 files
 };
 
 // Encodes and decodes the payload (no header), for tests and fuzzing.
+// Encoding always writes the current version.
 std::string EncodeCheckpoint(const Checkpoint& checkpoint);
-Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint);
+Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint,
+                        uint32_t version = kCheckpointFormatVersion);
 
 Status WriteCheckpointFile(const std::string& path, const Checkpoint& checkpoint);
 

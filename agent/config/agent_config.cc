@@ -1,5 +1,6 @@
 #include "agent/config/agent_config.h"
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -88,11 +89,8 @@ bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
   if (node["column"] && !r.String(node["column"], path + ".column", &label->ref.column))
     return false;
   if (!ReadImage(r, node["image"], path + ".image", &label->ref.image)) return false;
-  if (node["max_values"]) {
-    uint64_t max_values = 0;
-    if (!r.Unsigned(node["max_values"], path + ".max_values", &max_values)) return false;
-    label->max_values = static_cast<uint32_t>(max_values);
-  }
+  if (node["max_values"] && !r.Uint32(node["max_values"], path + ".max_values", &label->max_values))
+    return false;
   label->null_value = "unknown";
   if (node["null_value"] && !r.String(node["null_value"], path + ".null_value", &label->null_value))
     return false;
@@ -221,11 +219,12 @@ bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& 
   return true;
 }
 
+// `m` arrives with the defaults from `global` filled in.
 bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
                 MetricMapping* m) {
   if (!r.ExpectMap(node, path,
                    {"name", "help", "type", "database", "table", "tables", "on", "where",
-                    "transition", "labels", "value", "buckets", "action"})) {
+                    "transition", "labels", "value", "buckets", "action", "max_series"})) {
     return false;
   }
   for (const char* required : {"name", "help", "type"}) {
@@ -274,6 +273,8 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
   if (node["buckets"] && !ReadBuckets(r, node["buckets"], path + ".buckets", &m->bucket_bounds))
     return false;
   if (node["action"] && !ReadGaugeAction(r, node["action"], path + ".action", &m->gauge_action))
+    return false;
+  if (node["max_series"] && !r.Uint32(node["max_series"], path + ".max_series", &m->max_series))
     return false;
   return ValidateMetric(r, node, path, *m);
 }
@@ -326,7 +327,10 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, SourceConfig* source) {
 }
 
 bool ReadGlobal(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
-  if (!r.ExpectMap(node, "global", {"time_zone", "evaluation_interval", "external_labels"}))
+  if (!r.ExpectMap(node, "global",
+                   {"time_zone", "evaluation_interval", "external_labels", "max_series"}))
+    return false;
+  if (node["max_series"] && !r.Uint32(node["max_series"], "global.max_series", &config->max_series))
     return false;
   if (node["time_zone"] && !r.String(node["time_zone"], "global.time_zone", &config->time_zone))
     return false;
@@ -395,6 +399,7 @@ bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   for (size_t i = 0; i < metrics.size(); ++i) {
     std::string path = "metrics[" + std::to_string(i) + "]";
     MetricMapping& m = config->metrics.emplace_back();
+    m.max_series = config->max_series;
     if (!ReadMetric(r, metrics[i], path, &m)) return false;
     if (!names.insert(m.name).second) {
       return r.Fail(metrics[i]["name"], path + ".name",

@@ -35,6 +35,8 @@ struct AgentConfig {
   // Rules: evaluated inside the agent (Prometheus rule-file format).
   int64_t evaluation_interval_ms = 1000;
   std::vector<std::pair<std::string, std::string>> external_labels;
+  // global.max_series: every metric's max_series unless it sets its own.
+  uint32_t max_series = kDefaultMaxSeries;
   std::vector<std::string> rule_files;  // globs, resolved against the config's folder
   std::vector<std::string> alertmanager_urls;
   SourceConfig source;

@@ -89,6 +89,14 @@ class ConfigReader {
     return true;
   }
 
+  bool Uint32(const YAML::Node& node, const std::string& path, uint32_t* out) {
+    uint64_t value = 0;
+    if (!Unsigned(node, path, &value)) return false;
+    if (value > UINT32_MAX) return Fail(node, path, "must be at most 4294967295");
+    *out = static_cast<uint32_t>(value);
+    return true;
+  }
+
   bool Decimal(const YAML::Node& node, const std::string& path, int64_t* micros) {
     std::optional<int64_t> parsed =
         node.IsScalar() ? ParseDecimalMicros(node.Scalar()) : std::nullopt;

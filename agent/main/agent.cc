@@ -6,6 +6,7 @@
 #include "agent/base/log.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
+#include "agent/main/alert_checkpoint.h"
 #include "agent/rules/live_alerts.h"
 #include "agent/rules/rules_api.h"
 #include "agent/source/file_source.h"
@@ -24,6 +25,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   if (Status s = agent->pipeline_metrics_.Register(agent->store_); !s.ok()) return s;
   if (Status s = agent->process_metrics_.Register(agent->store_); !s.ok()) return s;
+  if (Status s = agent->RegisterReloadMetrics(); !s.ok()) return s;
   if (Status s = RowMapper::Compile(config.metrics, agent->store_, &agent->mapper_); !s.ok()) {
     return s;
   }
@@ -31,12 +33,16 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   schema.max_message_bytes = config.source.max_message_bytes;
   agent->decoder_ = std::make_unique<CanalDecoder>(schema);
   if (Status s = agent->CreateSource(); !s.ok()) return s;
+  Agent* self = agent.get();  // the rules exist before the pipeline runs
+  agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
   agent->pipeline_ =
       std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
                                  agent->pipeline_metrics_, agent->options_.pipeline);
 
   if (Status s = agent->RestoreCheckpoint(); !s.ok()) return s;
+  agent->RecordReload(true);
   if (Status s = agent->CreateRules(); !s.ok()) return s;
+  RestoreAlertState(agent->restored_alerts_, *agent->rules_);
 
   WebServerOptions web;
   web.listen_address = agent->options_.web_listen_address;
@@ -61,6 +67,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
   agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
   agent->StartLiveBoard();
+  agent->web_->Handle("/-/reload", ReloadHandler(agent.get()));
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},
@@ -109,6 +116,7 @@ Status Agent::RestoreCheckpoint() {
   }
   std::vector<std::string> skipped;
   store_.Restore(checkpoint.store, &skipped);
+  restored_alerts_ = std::move(checkpoint.alerts);
   source_->ResumeFrom(checkpoint.offsets);
   pipeline_->positions().Seed(checkpoint.offsets);
   std::string positions;
@@ -122,6 +130,7 @@ Status Agent::RestoreCheckpoint() {
   Log(LogLevel::kInfo, "checkpoint", "restored state and positions",
       {{"path", read_from},
        {"metrics", std::to_string(checkpoint.store.metrics.size())},
+       {"alerts", std::to_string(restored_alerts_.size())},
        {"positions", positions},
        {"skipped_metrics", skipped_names}});
   return Status::Ok();

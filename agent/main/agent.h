@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/config/agent_config.h"
 #include "agent/decode/decoder.h"
 #include "agent/main/pipeline.h"
@@ -49,6 +51,16 @@ class Agent {
   Status Run();
   void RequestStop() { stop_.store(true); }
 
+  // Re-reads the config file it was started with and its rule files, as
+  // Prometheus does on SIGHUP or POST /-/reload: new mappings reach the
+  // pipeline between two batches, metrics of the same name, type and
+  // labels keep their series, rules are replaced keeping the state of
+  // alerts whose rule is unchanged. A config that is refused changes
+  // nothing; the error names file, line and reason. Changes to the source
+  // and time zone need a restart. Any thread; reloads run one at a time.
+  // Sets txmon_config_last_reload_successful and ..._timestamp_seconds.
+  Status Reload();
+
   int web_port() const;
   const char* web_scheme() const;
   const std::string& web_address() const;
@@ -67,6 +79,12 @@ class Agent {
   std::string ExternalUrl() const;
   // The live screen (GET /) and the board behind it, counting from now.
   void StartLiveBoard();
+  // txmon_config_last_reload_* (in agent_reload.cc, like Reload).
+  Status RegisterReloadMetrics();
+  Status ApplyReload(const AgentConfig& config);
+  // Sets the reload metrics; at start after the checkpoint is restored, so
+  // the start's load replaces the reload state saved in it.
+  void RecordReload(bool ok);
 
   AgentOptions options_;
   std::atomic<bool> stop_{false};
@@ -83,6 +101,17 @@ class Agent {
   // Reads the store and rules_; destroyed after the web server streaming it.
   std::unique_ptr<LiveBoard> live_board_;
   std::unique_ptr<WebServer> web_;
+
+  // Alerts read from the checkpoint, handed to the rules once they exist.
+  std::vector<AlertCheckpoint> restored_alerts_;
+
+  std::mutex reload_mutex_;  // one Reload at a time
+  Series* reload_successful_ = nullptr;
+  Series* reload_timestamp_ = nullptr;
 };
+
+// POST /-/reload: 200 after a successful Reload, 500 with the reason after a
+// refused one, 405 for other methods.
+HttpHandler ReloadHandler(Agent* agent);
 
 }  // namespace txmon

@@ -80,7 +80,10 @@ int RunAgentUntilSignal(AgentOptions options) {
          agent->web_port(), agent->web_address().c_str());
   fflush(stdout);
   StopOnSignals([&agent] { agent->RequestStop(); });
+  // Reload logs a refusal itself, with the reason.
+  ReloadOnSignal([&agent] { static_cast<void>(agent->Reload()); });
   Status status = agent->Run();
+  ReloadOnSignal(nullptr);
   StopOnSignals(nullptr);
   if (!status.ok()) {
     Log(LogLevel::kError, "main", "stopped on an error", {{"err", status.message()}});

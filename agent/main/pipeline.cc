@@ -31,6 +31,7 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   batch.reserve(options_.max_batch);
   auto next_refresh = std::chrono::steady_clock::now();
   while (!stop.load(std::memory_order_relaxed)) {
+    if (config_pending_.load(std::memory_order_acquire)) SwitchToPendingConfig();
     if (std::chrono::steady_clock::now() >= next_refresh) {
       RefreshSourceMetrics();
       next_refresh = std::chrono::steady_clock::now() + options_.refresh_interval;
@@ -49,6 +50,25 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   RefreshSourceMetrics();
   MaybeCheckpoint(/*force=*/true);
   return Status::Ok();
+}
+
+void Pipeline::Reconfigure(std::unique_ptr<Decoder> decoder, std::unique_ptr<RowMapper> mapper) {
+  std::lock_guard lock(pending_mutex_);
+  pending_decoder_ = std::move(decoder);
+  pending_mapper_ = std::move(mapper);
+  config_pending_.store(true, std::memory_order_release);
+}
+
+void Pipeline::SwitchToPendingConfig() {
+  std::lock_guard lock(pending_mutex_);
+  config_pending_.store(false, std::memory_order_relaxed);
+  if (!pending_decoder_ || !pending_mapper_) return;
+  pending_mapper_->Activate();
+  processor_.Use(*pending_decoder_, *pending_mapper_);
+  // The previous ones are no longer used by anyone: free them here.
+  active_decoder_ = std::move(pending_decoder_);
+  active_mapper_ = std::move(pending_mapper_);
+  Log(LogLevel::kInfo, "pipeline", "switched to the reloaded mappings");
 }
 
 void AppliedPositions::Record(const SourcePosition& position) {
@@ -86,6 +106,7 @@ Status Pipeline::WriteCheckpoint() {
   checkpoint.written_at_ms = options_.now_ms();
   checkpoint.offsets = positions_.offsets();
   checkpoint.store = store_.Snapshot();
+  if (options_.save_alerts) checkpoint.alerts = options_.save_alerts();
   if (Status s = WriteCheckpointFile(options_.checkpoint_path, checkpoint); !s.ok()) return s;
   checkpointed_messages_ = messages_processed_;
   return Status::Ok();
@@ -101,14 +122,14 @@ void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
 }
 
 void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
-  DecodeResult result = decoder_.Decode(message);
+  DecodeResult result = decoder_->Decode(message);
   if (result.error != DecodeError::kNone) {
     ReportDecodeError(message, result);
     return;
   }
   metrics_.CountMessage(result.message_type);
   for (const RowChange& row : result.rows) {
-    mapper_.Apply(row);
+    mapper_->Apply(row);
     metrics_.CountRow(row, now_ms);
   }
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);

@@ -5,17 +5,21 @@
 // A message that cannot be decoded is counted, logged (rate-limited) with
 // its position and skipped; it never stops the stream.
 //
-// Threading: Run and ProcessBatch on one thread; everything else the
-// pipeline touches is safe to read from other threads (see MetricStore).
+// Threading: Run and ProcessBatch on one thread; Reconfigure from any
+// thread; everything else the pipeline touches is safe to read from other
+// threads (see MetricStore).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "agent/base/log.h"
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/decoder.h"
 #include "agent/main/pipeline_metrics.h"
 #include "agent/map/row_mapper.h"
@@ -36,6 +40,9 @@ struct PipelineOptions {
   // once more when the pipeline stops.
   std::string checkpoint_path;
   std::chrono::milliseconds checkpoint_interval{1000};
+  // The rules' alert state to write with each checkpoint (empty: none).
+  // Called on the pipeline thread.
+  std::function<std::vector<AlertCheckpoint>()> save_alerts;
 };
 
 // The next offset of every topic-partition the pipeline has applied
@@ -56,16 +63,23 @@ class AppliedPositions {
 class MessageProcessor {
  public:
   MessageProcessor(Decoder& decoder, RowMapper& mapper, PipelineMetrics& metrics)
-      : decoder_(decoder), mapper_(mapper), metrics_(metrics) {}
+      : decoder_(&decoder), mapper_(&mapper), metrics_(metrics) {}
 
   // `now_ms` is the wall clock for event lag, read once per batch.
   void Process(const SourceMessage& message, int64_t now_ms);
 
+  // Switches to another decoder and mapper (a config reload), between
+  // messages. Both must outlive their use.
+  void Use(Decoder& decoder, RowMapper& mapper) {
+    decoder_ = &decoder;
+    mapper_ = &mapper;
+  }
+
  private:
   void ReportDecodeError(const SourceMessage& message, const DecodeResult& result);
 
-  Decoder& decoder_;
-  RowMapper& mapper_;
+  Decoder* decoder_;
+  RowMapper* mapper_;
   PipelineMetrics& metrics_;
   LogRateLimit error_log_limit_{10};
 };
@@ -87,9 +101,17 @@ class Pipeline {
   // Writes state and positions to options.checkpoint_path now.
   Status WriteCheckpoint();
 
+  // Hands over a decoder and a mapper compiled from a reloaded config
+  // (RowMapper::CompileForReload). Run switches to them before its next
+  // poll, so no batch sees two configs and the hot path takes no lock.
+  // Any thread; a newer hand-over replaces one not yet taken.
+  void Reconfigure(std::unique_ptr<Decoder> decoder, std::unique_ptr<RowMapper> mapper);
+
  private:
   void RefreshSourceMetrics();
   void MaybeCheckpoint(bool force);
+  // Takes a pending Reconfigure: activates the mapper and switches to it.
+  void SwitchToPendingConfig();
 
   Source& source_;
   MessageProcessor processor_;
@@ -100,6 +122,16 @@ class Pipeline {
   AppliedPositions positions_;
   std::chrono::steady_clock::time_point next_checkpoint_{};
   uint64_t checkpointed_messages_ = 0;
+
+  // Reconfigure's hand-over: the flag is the only thing Run reads per poll.
+  std::atomic<bool> config_pending_{false};
+  std::mutex pending_mutex_;
+  std::unique_ptr<Decoder> pending_decoder_;
+  std::unique_ptr<RowMapper> pending_mapper_;
+  // The decoder and mapper in use since the last switch (the first ones
+  // belong to the caller).
+  std::unique_ptr<Decoder> active_decoder_;
+  std::unique_ptr<RowMapper> active_mapper_;
 };
 
 }  // namespace txmon

@@ -104,6 +104,16 @@ Status PipelineMetrics::Register(MetricStore& store) {
                       &folded_))
            .ok() ||
       !(s = AddMetric(store,
+                      {"txmon_series_folded_total",
+                       "Label-value combinations folded into the overflow series (every label "
+                       "\"other\") because a metric reached its max_series, by metric.",
+                       MetricType::kCounter,
+                       {"metric"},
+                       {},
+                       {}},
+                      &folded_series_))
+           .ok() ||
+      !(s = AddMetric(store,
                       {"txmon_build_info",
                        "A metric with a constant 1 labelled by the version and revision txmon "
                        "was built from.",
@@ -155,12 +165,21 @@ void PipelineMetrics::SetConsumerLag(std::string_view topic, int32_t partition, 
 }
 
 void PipelineMetrics::RefreshFoldedValues(const MetricStore& store) {
-  std::vector<std::pair<std::string, uint64_t>> folded;
+  struct Folded {
+    std::string metric;
+    uint64_t values, series;
+  };
+  std::vector<Folded> folded;
   store.VisitMetrics([&](const Metric& metric) {
-    if (metric.folded_values() > 0) folded.emplace_back(metric.spec().name, metric.folded_values());
+    if (metric.folded_values() > 0 || metric.folded_series() > 0) {
+      folded.push_back({metric.spec().name, metric.folded_values(), metric.folded_series()});
+    }
   });
-  for (const auto& [name, count] : folded) {
-    folded_->Resolve({std::string_view(name)})->Set(static_cast<int64_t>(count) * kOne);
+  // Resolved outside VisitMetrics: the self-metrics are in the same store.
+  for (const Folded& f : folded) {
+    const std::string_view name = f.metric;
+    if (f.values > 0) folded_->Resolve({name})->Set(static_cast<int64_t>(f.values) * kOne);
+    if (f.series > 0) folded_series_->Resolve({name})->Set(static_cast<int64_t>(f.series) * kOne);
   }
 }
 

@@ -23,7 +23,8 @@ class PipelineMetrics {
   void SetLastEventTime(int64_t commit_time_ms);
   void SetSourceUp(bool up) { source_up_->Set(up ? kOne : 0); }
   void SetConsumerLag(std::string_view topic, int32_t partition, int64_t lag);
-  // Folded label values per metric, copied from the store's metrics.
+  // Folded label values and series per metric, copied from the store's
+  // metrics.
   void RefreshFoldedValues(const MetricStore& store);
 
  private:
@@ -33,6 +34,7 @@ class PipelineMetrics {
   Metric* rows_ = nullptr;
   Metric* consumer_lag_ = nullptr;
   Metric* folded_ = nullptr;
+  Metric* folded_series_ = nullptr;
   Metric* event_lag_ = nullptr;
   Series* event_lag_series_ = nullptr;
   Series* last_event_ = nullptr;

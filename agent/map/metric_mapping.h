@@ -55,6 +55,11 @@ struct ValueMapping {
   ColumnRef start_column, end_column;  // kSecondsBetween: end - start
 };
 
+// The default for `max_series` (global.max_series overrides it): roomy for
+// business labels, small enough that a column of unique ids cannot exhaust
+// memory.
+inline constexpr uint32_t kDefaultMaxSeries = 10'000;
+
 enum class GaugeAction : uint8_t { kSet, kAdd, kSubtract };
 
 struct MetricMapping {
@@ -70,6 +75,9 @@ struct MetricMapping {
   ValueMapping value;
   std::vector<int64_t> bucket_bounds;  // histograms, micros
   GaugeAction gauge_action = GaugeAction::kSet;
+  // Series kept before further label-value combinations fold into the
+  // overflow series (every label "other"); 0: unlimited.
+  uint32_t max_series = kDefaultMaxSeries;
   // Where it was declared, for messages: "txmon.yml:23".
   std::string origin;
 };

@@ -24,6 +24,12 @@ std::string_view SkipReason(MappingSkip skip) {
   return "null_value";
 }
 
+std::vector<std::string> LabelNames(const MetricMapping& declared) {
+  std::vector<std::string> names;
+  for (const LabelMapping& label : declared.labels) names.push_back(label.name);
+  return names;
+}
+
 bool Contains(const std::vector<std::string>& values, std::string_view text) {
   return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return v == text; });
 }
@@ -32,6 +38,30 @@ bool Contains(const std::vector<std::string>& values, std::string_view text) {
 
 Status RowMapper::Compile(const std::vector<MetricMapping>& mappings, MetricStore& store,
                           std::unique_ptr<RowMapper>* out) {
+  if (Status s = CompileAll(mappings, store, /*reuse_metrics=*/false, out); !s.ok()) return s;
+  (*out)->Activate();
+  return Status::Ok();
+}
+
+Status RowMapper::CompileForReload(const std::vector<MetricMapping>& mappings, MetricStore& store,
+                                   std::unique_ptr<RowMapper>* out) {
+  // Checked before anything is added, so a refused reload leaves no trace.
+  for (const MetricMapping& declared : mappings) {
+    if (Status s = store.CheckDeclare({declared.name,
+                                       declared.help,
+                                       declared.type,
+                                       LabelNames(declared),
+                                       {},
+                                       declared.bucket_bounds});
+        !s.ok()) {
+      return Status::Error(declared.origin + ": " + s.message());
+    }
+  }
+  return CompileAll(mappings, store, /*reuse_metrics=*/true, out);
+}
+
+Status RowMapper::CompileAll(const std::vector<MetricMapping>& mappings, MetricStore& store,
+                             bool reuse_metrics, std::unique_ptr<RowMapper>* out) {
   std::unique_ptr<RowMapper> mapper(new RowMapper());
   Metric*& skipped = mapper->skipped_metric_;
   skipped = store.Find("txmon_mapping_skipped_total");
@@ -46,12 +76,19 @@ Status RowMapper::Compile(const std::vector<MetricMapping>& mappings, MetricStor
     if (Status s = store.Add(std::move(spec), &skipped); !s.ok()) return s;
   }
   for (const MetricMapping& declared : mappings) {
-    if (Status s = mapper->CompileOne(declared, store); !s.ok()) {
+    if (Status s = mapper->CompileOne(declared, store, reuse_metrics); !s.ok()) {
       return Status::Error(declared.origin + ": " + s.message());
     }
   }
   *out = std::move(mapper);
   return Status::Ok();
+}
+
+void RowMapper::Activate() {
+  for (const std::unique_ptr<Mapping>& mapping : mappings_) {
+    mapping->metric->SetLimits(mapping->label_value_limits, mapping->max_series);
+    if (mapping->labels.empty()) mapping->fixed_series = mapping->metric->Resolve({});
+  }
 }
 
 RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
@@ -60,18 +97,23 @@ RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
   return Column{slot, ref.image};
 }
 
-Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store) {
+Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, bool reuse_metric) {
   MetricSpec spec;
   spec.name = declared.name;
   spec.help = declared.help;
   spec.type = declared.type;
   spec.bucket_bounds = declared.bucket_bounds;
+  spec.max_series = declared.max_series;
+  spec.label_names = LabelNames(declared);
   for (const LabelMapping& label : declared.labels) {
-    spec.label_names.push_back(label.name);
     spec.label_value_limits.push_back(label.max_values);
   }
   auto mapping = std::make_unique<Mapping>();
-  if (Status s = store.Add(std::move(spec), &mapping->metric); !s.ok()) return s;
+  mapping->label_value_limits = spec.label_value_limits;
+  mapping->max_series = spec.max_series;
+  Status added = reuse_metric ? store.Declare(std::move(spec), &mapping->metric)
+                              : store.Add(std::move(spec), &mapping->metric);
+  if (!added.ok()) return added;
 
   mapping->database = declared.database;
   mapping->ops_mask = declared.ops_mask;
@@ -101,7 +143,6 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store) 
     return Status::Error("the mappings read more than 64 distinct columns");
   }
   mapping->gauge_action = declared.gauge_action;
-  if (mapping->labels.empty()) mapping->fixed_series = mapping->metric->Resolve({});
   for (const std::string& table_name : declared.tables) {
     auto it = std::find_if(tables_.begin(), tables_.end(),
                            [&](const Table& t) { return t.table == table_name; });

@@ -3,7 +3,9 @@
 // slots, metrics without labels become fixed Series handles, so applying a
 // row does no allocation and no string lookup beyond resolving label values.
 //
-// Threading: Apply runs on the pipeline thread only.
+// Threading: Apply and Activate run on the pipeline thread only. Compile
+// does both at once, so it belongs to the thread that will apply rows;
+// CompileForReload may run on any thread while the pipeline runs.
 #pragma once
 
 #include <array>
@@ -29,6 +31,15 @@ class RowMapper {
   // txmon_mapping_skipped_total) and numbers the columns they read.
   static Status Compile(const std::vector<MetricMapping>& mappings, MetricStore& store,
                         std::unique_ptr<RowMapper>* out);
+  // For a config reload: metrics already in `store` with the same name,
+  // type, labels and buckets are reused with their series (a metric whose
+  // type, labels or buckets changed is refused); new ones are added. The
+  // result applies no row until Activate.
+  static Status CompileForReload(const std::vector<MetricMapping>& mappings, MetricStore& store,
+                                 std::unique_ptr<RowMapper>* out);
+  // Applies the declared limits to the metrics and resolves the series of
+  // metrics without labels. Pipeline thread, before the first Apply.
+  void Activate();
 
   // The tables and columns the decoder must extract.
   const DecodeSchema& decode_schema() const { return schema_; }
@@ -60,6 +71,8 @@ class RowMapper {
   };
   struct Mapping {
     Metric* metric = nullptr;
+    std::vector<uint32_t> label_value_limits;  // applied by Activate
+    uint32_t max_series = 0;
     std::string database;            // empty: any
     Series* fixed_series = nullptr;  // when there are no labels
     uint8_t ops_mask = 0;
@@ -80,7 +93,9 @@ class RowMapper {
   };
 
   RowMapper() = default;
-  Status CompileOne(const MetricMapping& declared, MetricStore& store);
+  static Status CompileAll(const std::vector<MetricMapping>& mappings, MetricStore& store,
+                           bool reuse_metrics, std::unique_ptr<RowMapper>* out);
+  Status CompileOne(const MetricMapping& declared, MetricStore& store, bool reuse_metric);
   void CountSkip(const Mapping& mapping, MappingSkip skip);
   Column CompileColumn(const ColumnRef& ref);
   const Table* FindTable(const RowChange& row);

@@ -202,6 +202,23 @@ std::vector<AlertmanagerAlert> AlertingRule::AlertsToSend(int64_t time_ms, int64
   return out;
 }
 
+void AlertingRule::TakeStateFrom(const AlertingRule& previous) {
+  std::scoped_lock lock(mutex_, previous.mutex_);
+  active_ = previous.active_;
+}
+
+std::vector<Alert> AlertingRule::SavedAlerts() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Alert> out;
+  for (const auto& [key, alert] : active_) out.push_back(alert);
+  return out;
+}
+
+void AlertingRule::RestoreAlerts(const std::vector<Alert>& alerts) {
+  std::lock_guard lock(mutex_);
+  for (const Alert& alert : alerts) active_[alert.labels.Key()] = alert;
+}
+
 std::vector<Alert> AlertingRule::ActiveAlerts() const {
   std::lock_guard lock(mutex_);
   std::vector<Alert> out;

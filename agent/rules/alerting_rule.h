@@ -82,6 +82,18 @@ class AlertingRule {
                                               int64_t interval_ms, const std::string& external_url,
                                               const Labels& external_labels);
 
+  // Continues `previous`'s alerts (same name and labels, from before a
+  // rule reload): states, activeAt, firedAt, last sent time. Called before
+  // this rule's first Eval, with neither rule being evaluated.
+  void TakeStateFrom(const AlertingRule& previous);
+
+  // Every alert it keeps, resolved ones still due for delivery included,
+  // for a checkpoint. Any thread.
+  std::vector<Alert> SavedAlerts() const;
+  // Puts back alerts from SavedAlerts (a restart), replacing any with the
+  // same labels. Before this rule's first Eval.
+  void RestoreAlerts(const std::vector<Alert>& alerts);
+
   // Pending and firing alerts (not resolved ones), for the API and ALERTS.
   std::vector<Alert> ActiveAlerts() const;
   AlertState state() const;  // the highest state of its alerts

@@ -18,7 +18,9 @@ LiveAlert ToLiveAlert(const Alert& alert) {
 
 std::vector<LiveAlert> ActiveAlerts(const RuleManager& rules) {
   std::vector<LiveAlert> alerts;
-  for (const auto& group : rules.groups()) {
+  // A snapshot: a reload may replace the groups while the board reads them.
+  const std::shared_ptr<const RuleManager::GroupList> groups = rules.GroupSnapshot();
+  for (const auto& group : *groups) {
     for (const RuleGroup::Rule& rule : group->rules()) {
       if (!rule.alerting) continue;
       for (const Alert& alert : rule.alerting->ActiveAlerts()) alerts.push_back(ToLiveAlert(alert));

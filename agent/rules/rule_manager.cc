@@ -57,22 +57,30 @@ Status RuleManager::Create(RuleManagerOptions options, std::vector<RuleGroupSpec
   }
   std::unique_ptr<RuleManager> manager(new RuleManager());
   manager->options_ = std::move(options);
-  const RuleManagerOptions& o = manager->options_;
-  manager->engine_ = PromqlEngine(EngineOptions{o.lookback_ms});
+  manager->store_ = store;
+  manager->engine_ = PromqlEngine(EngineOptions{manager->options_.lookback_ms});
+  manager->generation_ = manager->BuildGeneration(std::move(groups));
+  *out = std::move(manager);
+  return Status::Ok();
+}
 
+std::shared_ptr<RuleManager::Generation> RuleManager::BuildGeneration(
+    std::vector<RuleGroupSpec> groups) {
+  const RuleManagerOptions& o = options_;
+  auto generation = std::make_shared<Generation>();
   std::vector<const Expr*> exprs;
   for (const RuleGroupSpec& group : groups) {
     for (const RuleSpec& rule : group.rules) exprs.push_back(rule.expr.get());
   }
-  manager->plan_ = RetentionPlan(exprs, o.lookback_ms);
-  if (store != nullptr) {
-    manager->sampler_ = std::make_unique<StoreSampler>(*store, manager->plan_, &manager->history_);
+  generation->plan = RetentionPlan(exprs, o.lookback_ms);
+  if (store_ != nullptr) {
+    generation->sampler = std::make_unique<StoreSampler>(*store_, generation->plan, &history_);
   }
-  RuleGroupContext& context = manager->context_;
-  context.engine = &manager->engine_;
-  context.history = &manager->history_;
-  context.plan = &manager->plan_;
-  context.sampler = manager->sampler_.get();
+  RuleGroupContext& context = generation->context;
+  context.engine = &engine_;
+  context.history = &history_;
+  context.plan = &generation->plan;
+  context.sampler = generation->sampler.get();
   context.external_labels = o.external_labels;
   context.external_url = o.external_url;
   context.resend_delay_ms = o.resend_delay_ms;
@@ -81,14 +89,127 @@ Status RuleManager::Create(RuleManagerOptions options, std::vector<RuleGroupSpec
   for (RuleGroupSpec& group : groups) {
     int64_t interval = group.interval_ms > 0 ? group.interval_ms : o.evaluation_interval_ms;
     rules += group.rules.size();
-    manager->groups_.push_back(std::make_unique<RuleGroup>(std::move(group), interval, &context));
+    generation->groups.push_back(std::make_unique<RuleGroup>(std::move(group), interval, &context));
   }
   Log(LogLevel::kInfo, "rules", "rules loaded",
-      {{"groups", std::to_string(manager->groups_.size())},
+      {{"groups", std::to_string(generation->groups.size())},
        {"rules", std::to_string(rules)},
-       {"history_retention", FormatDuration(manager->plan_.max_retention_ms())}});
-  *out = std::move(manager);
-  return Status::Ok();
+       {"history_retention", FormatDuration(generation->plan.max_retention_ms())}});
+  return generation;
+}
+
+std::shared_ptr<const RuleManager::GroupList> RuleManager::GroupSnapshot() const {
+  std::lock_guard lock(generation_mutex_);
+  return std::shared_ptr<const GroupList>(generation_, &generation_->groups);
+}
+
+namespace {
+
+// The alerting rule in `groups` that `rule` continues: same group file and
+// name, same alert name and labels.
+const AlertingRule* FindPredecessor(const RuleManager::GroupList& groups, const RuleGroup& group,
+                                    const AlertingRule& rule) {
+  auto same_labels = [](const RuleSpec& a, const RuleSpec& b) {
+    if (a.labels.size() != b.labels.size()) return false;
+    for (size_t i = 0; i < a.labels.size(); ++i) {
+      if (a.labels[i].name != b.labels[i].name || a.labels[i].text != b.labels[i].text) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (const auto& old_group : groups) {
+    if (old_group->file() != group.file() || old_group->name() != group.name()) continue;
+    for (const RuleGroup::Rule& old_rule : old_group->rules()) {
+      if (old_rule.alerting && old_rule.alerting->spec().name == rule.spec().name &&
+          same_labels(old_rule.alerting->spec(), rule.spec())) {
+        return old_rule.alerting.get();
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+namespace {
+
+// Whether `saved` can be an alert of the rule `spec`: same alert name, and
+// the rule's fixed labels (those without a template) on it. Two rules of a
+// group may share a name and differ in labels.
+bool CarriesRuleLabels(const RuleSpec& spec, const RuleManager::RuleAlert& saved) {
+  if (saved.rule != spec.name) return false;
+  for (const TemplatedPair& label : spec.labels) {
+    if (label.text.find("{{") != std::string::npos) continue;
+    if (saved.alert.labels.Get(label.name) != label.text) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<RuleManager::RuleAlert> RuleManager::SaveAlerts() const {
+  std::vector<RuleAlert> out;
+  std::shared_ptr<const GroupList> groups = GroupSnapshot();
+  for (const auto& group : *groups) {
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      if (!rule.alerting) continue;
+      for (Alert& alert : rule.alerting->SavedAlerts()) {
+        out.push_back({group->file(), group->name(), rule.alerting->spec().name, std::move(alert)});
+      }
+    }
+  }
+  return out;
+}
+
+size_t RuleManager::RestoreAlerts(const std::vector<RuleAlert>& alerts) {
+  size_t restored = 0;
+  for (const auto& group : generation_->groups) {
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      if (!rule.alerting) continue;
+      std::vector<Alert> mine;
+      for (const RuleAlert& saved : alerts) {
+        if (saved.group_file == group->file() && saved.group_name == group->name() &&
+            CarriesRuleLabels(rule.alerting->spec(), saved)) {
+          mine.push_back(saved.alert);
+        }
+      }
+      rule.alerting->RestoreAlerts(mine);
+      restored += mine.size();
+    }
+  }
+  return restored;
+}
+
+void RuleManager::Reload(std::vector<RuleGroupSpec> groups, int64_t evaluation_interval_ms) {
+  if (evaluation_interval_ms > 0) options_.evaluation_interval_ms = evaluation_interval_ms;
+  std::shared_ptr<Generation> next = BuildGeneration(std::move(groups));
+  bool running, was_stopping;
+  {
+    std::lock_guard lock(stop_mutex_);
+    running = !threads_.empty();
+    was_stopping = stopping_;
+    stopping_ = true;
+  }
+  JoinThreads();
+  size_t carried = 0;
+  for (const auto& group : next->groups) {
+    for (const RuleGroup::Rule& rule : group->rules()) {
+      if (!rule.alerting) continue;
+      if (const AlertingRule* old = FindPredecessor(generation_->groups, *group, *rule.alerting)) {
+        rule.alerting->TakeStateFrom(*old);
+        ++carried;
+      }
+    }
+  }
+  {
+    std::lock_guard lock(generation_mutex_);
+    generation_ = std::move(next);
+  }
+  Log(LogLevel::kInfo, "rules", "rules reloaded", {{"alert_rules_kept", std::to_string(carried)}});
+  std::lock_guard lock(stop_mutex_);
+  stopping_ = was_stopping;
+  if (running) StartThreads();
 }
 
 RuleManager::~RuleManager() { Stop(); }
@@ -96,7 +217,12 @@ RuleManager::~RuleManager() { Stop(); }
 void RuleManager::Start() {
   std::lock_guard lock(stop_mutex_);
   if (!threads_.empty() || stopping_) return;
-  for (const auto& group : groups_) {
+  StartThreads();
+}
+
+// Caller holds stop_mutex_.
+void RuleManager::StartThreads() {
+  for (const auto& group : generation_->groups) {
     threads_.emplace_back([this, g = group.get()] { RunGroup(g); });
   }
 }
@@ -106,6 +232,11 @@ void RuleManager::Stop() {
     std::lock_guard lock(stop_mutex_);
     stopping_ = true;
   }
+  JoinThreads();
+}
+
+// Caller has set stopping_.
+void RuleManager::JoinThreads() {
   stop_signal_.notify_all();
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
@@ -138,7 +269,7 @@ void RuleManager::RunGroup(RuleGroup* group) {
 }
 
 void RuleManager::EvaluateAll(int64_t time_ms) {
-  for (const auto& group : groups_) group->Evaluate(time_ms);
+  for (const auto& group : generation_->groups) group->Evaluate(time_ms);
 }
 
 std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
@@ -157,7 +288,8 @@ std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
   auto interval = Family("txmon_rule_group_interval_seconds", "The group's evaluation interval.",
                          MetricType::Gauge);
   auto rules = Family("txmon_rule_group_rules", "Rules in the group.", MetricType::Gauge);
-  for (const auto& group : groups_) {
+  std::shared_ptr<const GroupList> groups = GroupSnapshot();
+  for (const auto& group : *groups) {
     std::string key = group->file() + ";" + group->name();
     AddValue(&evaluations, key, static_cast<double>(group->evaluations()));
     AddValue(&failures, key, static_cast<double>(group->failures()));

@@ -8,9 +8,15 @@
 // share one sample of the store. A group that falls behind skips the missed
 // ticks (counted, as in Prometheus) rather than running back-to-back.
 //
-// Threading: Start/Stop from one owner thread; groups(), history() and
-// CollectMetrics() from any thread while running. EvaluateAll is for tests
-// and benchmarks, and must not run while the group threads do.
+// Reload replaces the rules while running (a config reload): the group
+// threads stop, the new groups take over the alert state of unchanged
+// rules, the threads start again. The sample history is kept.
+//
+// Threading: Start/Stop/Reload from one owner thread at a time;
+// GroupSnapshot(), history() and CollectMetrics() from any thread while
+// running; groups() and retention_plan() from any thread when no Reload can
+// run concurrently (tests). EvaluateAll is for tests and benchmarks, and
+// must not run while the group threads do.
 #pragma once
 
 #include <condition_variable>
@@ -69,9 +75,30 @@ class RuleManager {
   // Every group once at `time_ms`, in load order, on the calling thread.
   void EvaluateAll(int64_t time_ms);
 
-  const std::vector<std::unique_ptr<RuleGroup>>& groups() const { return groups_; }
+  // Replaces the groups with `groups` (already loaded and checked). An
+  // alerting rule with the same group (file and name), alert name and
+  // labels as before keeps its alerts' state: pending alerts keep their
+  // activeAt, firing ones stay firing without being sent again early.
+  void Reload(std::vector<RuleGroupSpec> groups, int64_t evaluation_interval_ms);
+
+  // An alert with the rule that keeps it, for checkpoints.
+  struct RuleAlert {
+    std::string group_file, group_name, rule;
+    Alert alert;
+  };
+  // Every alert of every alerting rule. Any thread.
+  std::vector<RuleAlert> SaveAlerts() const;
+  // Gives saved alerts back to the alerting rule of the same group (file
+  // and name) and alert name whose fixed labels they carry; others are
+  // dropped. Before Start. Returns how many were restored.
+  size_t RestoreAlerts(const std::vector<RuleAlert>& alerts);
+
+  using GroupList = std::vector<std::unique_ptr<RuleGroup>>;
+  const GroupList& groups() const { return generation_->groups; }
+  // The current groups, kept alive for the caller across a Reload.
+  std::shared_ptr<const GroupList> GroupSnapshot() const;
   SampleHistory& history() { return history_; }
-  const RetentionPlan& retention_plan() const { return plan_; }
+  const RetentionPlan& retention_plan() const { return generation_->plan; }
 
   // Evaluates a PromQL expression at `time_ms` over the sample history, as
   // Prometheus's /api/v1/query does. The history holds only the series the
@@ -82,16 +109,27 @@ class RuleManager {
   std::vector<prometheus::MetricFamily> CollectMetrics() const;
 
  private:
+  // What one set of rule files makes: the history they need, the sampler
+  // that feeds it, and the groups; replaced as a whole by Reload.
+  struct Generation {
+    RetentionPlan plan;
+    std::unique_ptr<StoreSampler> sampler;
+    RuleGroupContext context;
+    GroupList groups;
+  };
+
   RuleManager() = default;
+  std::shared_ptr<Generation> BuildGeneration(std::vector<RuleGroupSpec> groups);
   void RunGroup(RuleGroup* group);
+  void StartThreads();
+  void JoinThreads();
 
   RuleManagerOptions options_;
+  const MetricStore* store_ = nullptr;
   PromqlEngine engine_;
   SampleHistory history_;
-  RetentionPlan plan_;
-  std::unique_ptr<StoreSampler> sampler_;
-  RuleGroupContext context_;
-  std::vector<std::unique_ptr<RuleGroup>> groups_;
+  mutable std::mutex generation_mutex_;  // guards the pointer, for GroupSnapshot
+  std::shared_ptr<Generation> generation_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;

@@ -125,7 +125,8 @@ HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request)
     return BadData("invalid query parameter type=\"" + *type + "\"");
   }
   std::string groups;
-  for (const auto& group : rules.groups()) {
+  std::shared_ptr<const RuleManager::GroupList> snapshot = rules.GroupSnapshot();
+  for (const auto& group : *snapshot) {
     std::string list;
     for (const RuleGroup::Rule& rule : group->rules()) {
       std::string json;
@@ -146,7 +147,8 @@ HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request)
 
 HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest&) {
   std::string alerts;
-  for (const auto& group : rules.groups()) {
+  std::shared_ptr<const RuleManager::GroupList> snapshot = rules.GroupSnapshot();
+  for (const auto& group : *snapshot) {
     for (const RuleGroup::Rule& rule : group->rules()) {
       if (!rule.alerting) continue;
       for (const Alert& alert : rule.alerting->ActiveAlerts()) {

@@ -92,8 +92,15 @@ uint64_t Series::observation_count() const {
 
 Metric::Metric(MetricSpec spec)
     : spec_(std::move(spec)),
+      label_value_limits_(spec_.label_value_limits),
+      max_series_(spec_.max_series),
       value_ids_(spec_.label_names.size()),
       values_(spec_.label_names.size()) {}
+
+void Metric::SetLimits(std::vector<uint32_t> label_value_limits, uint32_t max_series) {
+  label_value_limits_ = std::move(label_value_limits);
+  max_series_ = max_series;
+}
 
 size_t Metric::SeriesKeyHash::operator()(const SeriesKey& key) const {
   uint64_t hash = 1469598103934665603ULL;
@@ -101,19 +108,25 @@ size_t Metric::SeriesKeyHash::operator()(const SeriesKey& key) const {
   return static_cast<size_t>(hash);
 }
 
-uint32_t Metric::ValueId(size_t label, std::string_view value) {
+uint32_t Metric::ValueId(size_t label, std::string_view value, bool may_add) {
   ValueIds& ids = value_ids_[label];
   if (auto it = ids.find(value); it != ids.end()) return it->second;
-  uint32_t limit = label < spec_.label_value_limits.size() ? spec_.label_value_limits[label] : 0;
+  uint32_t limit = label < label_value_limits_.size() ? label_value_limits_[label] : 0;
   std::string_view kept = value;
   if (limit != 0 && ids.size() >= limit) {
     folded_values_.fetch_add(1, std::memory_order_relaxed);
     kept = kFoldedLabelValue;
     if (auto it = ids.find(kept); it != ids.end()) return it->second;
   }
+  return may_add ? AddValue(label, kept) : kNoValueId;
+}
+
+uint32_t Metric::AddValue(size_t label, std::string_view value) {
+  ValueIds& ids = value_ids_[label];
+  if (auto it = ids.find(value); it != ids.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(values_[label].size());
-  values_[label].emplace_back(kept);
-  ids.emplace(std::string(kept), id);
+  values_[label].emplace_back(value);
+  ids.emplace(std::string(value), id);
   return id;
 }
 
@@ -193,15 +206,31 @@ Series* Metric::Resolve(std::span<const std::string_view> label_values) {
 }
 
 Series* Metric::ResolveSlow(std::span<const std::string_view> label_values) {
+  // At the limit, values are looked up but never added: only combinations
+  // of known values can still name an existing series.
+  const bool may_add = !AtSeriesLimit();
   SeriesKey key;
   const size_t labels = std::min(label_values.size(), spec_.label_names.size());
-  for (size_t i = 0; i < labels; ++i) key.ids[i] = ValueId(i, label_values[i]);
+  for (size_t i = 0; i < labels; ++i) {
+    key.ids[i] = ValueId(i, label_values[i], may_add);
+    if (key.ids[i] == kNoValueId) return Overflow();
+  }
   if (auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  return may_add ? CreateSeries(key, labels) : Overflow();
+}
 
+bool Metric::AtSeriesLimit() const {
+  if (max_series_ == 0 || spec_.label_names.empty()) return false;
+  return by_key_.size() + (overflow_ ? 0 : 1) >= max_series_;
+}
+
+Series* Metric::CreateSeries(const SeriesKey& key, size_t given_labels) {
   std::vector<std::string> values;
   values.reserve(spec_.label_names.size());
+  bool all_folded = true;
   for (size_t i = 0; i < spec_.label_names.size(); ++i) {
-    values.push_back(i < labels ? values_[i][key.ids[i]] : std::string());
+    values.push_back(i < given_labels ? values_[i][key.ids[i]] : std::string());
+    all_folded = all_folded && values.back() == kFoldedLabelValue;
   }
   size_t buckets = spec_.type == MetricType::kHistogram ? spec_.bucket_bounds.size() + 1 : 0;
   Series* series;
@@ -210,7 +239,22 @@ Series* Metric::ResolveSlow(std::span<const std::string_view> label_values) {
     series = &series_.emplace_back(std::move(values), buckets);
   }
   by_key_.emplace(key, series);
+  if (all_folded && !spec_.label_names.empty()) overflow_ = series;
   return series;
+}
+
+Series* Metric::Overflow() {
+  folded_series_.fetch_add(1, std::memory_order_relaxed);
+  if (overflow_) return overflow_;
+  SeriesKey key;
+  for (size_t i = 0; i < spec_.label_names.size(); ++i) key.ids[i] = AddValue(i, kFoldedLabelValue);
+  if (auto it = by_key_.find(key); it != by_key_.end()) return overflow_ = it->second;
+  return CreateSeries(key, spec_.label_names.size());
+}
+
+size_t Metric::series_count() const {
+  std::lock_guard lock(series_mutex_);
+  return series_.size();
 }
 
 Series* Metric::Resolve(std::initializer_list<std::string_view> label_values) {
@@ -261,6 +305,27 @@ Status MetricStore::Add(MetricSpec spec, Metric** out) {
   return Status::Ok();
 }
 
+Status MetricStore::CheckDeclare(const MetricSpec& spec) const {
+  const Metric* existing = Find(spec.name);
+  if (!existing) return Status::Ok();
+  const MetricSpec& old = existing->spec();
+  if (old.type != spec.type || old.label_names != spec.label_names ||
+      old.bucket_bounds != spec.bucket_bounds) {
+    return Status::Error("metric \"" + spec.name +
+                         "\" changed its type, labels or buckets: restart txmon to apply that");
+  }
+  return Status::Ok();
+}
+
+Status MetricStore::Declare(MetricSpec spec, Metric** out) {
+  if (Status s = CheckDeclare(spec); !s.ok()) return s;
+  if (Metric* existing = Find(spec.name)) {
+    if (out) *out = existing;
+    return Status::Ok();
+  }
+  return Add(std::move(spec), out);
+}
+
 Metric* MetricStore::Find(std::string_view name) const {
   std::lock_guard lock(metrics_mutex_);
   for (const Metric& metric : metrics_) {
@@ -306,6 +371,41 @@ StoreSnapshot MetricStore::Snapshot() const {
   return snapshot;
 }
 
+namespace {
+
+// Loads a saved series' value and bucket counts into `series`, replacing
+// them or adding to them.
+void LoadSeries(Series& series, const SeriesSnapshot& saved, bool add) {
+  if (add) {
+    series.Add(saved.value);
+  } else {
+    series.Set(saved.value);
+  }
+  for (size_t b = 0; b < saved.bucket_counts.size() && b < series.bucket_size(); ++b) {
+    const uint64_t base = add ? series.bucket_count(b) : 0;
+    series.LoadBucketCount(b, base + saved.bucket_counts[b]);
+  }
+}
+
+// Saved series that now fold (a lower max_values or max_series) add to the
+// series they fold into, after the series saved under that series' own
+// labels is loaded, so a counter keeps its total whatever the saved order.
+void RestoreMetric(Metric& metric, const MetricSnapshot& saved) {
+  std::vector<std::pair<Series*, const SeriesSnapshot*>> folded;
+  for (const SeriesSnapshot& s : saved.series) {
+    std::vector<std::string_view> values(s.label_values.begin(), s.label_values.end());
+    Series* series = metric.Resolve(values);
+    if (series->label_values() == s.label_values) {
+      LoadSeries(*series, s, /*add=*/false);
+    } else {
+      folded.emplace_back(series, &s);
+    }
+  }
+  for (const auto& [series, s] : folded) LoadSeries(*series, *s, /*add=*/true);
+}
+
+}  // namespace
+
 void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped) {
   for (const MetricSnapshot& saved : snapshot.metrics) {
     Metric* metric = Find(saved.name);
@@ -315,14 +415,7 @@ void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string
       if (skipped) skipped->push_back(saved.name);
       continue;
     }
-    for (const SeriesSnapshot& s : saved.series) {
-      std::vector<std::string_view> values(s.label_values.begin(), s.label_values.end());
-      Series* series = metric->Resolve(values);
-      series->Set(s.value);
-      for (size_t b = 0; b < s.bucket_counts.size() && b < series->bucket_size(); ++b) {
-        series->LoadBucketCount(b, s.bucket_counts[b]);
-      }
-    }
+    RestoreMetric(*metric, saved);
   }
 }
 

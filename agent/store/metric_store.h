@@ -49,6 +49,10 @@ struct MetricSpec {
   std::vector<uint32_t> label_value_limits;
   // Histograms: upper bounds in micro-units, ascending (+Inf implied).
   std::vector<int64_t> bucket_bounds;
+  // How many series the metric may hold, the overflow series (every label
+  // "other") included; further label-value combinations fold into that
+  // series. 0: unlimited.
+  uint32_t max_series = 0;
 };
 
 inline constexpr std::string_view kFoldedLabelValue = "other";
@@ -94,11 +98,20 @@ class Metric {
 
   explicit Metric(MetricSpec spec);
 
+  // As first declared; the limits in it may since have been changed by
+  // SetLimits (a config reload).
   const MetricSpec& spec() const { return spec_; }
 
+  // Replaces the per-label value limits and max_series for values and
+  // series created from now on; existing ones stay. Pipeline thread only.
+  void SetLimits(std::vector<uint32_t> label_value_limits, uint32_t max_series);
+
   // The series for these label values (one per label name, in order),
-  // created on first use. Values past a label's limit fold into "other".
-  // Pipeline thread only. Allocates only when a value or series is new.
+  // created on first use. Values past a label's limit fold into "other";
+  // combinations past the metric's max_series fold into the overflow series
+  // (every label "other") without remembering the values, so a flood of
+  // distinct values costs no memory. Pipeline thread only. Allocates only
+  // when a value or series is new.
   Series* Resolve(std::span<const std::string_view> label_values);
   // Convenience for fixed label values at start-up.
   Series* Resolve(std::initializer_list<std::string_view> label_values);
@@ -108,6 +121,11 @@ class Metric {
 
   // How many label values were folded into "other" so far.
   uint64_t folded_values() const { return folded_values_.load(std::memory_order_relaxed); }
+  // How many resolutions landed in the overflow series because the metric
+  // had reached its max_series.
+  uint64_t folded_series() const { return folded_series_.load(std::memory_order_relaxed); }
+  // How many series the metric holds. Any thread.
+  size_t series_count() const;
 
   // Calls `visit` for every series, holding the series-list lock.
   void VisitSeries(const std::function<void(const Series&)>& visit) const;
@@ -126,8 +144,21 @@ class Metric {
   };
   using ValueIds = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
 
-  uint32_t ValueId(size_t label, std::string_view value);
+  static constexpr uint32_t kNoValueId = UINT32_MAX;
+
+  // The id of `value` for `label`, folding past the label's limit. A value
+  // not seen before gets a new id if `may_add`, else kNoValueId.
+  uint32_t ValueId(size_t label, std::string_view value, bool may_add);
+  uint32_t AddValue(size_t label, std::string_view value);
   Series* ResolveSlow(std::span<const std::string_view> label_values);
+  // True when one more ordinary series would leave no room for the
+  // overflow series within max_series.
+  bool AtSeriesLimit() const;
+  // `given_labels`: how many of the key's ids name values; the rest are
+  // empty (a caller that passed fewer values than labels).
+  Series* CreateSeries(const SeriesKey& key, size_t given_labels);
+  // The overflow series, created on first use. Counts a folded series.
+  Series* Overflow();
   Series* FindRecent(uint64_t hash, std::span<const std::string_view> label_values) const;
   void RememberRecent(uint64_t hash, Series* series);
 
@@ -143,12 +174,16 @@ class Metric {
   size_t recent_used_ = 0;
 
   const MetricSpec spec_;
+  std::vector<uint32_t> label_value_limits_;      // pipeline thread
+  uint32_t max_series_ = 0;                       // pipeline thread
   std::vector<ValueIds> value_ids_;               // per label: value -> id (pipeline thread)
   std::vector<std::vector<std::string>> values_;  // per label: id -> value
   std::unordered_map<SeriesKey, Series*, SeriesKeyHash> by_key_;  // pipeline thread
   mutable std::mutex series_mutex_;                               // guards series_ against readers
   std::deque<Series> series_;                                     // stable addresses
+  Series* overflow_ = nullptr;  // every label "other" (pipeline thread)
   std::atomic<uint64_t> folded_values_{0};
+  std::atomic<uint64_t> folded_series_{0};
 };
 
 // A point-in-time copy of the whole store, for checkpoints.
@@ -174,6 +209,13 @@ class MetricStore {
   // Prometheus allows, at most kMaxLabels labels, ascending buckets).
   Status Add(MetricSpec spec, Metric** out);
   Metric* Find(std::string_view name) const;
+  // For a config reload: the metric of this name if it has the same type,
+  // label names and buckets (its series and values carry over; the new
+  // limits are the caller's to apply with SetLimits), else Add. A metric of
+  // this name that differs is refused.
+  Status Declare(MetricSpec spec, Metric** out);
+  // Whether Declare would accept `spec`.
+  Status CheckDeclare(const MetricSpec& spec) const;
 
   // Prometheus model of every metric, for /metrics. Any thread.
   std::vector<prometheus::MetricFamily> Collect() const;
