@@ -110,10 +110,11 @@ class AgentStateTest : public ::testing::Test {
   // Starts txmon on the FIFO, checkpointing into the test's folder.
   void StartAgent() {
     std::string error;
-    txmon_ = StartTxmon(
-        {"--config.file=" + config_, "--source.file=" + (dir_ / "changes.fifo").string(),
-         "--checkpoint.file=" + (dir_ / "checkpoint").string(), "--checkpoint.interval=100ms"},
-        (dir_ / "txmon").string(), &error);
+    txmon_ =
+        StartTxmon({"--config.file=" + config_, "--source.file=" + (dir_ / "changes.fifo").string(),
+                    "--checkpoint.file=" + (dir_ / "checkpoint").string(),
+                    "--checkpoint.interval=100ms", "--web.enable-lifecycle"},
+                   (dir_ / "txmon").string(), &error);
     ASSERT_TRUE(txmon_.process) << error;
     base_url_ = txmon_.metrics_url.substr(0, txmon_.metrics_url.rfind("/metrics"));
   }

@@ -67,9 +67,10 @@ class CommandLineTest : public ::testing::Test {
 TEST_F(CommandLineTest, HelpExplainsEveryFlagAndCommand) {
   CommandResult run = Execute({"--help"});
   EXPECT_EQ(run.exit_code, 0);
-  for (const char* text : {"--config.file", "--source.file", "--web.listen-address", "--log.level",
-                           "--log.format", "--web.config.file", "txmon demo", "txmon check config",
-                           "txmon check web-config", "Exit codes"}) {
+  for (const char* text :
+       {"--config.file", "--source.file", "--web.listen-address", "--log.level", "--log.format",
+        "--web.config.file", "--web.enable-lifecycle", "txmon demo", "txmon check config",
+        "txmon check web-config", "Exit codes"}) {
     EXPECT_NE(run.out.find(text), std::string::npos) << text << " not in:\n" << run.out;
   }
   CommandResult demo = Execute({"demo", "--help"});
@@ -170,6 +171,9 @@ TEST_F(CommandLineTest, DemoServesMetricsAndStopsCleanlyOnSigterm) {
   EXPECT_GT(orders, 0) << "no orders after 20 s";
   HttpResponse ready = HttpGet(url.substr(0, url.find("/metrics")) + "/-/ready");
   EXPECT_EQ(ready.status, 200);
+  // As in Prometheus, POST /-/reload needs --web.enable-lifecycle.
+  HttpResponse reload = HttpPost(url.substr(0, url.find("/metrics")) + "/-/reload", "", "");
+  EXPECT_EQ(reload.status, 403) << reload.body;
   demo->Signal(SIGTERM);
   std::optional<int> code = demo->Wait(std::chrono::seconds(20));
   ASSERT_TRUE(code.has_value());

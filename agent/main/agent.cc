@@ -67,7 +67,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
   agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
   agent->StartLiveBoard();
-  agent->web_->Handle("/-/reload", ReloadHandler(agent.get()));
+  agent->web_->Handle("/-/reload",
+                      ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle));
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},

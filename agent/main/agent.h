@@ -37,6 +37,9 @@ struct AgentOptions {
   std::string web_external_url;
   // TLS and basic auth for every endpoint (--web.config.file).
   WebSecurity web_security;
+  // POST /-/reload works only with this set (--web.enable-lifecycle), as in
+  // Prometheus; SIGHUP always reloads.
+  bool web_enable_lifecycle = false;
   PipelineOptions pipeline;
 };
 
@@ -111,7 +114,8 @@ class Agent {
 };
 
 // POST /-/reload: 200 after a successful Reload, 500 with the reason after a
-// refused one, 405 for other methods.
-HttpHandler ReloadHandler(Agent* agent);
+// refused one, 405 for other methods; 403 unless `enabled`
+// (--web.enable-lifecycle).
+HttpHandler ReloadHandler(Agent* agent, bool enabled);
 
 }  // namespace txmon

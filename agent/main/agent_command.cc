@@ -42,6 +42,9 @@ void AddCommonFlags(FlagSet& flags) {
                   "Web config file enabling TLS and basic auth on every endpoint, in the format "
                   "of Prometheus' exporter-toolkit (tls_server_config, basic_auth_users, "
                   "http_server_config.headers). Empty: plain HTTP, no auth.");
+  flags.AddBool("web.enable-lifecycle",
+                "Enable POST /-/reload (reload the configuration and rule files, as SIGHUP "
+                "does), as Prometheus' flag of that name does.");
   flags.AddString("web.external-url", "",
                   "URL under which txmon is reached by users, used in alerts' generatorURL "
                   "(default: http://HOSTNAME:PORT).");
@@ -65,6 +68,7 @@ Status ApplyLogFlags(const FlagSet& flags) {
 Status ApplyWebFlags(const FlagSet& flags, AgentOptions* options) {
   options->web_listen_address = flags.Get("web.listen-address");
   options->web_external_url = flags.Get("web.external-url");
+  options->web_enable_lifecycle = flags.GetBool("web.enable-lifecycle");
   const std::string& web_config = flags.Get("web.config.file");
   if (web_config.empty()) return Status::Ok();
   return LoadWebConfigFile(web_config, &options->web_security);

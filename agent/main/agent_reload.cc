@@ -111,8 +111,9 @@ Status Agent::ApplyReload(const AgentConfig& config) {
   return Status::Ok();
 }
 
-HttpHandler ReloadHandler(Agent* agent) {
-  return [agent](const HttpRequest& request) {
+HttpHandler ReloadHandler(Agent* agent, bool enabled) {
+  return [agent, enabled](const HttpRequest& request) {
+    if (!enabled) return HttpResponse::Text(403, "Lifecycle API is not enabled.\n");
     if (request.method != "POST" && request.method != "PUT") {
       HttpResponse response = HttpResponse::Text(405, "Only POST or PUT requests allowed\n");
       response.headers.emplace_back("Allow", "POST, PUT");
