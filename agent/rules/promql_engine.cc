@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "agent/base/bucket_quantile.h"
 #include "agent/rules/float_format.h"
 
 namespace txmon {
@@ -165,58 +166,7 @@ std::optional<double> RangeFunction(Function function, std::span<const Point> po
 
 // ------------------------------------------------------------ histogram_quantile
 
-struct Bucket {
-  double upper_bound;
-  double count;
-};
-
-// Prometheus's bucketQuantile (promql/quantile.go, 2.x): linear
-// interpolation inside the bucket holding the rank.
-double BucketQuantile(double q, std::vector<Bucket> buckets) {
-  if (std::isnan(q)) return NAN;
-  if (q < 0) return -INFINITY;
-  if (q > 1) return INFINITY;
-  std::sort(buckets.begin(), buckets.end(),
-            [](const Bucket& a, const Bucket& b) { return a.upper_bound < b.upper_bound; });
-  if (buckets.empty() || !std::isinf(buckets.back().upper_bound) ||
-      buckets.back().upper_bound < 0) {
-    return NAN;
-  }
-  // Coalesce equal bounds (e.g. "1" and "1.0"), then force monotonic counts.
-  std::vector<Bucket> merged;
-  for (const Bucket& b : buckets) {
-    if (!merged.empty() && merged.back().upper_bound == b.upper_bound) {
-      merged.back().count += b.count;
-    } else {
-      merged.push_back(b);
-    }
-  }
-  double max = -INFINITY;
-  for (Bucket& b : merged) {
-    if (b.count > max) {
-      max = b.count;
-    } else if (b.count < max) {
-      b.count = max;
-    }
-  }
-  if (merged.size() < 2) return NAN;
-  double observations = merged.back().count;
-  if (observations == 0) return NAN;
-  double rank = q * observations;
-  size_t b = 0;
-  while (b < merged.size() - 1 && !(merged[b].count >= rank)) ++b;
-  if (b == merged.size() - 1) return merged[merged.size() - 2].upper_bound;
-  if (b == 0 && merged[0].upper_bound <= 0) return merged[0].upper_bound;
-  double bucket_start = 0;
-  double bucket_end = merged[b].upper_bound;
-  double count = merged[b].count;
-  if (b > 0) {
-    bucket_start = merged[b - 1].upper_bound;
-    count -= merged[b - 1].count;
-    rank -= merged[b - 1].count;
-  }
-  return bucket_start + (bucket_end - bucket_start) * (rank / count);
-}
+// BucketQuantile: agent/base/bucket_quantile.h.
 
 // ------------------------------------------------------------ binary helpers
 
@@ -426,7 +376,7 @@ Value Evaluator::EvalHistogramQuantile(const Call& call) {
   Vector input = EvalVector(*call.args[1]);
   struct Group {
     Labels metric;
-    std::vector<Bucket> buckets;
+    std::vector<HistogramBucket> buckets;
   };
   std::unordered_map<std::string, size_t> index;
   std::vector<Group> groups;
@@ -436,7 +386,7 @@ Value Evaluator::EvalHistogramQuantile(const Call& call) {
     Labels metric = LabelsBuilder(sample.metric).Del("le").Del(kMetricNameLabel).Build();
     auto [it, inserted] = index.try_emplace(metric.Key(), groups.size());
     if (inserted) groups.push_back(Group{std::move(metric), {}});
-    groups[it->second].buckets.push_back(Bucket{*upper_bound, sample.value});
+    groups[it->second].buckets.push_back(HistogramBucket{*upper_bound, sample.value});
   }
   Vector out;
   for (Group& group : groups) {

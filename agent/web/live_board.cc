@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "agent/base/bucket_quantile.h"
 #include "agent/base/fixed_point.h"
 #include "agent/base/json_text.h"
 
@@ -170,21 +171,15 @@ void AppendAlerts(std::string& out, const std::vector<LiveAlert>& alerts) {
 std::optional<double> HistogramQuantile(double quantile, const std::vector<double>& upper_bounds,
                                         const std::vector<double>& counts) {
   if (counts.size() != upper_bounds.size() + 1) return std::nullopt;
-  double total = 0;
-  for (double count : counts) total += count;
-  if (total <= 0) return std::nullopt;
-  const double rank = std::clamp(quantile, 0.0, 1.0) * total;
-  double below = 0;
-  for (size_t i = 0; i < upper_bounds.size(); ++i) {
-    if (below + counts[i] >= rank && counts[i] > 0) {
-      double lower = i == 0 ? std::min(0.0, upper_bounds[0]) : upper_bounds[i - 1];
-      return lower + (upper_bounds[i] - lower) * ((rank - below) / counts[i]);
-    }
-    below += counts[i];
+  std::vector<HistogramBucket> buckets;
+  double cumulative = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    buckets.push_back({i < upper_bounds.size() ? upper_bounds[i] : INFINITY, cumulative});
   }
-  // In the +Inf bucket: as Prometheus, the highest finite bound.
-  if (upper_bounds.empty()) return std::nullopt;
-  return upper_bounds.back();
+  double value = BucketQuantile(std::clamp(quantile, 0.0, 1.0), std::move(buckets));
+  if (std::isnan(value)) return std::nullopt;
+  return value;
 }
 
 std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone) {
