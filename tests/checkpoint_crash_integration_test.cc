@@ -154,11 +154,34 @@ TEST_F(CheckpointCrashTest, CountsStayExactThroughRepeatedSigkill) {
   ASSERT_TRUE(txmon.process);
   Process* agent = txmon.process.get();
   const std::string& url = txmon.metrics_url;
+  // Waits while the agent makes progress: a slow machine is not a failure,
+  // a stall (30 s without one more message) is.
   MetricsText m;
-  for (int i = 0; i < 600; ++i) {
+  double last_seen = -1;
+  auto last_progress = Clock::now();
+  while (Clock::now() - last_progress < std::chrono::seconds(30)) {
     m = MetricsText::Parse(HttpGet(url).body);
-    if (m.Sum("txmon_messages_total") >= truth_.messages) break;
+    const double seen = m.Sum("txmon_messages_total");
+    if (seen >= truth_.messages) break;
+    if (seen > last_seen) {
+      last_seen = seen;
+      last_progress = Clock::now();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto Lag = [&] {
+    std::string lag;
+    for (int32_t p = 0; p < kPartitions; ++p) {
+      std::optional<double> v = m.Find("txmon_kafka_consumer_lag_messages",
+                                       {{"topic", kTopic}, {"partition", std::to_string(p)}});
+      if (v && *v > 0) lag += " " + std::to_string(p) + ":" + std::to_string(*v);
+    }
+    return lag;
+  };
+  if (m.Sum("txmon_messages_total") < truth_.messages) {
+    ADD_FAILURE() << "the final agent stalled at " << m.Sum("txmon_messages_total") << " of "
+                  << truth_.messages << " messages; lag by partition:" << Lag() << "\nits log:\n"
+                  << agent->Stderr(16 * 1024);
   }
   // Anything double-counted would now show; give it a moment to appear.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
