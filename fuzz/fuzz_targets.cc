@@ -66,7 +66,8 @@ std::string ConfigText(const uint8_t* data, size_t size) {
 
 std::string CheckpointPayload(const uint8_t* data, size_t size) {
   Checkpoint checkpoint;
-  // Both readable versions: the current one, then version 1 (no alerts).
+  // Both readable versions: the current one, then version 1 (no alerts, no
+  // day baseline).
   if (!DecodeCheckpoint(AsText(data, size), &checkpoint).ok() &&
       !DecodeCheckpoint(AsText(data, size), &checkpoint, kOldestReadableCheckpointVersion).ok()) {
     return "refused";

@@ -2,7 +2,7 @@
 // SIGHUP and POST /-/reload bring new mappings and rules live without
 // resetting counters or alert state, a broken config is refused while the
 // running one keeps working, and a pending alert's activeAt survives a
-// restart through the checkpoint.
+// restart through the checkpoint, as do the live board's "today" figures.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -50,6 +50,14 @@ constexpr const char* kDeletedMetric = R"(  - name: orders_deleted_total
     on: delete
 )";
 
+// The metric the live board counts "orders today" from.
+constexpr const char* kShopOrdersMetric = R"(  - name: shop_orders_created_total
+    help: Orders created.
+    type: counter
+    table: orders
+    on: insert
+)";
+
 // A `for: 1h` alert stays pending through the test: its activeAt shows
 // whether its state survived a reload.
 constexpr const char* kRules = R"(groups:
@@ -90,6 +98,15 @@ std::string JsonField(const std::string& json, const std::string& key) {
   if (start == std::string::npos) return "";
   start += open.size();
   return json.substr(start, json.find('"', start) - start);
+}
+
+// The text of the number after `"key":` in `json`, or "".
+std::string JsonNumber(const std::string& json, const std::string& key) {
+  const std::string open = "\"" + key + "\":";
+  size_t start = json.find(open);
+  if (start == std::string::npos) return "";
+  start += open.size();
+  return json.substr(start, json.find_first_of(",}", start) - start);
 }
 
 class AgentStateTest : public ::testing::Test {
@@ -141,6 +158,15 @@ class AgentStateTest : public ::testing::Test {
     return JsonField(HttpGet(base_url_ + "/api/v1/alerts").body, "activeAt");
   }
   std::string Log() const { return txmon_.process->Stderr(); }
+  // The live board's latest frame, from its event stream read for a moment.
+  std::string LiveFrame() const {
+    HttpClientOptions options;
+    options.timeout = std::chrono::milliseconds(700);
+    const std::string body = HttpGet(base_url_ + "/live/events", options).body;
+    const size_t last = body.rfind("data: ");
+    if (last == std::string::npos) return "";
+    return body.substr(last, body.find('\n', last) - last);
+  }
 
   fs::path dir_;
   std::string config_;
@@ -239,6 +265,28 @@ TEST_F(AgentStateTest, APendingAlertKeepsItsActiveAtAcrossARestart) {
   ASSERT_TRUE(WaitUntil([&] { return Scrape().Sum("txmon_rule_evaluations_total") >= 3; }))
       << Log();
   EXPECT_EQ(ActiveAt(), active_at) << Log();
+}
+
+TEST_F(AgentStateTest, TheLiveBoardsOrdersTodayCarryOverARestart) {
+  // The board looks its metrics up at start: restart with the one it counts.
+  ASSERT_EQ(txmon_.process->Stop(), 0) << Log();
+  Write("txmon.yml", std::string(kConfigHead) + kShopOrdersMetric);
+  StartAgent();
+  Send(Insert(1, "app") + Insert(2, "web") + Insert(3, "app"));
+  ASSERT_TRUE(WaitUntil([&] { return JsonNumber(LiveFrame(), "orders_today") == "3"; }))
+      << LiveFrame() << Log();
+  const std::string since = JsonField(LiveFrame(), "since");
+
+  ASSERT_EQ(txmon_.process->Stop(), 0) << Log();  // SIGTERM: a last checkpoint
+  StartAgent();
+  const std::string frame = LiveFrame();
+  EXPECT_EQ(JsonNumber(frame, "orders_today"), "3") << frame << Log();
+  EXPECT_EQ(JsonField(frame, "since"), since) << frame;
+  EXPECT_NE(Log().find("today's figures continue from the checkpoint"), std::string::npos) << Log();
+  // A file source resumes by line: the stream from its start, one order more.
+  Send(Insert(1, "app") + Insert(2, "web") + Insert(3, "app") + Insert(4, "web"));
+  ASSERT_TRUE(WaitUntil([&] { return JsonNumber(LiveFrame(), "orders_today") == "4"; }))
+      << LiveFrame() << Log();
 }
 
 }  // namespace

@@ -39,14 +39,22 @@ Checkpoint Sample() {
   pending.state = 1;
   pending.active_at_ms = 1731254399000;
   c.alerts = {firing, pending};
+  c.day_baseline = DayBaselineCheckpoint{
+      1731254400000 - 8 * 3'600'000,
+      1731254400000 - 8 * 3'600'000,
+      {{"orders", 40}, {"orders_by_channel:app", 12.5}, {"payment_bucket:1", 3}}};
   return c;
 }
 
-// A version 1 file as txmon wrote it before alerts were checkpointed.
+// A version 1 file as txmon wrote it before alerts and the day baseline
+// were checkpointed.
 std::string VersionOneFile(Checkpoint checkpoint) {
   checkpoint.alerts.clear();
+  checkpoint.day_baseline.reset();
   std::string payload = EncodeCheckpoint(checkpoint);
-  payload.resize(payload.size() - 4);  // version 1 ends after the metrics
+  // Version 1 ends after the metrics: drop the alert count (u32) and the
+  // day baseline's presence byte.
+  payload.resize(payload.size() - 5);
   const uint32_t version = 1;
   const uint64_t length = payload.size();
   const uint32_t crc = static_cast<uint32_t>(
@@ -76,6 +84,7 @@ void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
     }
   }
   EXPECT_EQ(a.alerts, b.alerts);
+  EXPECT_EQ(a.day_baseline, b.day_baseline);
 }
 
 class CheckpointFileTest : public ::testing::Test {
@@ -112,7 +121,26 @@ TEST_F(CheckpointFileTest, ReadsVersionOneFilesWithoutAlerts) {
   ASSERT_TRUE(s.ok()) << s.message();
   Checkpoint expected = Sample();
   expected.alerts.clear();
+  expected.day_baseline.reset();
   ExpectSame(read, expected);
+  EXPECT_FALSE(read.day_baseline.has_value());
+}
+
+TEST_F(CheckpointFileTest, RoundTripsTheDayBaselineAndItsAbsence) {
+  Checkpoint with = Sample();
+  ASSERT_TRUE(with.day_baseline.has_value());
+  Checkpoint read;
+  ASSERT_TRUE(DecodeCheckpoint(EncodeCheckpoint(with), &read).ok());
+  ASSERT_TRUE(read.day_baseline.has_value());
+  EXPECT_EQ(read.day_baseline->day_start_ms, with.day_baseline->day_start_ms);
+  EXPECT_EQ(read.day_baseline->since_ms, with.day_baseline->since_ms);
+  EXPECT_EQ(read.day_baseline->values, with.day_baseline->values);
+
+  Checkpoint without = Sample();
+  without.day_baseline.reset();
+  ASSERT_TRUE(DecodeCheckpoint(EncodeCheckpoint(without), &read).ok());
+  EXPECT_FALSE(read.day_baseline.has_value());
+  ExpectSame(read, without);
 }
 
 TEST_F(CheckpointFileTest, NoFileIsAFirstStart) {
@@ -174,6 +202,11 @@ TEST_F(CheckpointFileTest, DecodingGarbageNeverCrashes) {
   huge_count[9] = '\xff';
   Checkpoint c;
   EXPECT_FALSE(DecodeCheckpoint(huge_count, &c).ok());
+  Checkpoint no_baseline = Sample();
+  no_baseline.day_baseline.reset();
+  std::string bad_presence = EncodeCheckpoint(no_baseline);
+  bad_presence.back() = 2;  // the day baseline's presence byte
+  EXPECT_FALSE(DecodeCheckpoint(bad_presence, &c).ok());
 }
 
 TEST(DurationTest, ParsesPrometheusDurations) {

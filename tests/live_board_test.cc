@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
 
 #include "agent/base/civil_time.h"
 #include "agent/base/fixed_point.h"
+#include "agent/checkpoint/checkpoint_file.h"
+#include "agent/main/live_board_checkpoint.h"
 
 namespace txmon {
 namespace {
@@ -114,6 +117,75 @@ TEST_F(LiveBoardTest, LocalMidnightStartsANewDay) {
 
   shop_.Create("app", "Beijing", 3);
   EXPECT_EQ(board.Tick(midnight + 400).orders_today, 3);
+}
+
+// A board's baseline through the checkpoint format, as at a restart.
+LiveBaseline ThroughACheckpoint(const LiveBoard& board) {
+  Checkpoint written;
+  written.day_baseline = SaveLiveBoardBaseline(board);
+  Checkpoint read;
+  EXPECT_TRUE(DecodeCheckpoint(EncodeCheckpoint(written), &read).ok());
+  EXPECT_TRUE(read.day_baseline.has_value());
+  return FromDayBaselineCheckpoint(read.day_baseline.value_or(DayBaselineCheckpoint()));
+}
+
+TEST_F(LiveBoardTest, ASameDayBaselineFromACheckpointContinuesToday) {
+  shop_.Create("app", "Beijing", 40);  // the days before
+  shop_.Pay("app", 100, 3);
+  const int64_t midnight = kMorningMs - 10 * kHourMs;  // 00:00 local
+  LiveBoard before(&shop_.store, Options(), midnight - 1000);
+  before.Tick(midnight + 200);  // the new day's baseline
+  shop_.Create("web", "Shanghai", 6);
+  shop_.Pay("web", 20, 7);
+  EXPECT_EQ(before.Tick(kMorningMs - 1000).orders_today, 6);
+  const LiveBaseline saved = ThroughACheckpoint(before);
+
+  // Restarted at 10:00 with every counter restored.
+  LiveBoard after(&shop_.store, Options(), kMorningMs);
+  ASSERT_TRUE(after.RestoreBaseline(saved));
+  shop_.Create("app", "Sichuan", 2);
+  LiveFigures figures = after.Tick(kMorningMs + 200);
+  EXPECT_EQ(figures.counting_since_ms, midnight);
+  EXPECT_EQ(figures.orders_today, 8);
+  EXPECT_EQ(figures.gmv_today, 20);
+  EXPECT_EQ(figures.conversion, 0.125);
+  ASSERT_TRUE(figures.payment_p95_seconds.has_value());  // today's 7 s payment only
+  EXPECT_GT(*figures.payment_p95_seconds, 5);
+  ASSERT_EQ(figures.channels.size(), 2u);
+  EXPECT_EQ(figures.channels[0].name, "web");
+  EXPECT_EQ(figures.channels[0].orders, 6);
+  EXPECT_EQ(figures.channels[1].orders, 2);  // app: not the 40 of the days before
+  EXPECT_NE(LiveFiguresJson(figures, "Asia/Shanghai").find("\"since\":\"00:00\""),
+            std::string::npos);
+  EXPECT_EQ(after.Baseline().counting_since_ms, midnight);  // saved again as it was
+}
+
+TEST_F(LiveBoardTest, AnEarlierDaysBaselineFromACheckpointIsIgnored) {
+  LiveBoard before(&shop_.store, Options(), kMorningMs - 12 * kHourMs);  // 22:00 the day before
+  shop_.Create("app", "Beijing", 5);
+  before.Tick(kMorningMs - 11 * kHourMs);
+  const LiveBaseline saved = ThroughACheckpoint(before);
+
+  LiveBoard after(&shop_.store, Options(), kMorningMs);
+  EXPECT_FALSE(after.RestoreBaseline(saved));
+  shop_.Create("app", "Beijing", 1);
+  LiveFigures figures = after.Tick(kMorningMs + 200);
+  EXPECT_EQ(figures.counting_since_ms, kMorningMs);  // from the restart, as without one
+  EXPECT_EQ(figures.orders_today, 1);
+}
+
+TEST_F(LiveBoardTest, TheBaselineFollowsMidnight) {
+  LiveBoard board(&shop_.store, Options(), kMorningMs);
+  EXPECT_EQ(board.Baseline().counting_since_ms, kMorningMs);
+  shop_.Create("app", "Beijing", 5);
+  const int64_t midnight = kMorningMs + 14 * kHourMs;
+  board.Tick(midnight + 200);
+  LiveBaseline baseline = board.Baseline();
+  EXPECT_EQ(baseline.day_start_ms, midnight);
+  EXPECT_EQ(baseline.counting_since_ms, midnight);
+  EXPECT_NE(std::find(baseline.values.begin(), baseline.values.end(),
+                      std::pair<std::string, double>("orders", 5)),
+            baseline.values.end());
 }
 
 TEST_F(LiveBoardTest, OrdersPerSecondAndTheChartFollowTheSeconds) {

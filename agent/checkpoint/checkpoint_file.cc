@@ -166,6 +166,33 @@ bool DecodeAlert(Reader& r, AlertCheckpoint* a) {
          r.I64(&a->keep_firing_since_ms);
 }
 
+// A presence byte, then the baseline if there is one.
+void EncodeDayBaseline(Writer& w, const std::optional<DayBaselineCheckpoint>& baseline) {
+  w.U8(baseline ? 1 : 0);
+  if (!baseline) return;
+  w.I64(baseline->day_start_ms);
+  w.I64(baseline->since_ms);
+  w.U32(static_cast<uint32_t>(baseline->values.size()));
+  for (const auto& [name, value] : baseline->values) {
+    w.Str(name);
+    w.F64(value);
+  }
+}
+
+bool DecodeDayBaseline(Reader& r, std::optional<DayBaselineCheckpoint>* baseline) {
+  uint8_t present;
+  if (!r.U8(&present) || present > 1) return false;
+  if (present == 0) return true;
+  DayBaselineCheckpoint& b = baseline->emplace();
+  uint32_t n;
+  if (!r.I64(&b.day_start_ms) || !r.I64(&b.since_ms) || !r.Count(&n, 12)) return false;
+  b.values.resize(n);
+  for (auto& [name, value] : b.values) {
+    if (!r.Str(&name) || !r.F64(&value)) return false;
+  }
+  return true;
+}
+
 uint32_t Crc32(std::string_view data) {
   return static_cast<uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
@@ -241,6 +268,7 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   for (const MetricSnapshot& m : checkpoint.store.metrics) EncodeMetric(w, m);
   w.U32(static_cast<uint32_t>(checkpoint.alerts.size()));
   for (const AlertCheckpoint& a : checkpoint.alerts) EncodeAlert(w, a);
+  EncodeDayBaseline(w, checkpoint.day_baseline);
   return std::move(w.out());
 }
 
@@ -271,8 +299,11 @@ Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint, uint32
     for (AlertCheckpoint& a : checkpoint->alerts) {
       if (!DecodeAlert(r, &a)) return Status::Error("malformed alert \"" + a.rule + "\"");
     }
+    if (!DecodeDayBaseline(r, &checkpoint->day_baseline)) {
+      return Status::Error("malformed day baseline");
+    }
   }
-  if (!r.done()) return Status::Error("trailing bytes after the last metric or alert");
+  if (!r.done()) return Status::Error("trailing bytes after the last section");
   return Status::Ok();
 }
 

@@ -4,8 +4,8 @@
 //
 // Format (little-endian): magic "TXMONCKP", u32 format version, u64 payload
 // length, u32 CRC-32 of the payload, payload. Version 2 appends the alert
-// states to version 1's payload; version 1 files are still read (with no
-// alerts). A write goes to PATH.tmp, is
+// states and the day baseline to version 1's payload; version 1 files are
+// still read (with neither). A write goes to PATH.tmp, is
 // fsynced, the previous file becomes PATH.prev, PATH.tmp becomes PATH, and
 // the folder is fsynced: a crash at any moment leaves a complete file at
 // PATH or PATH.prev.
@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,11 +50,24 @@ struct AlertCheckpoint {
   bool operator==(const AlertCheckpoint&) const = default;
 };
 
+// Totals taken at the start of a local day (or at a later start), which
+// "today" figures count from, so a restart the same day continues them.
+// Plain data: the checkpoint does not know who keeps them; agent/main
+// converts.
+struct DayBaselineCheckpoint {
+  using ValueList = std::vector<std::pair<std::string, double>>;
+  int64_t day_start_ms = 0;  // local midnight of the day they belong to
+  int64_t since_ms = 0;      // when they were taken: day_start_ms or later
+  ValueList values;          // named totals
+  bool operator==(const DayBaselineCheckpoint&) const = default;
+};
+
 struct Checkpoint {
   int64_t written_at_ms = 0;
   std::vector<SourceOffset> offsets;
   StoreSnapshot store;
-  std::vector<AlertCheckpoint> alerts;  // empty in version 1 files
+  std::vector<AlertCheckpoint> alerts;                // empty in version 1 files
+  std::optional<DayBaselineCheckpoint> day_baseline;  // absent in version 1 files
 };
 
 // Encodes and decodes the payload (no header), for tests and fuzzing.

@@ -7,6 +7,7 @@
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/main/alert_checkpoint.h"
+#include "agent/main/live_board_checkpoint.h"
 #include "agent/rules/live_alerts.h"
 #include "agent/rules/rules_api.h"
 #include "agent/source/file_source.h"
@@ -35,6 +36,11 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   if (Status s = agent->CreateSource(); !s.ok()) return s;
   Agent* self = agent.get();  // the rules exist before the pipeline runs
   agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
+  // The board exists before Run, which runs the pipeline on Create's thread.
+  agent->options_.pipeline.save_day_baseline = [self]() -> std::optional<DayBaselineCheckpoint> {
+    if (!self->live_board_) return std::nullopt;
+    return SaveLiveBoardBaseline(*self->live_board_);
+  };
   agent->pipeline_ =
       std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
                                  agent->pipeline_metrics_, agent->options_.pipeline);
@@ -118,6 +124,7 @@ Status Agent::RestoreCheckpoint() {
   std::vector<std::string> skipped;
   store_.Restore(checkpoint.store, &skipped);
   restored_alerts_ = std::move(checkpoint.alerts);
+  restored_day_baseline_ = std::move(checkpoint.day_baseline);
   source_->ResumeFrom(checkpoint.offsets);
   pipeline_->positions().Seed(checkpoint.offsets);
   std::string positions;
@@ -179,6 +186,12 @@ void Agent::StartLiveBoard() {
   options.time_zone = options_.config.time_zone;
   options.alerts = LiveAlertsFrom(rules_.get());
   live_board_ = std::make_unique<LiveBoard>(&store_, std::move(options), NowMs());
+  if (restored_day_baseline_) {
+    const bool today = RestoreLiveBoardBaseline(*restored_day_baseline_, *live_board_);
+    Log(LogLevel::kInfo, "live",
+        today ? "today's figures continue from the checkpoint"
+              : "the checkpoint's day is over: today counts from now");
+  }
   RegisterLivePage(web_.get(), live_board_.get());
   live_board_->Start();
 }

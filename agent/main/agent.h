@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/checkpoint/checkpoint_file.h"
@@ -80,7 +81,8 @@ class Agent {
   // The rule manager over the store and the notifier it sends alerts to.
   Status CreateRules();
   std::string ExternalUrl() const;
-  // The live screen (GET /) and the board behind it, counting from now.
+  // The live screen (GET /) and the board behind it, counting from the
+  // checkpoint's baseline if it is today's, else from now.
   void StartLiveBoard();
   // txmon_config_last_reload_* (in agent_reload.cc, like Reload).
   Status RegisterReloadMetrics();
@@ -107,6 +109,9 @@ class Agent {
 
   // Alerts read from the checkpoint, handed to the rules once they exist.
   std::vector<AlertCheckpoint> restored_alerts_;
+  // The live board's baseline read from the checkpoint, handed to the board
+  // once it exists.
+  std::optional<DayBaselineCheckpoint> restored_day_baseline_;
 
   std::mutex reload_mutex_;  // one Reload at a time
   Series* reload_successful_ = nullptr;

@@ -107,6 +107,7 @@ Status Pipeline::WriteCheckpoint() {
   checkpoint.offsets = positions_.offsets();
   checkpoint.store = store_.Snapshot();
   if (options_.save_alerts) checkpoint.alerts = options_.save_alerts();
+  if (options_.save_day_baseline) checkpoint.day_baseline = options_.save_day_baseline();
   if (Status s = WriteCheckpointFile(options_.checkpoint_path, checkpoint); !s.ok()) return s;
   checkpointed_messages_ = messages_processed_;
   return Status::Ok();

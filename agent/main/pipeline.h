@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct PipelineOptions {
   // The rules' alert state to write with each checkpoint (empty: none).
   // Called on the pipeline thread.
   std::function<std::vector<AlertCheckpoint>()> save_alerts;
+  // The live board's baseline to write with each checkpoint (empty or
+  // nullopt: none). Called on the pipeline thread, once per checkpoint.
+  std::function<std::optional<DayBaselineCheckpoint>()> save_day_baseline;
 };
 
 // The next offset of every topic-partition the pipeline has applied

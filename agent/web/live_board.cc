@@ -19,6 +19,16 @@ constexpr char kOrdersPaid[] = "shop_orders_paid_total";
 constexpr char kGmvPaid[] = "shop_gmv_paid_total";
 constexpr char kPaymentDuration[] = "shop_payment_duration_seconds";
 
+// Names of the baseline's values in checkpoints: a total, or "PART:KEY" for
+// one entry of a breakdown or one histogram bucket (KEY may hold ':').
+constexpr char kOrdersValue[] = "orders";
+constexpr char kPaidValue[] = "paid";
+constexpr char kGmvValue[] = "gmv";
+constexpr char kOrdersByChannel[] = "orders_by_channel";
+constexpr char kGmvByChannel[] = "gmv_by_channel";
+constexpr char kOrdersByProvince[] = "orders_by_province";
+constexpr char kPaymentBucket[] = "payment_bucket";
+
 // How often a stream looks at the server's stop flag, and how long it may
 // stay silent (a comment line keeps proxies from closing it and detects a
 // client that has gone).
@@ -105,6 +115,25 @@ double SinceBaseline(const std::map<std::string, double>& base, const std::strin
                      double now) {
   auto found = base.find(key);
   return std::max(0.0, now - (found == base.end() ? 0 : found->second));
+}
+
+void AddNamed(LiveBaseline::ValueList* values, const char* name, std::optional<double> value) {
+  if (value) values->emplace_back(name, *value);
+}
+
+void AddNamed(LiveBaseline::ValueList* values, const char* part,
+              const std::map<std::string, double>& by) {
+  for (const auto& [key, value] : by) values->emplace_back(std::string(part) + ":" + key, value);
+}
+
+// Sets bucket `index` (decimal text) when the histogram has it: a bucket
+// layout changed since the checkpoint leaves the rest at 0.
+void SetBucket(std::string_view index, double value, std::vector<double>* buckets) {
+  size_t i = 0;
+  auto [end, error] = std::from_chars(index.data(), index.data() + index.size(), i);
+  if (error == std::errc() && end == index.data() + index.size() && i < buckets->size()) {
+    (*buckets)[i] = value;
+  }
 }
 
 // Figures for display: three decimals are plenty, and keep frames small.
@@ -220,9 +249,8 @@ LiveBoard::LiveBoard(const MetricStore* store, LiveBoardOptions options, int64_t
   created_channel_label_ = LabelPosition(orders_created_, "channel");
   created_province_label_ = LabelPosition(orders_created_, "province");
   gmv_channel_label_ = LabelPosition(gmv_paid_, "channel");
-  day_start_ms_ = LocalMidnightMs(now_ms);
-  counting_since_ms_ = now_ms;  // not midnight: see the header on restarts
-  baseline_ = ReadTotals();
+  // Since `now_ms`, not midnight, unless RestoreBaseline says otherwise.
+  SetBaseline(LocalMidnightMs(now_ms), now_ms, ReadTotals());
 }
 
 LiveBoard::~LiveBoard() { Stop(); }
@@ -287,9 +315,78 @@ LiveFigures LiveBoard::Tick(int64_t now_ms) {
 void LiveBoard::StartDayIfNew(int64_t now_ms, const Totals& totals) {
   int64_t midnight = LocalMidnightMs(now_ms);
   if (midnight <= day_start_ms_) return;
-  day_start_ms_ = midnight;
-  counting_since_ms_ = midnight;
-  baseline_ = totals;
+  SetBaseline(midnight, midnight, totals);
+}
+
+void LiveBoard::SetBaseline(int64_t day_start_ms, int64_t counting_since_ms, Totals totals) {
+  auto published = std::make_shared<const LiveBaseline>(
+      LiveBaseline{day_start_ms, counting_since_ms, NamedValues(totals)});
+  day_start_ms_ = day_start_ms;
+  counting_since_ms_ = counting_since_ms;
+  baseline_ = std::move(totals);
+  std::lock_guard<std::mutex> lock(frame_mutex_);
+  published_baseline_ = std::move(published);
+}
+
+LiveBaseline LiveBoard::Baseline() const {
+  std::shared_ptr<const LiveBaseline> baseline;
+  {
+    std::lock_guard<std::mutex> lock(frame_mutex_);
+    baseline = published_baseline_;
+  }
+  return *baseline;
+}
+
+// A baseline of an earlier day is dropped: the board keeps the values it read
+// at start, so today counts from the restart and the header says "since" the
+// restart's time. Whatever the previous run counted between midnight and its
+// last checkpoint is then missing from today. It counted nothing there when
+// it was down over midnight (its counters stopped before midnight; the backlog
+// is consumed, and counted, after the restart). It did when it ran past
+// midnight but its board had not read the new day yet (< one reading
+// interval, longer only if its thread stalled): those events are lost for
+// today's figures.
+bool LiveBoard::RestoreBaseline(const LiveBaseline& saved) {
+  if (saved.day_start_ms != day_start_ms_) return false;
+  SetBaseline(saved.day_start_ms, saved.counting_since_ms, FromNamedValues(saved.values));
+  return true;
+}
+
+LiveBaseline::ValueList LiveBoard::NamedValues(const Totals& totals) {
+  LiveBaseline::ValueList values;
+  AddNamed(&values, kOrdersValue, totals.orders);
+  AddNamed(&values, kPaidValue, totals.paid);
+  AddNamed(&values, kGmvValue, totals.gmv);
+  AddNamed(&values, kOrdersByChannel, totals.orders_by_channel);
+  AddNamed(&values, kGmvByChannel, totals.gmv_by_channel);
+  AddNamed(&values, kOrdersByProvince, totals.orders_by_province);
+  for (size_t i = 0; i < totals.payment_buckets.size(); ++i) {
+    values.emplace_back(std::string(kPaymentBucket) + ":" + std::to_string(i),
+                        totals.payment_buckets[i]);
+  }
+  return values;
+}
+
+// Names this board does not know (a later version's) are ignored; a total
+// missing from `values` counts as 0, as for a metric missing at start.
+LiveBoard::Totals LiveBoard::FromNamedValues(const LiveBaseline::ValueList& values) const {
+  Totals totals;
+  if (payment_duration_ != nullptr) {
+    totals.payment_buckets.assign(payment_bounds_seconds_.size() + 1, 0);
+  }
+  for (const auto& [name, value] : values) {
+    const size_t colon = name.find(':');
+    const std::string_view part = std::string_view(name).substr(0, colon);
+    const std::string key = colon == std::string::npos ? "" : name.substr(colon + 1);
+    if (name == kOrdersValue) totals.orders = value;
+    if (name == kPaidValue) totals.paid = value;
+    if (name == kGmvValue) totals.gmv = value;
+    if (part == kOrdersByChannel) totals.orders_by_channel[key] = value;
+    if (part == kGmvByChannel) totals.gmv_by_channel[key] = value;
+    if (part == kOrdersByProvince) totals.orders_by_province[key] = value;
+    if (part == kPaymentBucket) SetBucket(key, value, &totals.payment_buckets);
+  }
+  return totals;
 }
 
 void LiveBoard::MarkSecond(int64_t now_ms, const Totals& totals) {

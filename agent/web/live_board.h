@@ -12,16 +12,18 @@
 // "Today" is since local midnight in the process's zone (global.time_zone,
 // set by LocalZone::Use). The store's counters only grow (a checkpoint
 // restores them after a restart), so today's figures are the counters minus
-// a baseline: their values at local midnight. The baseline is not persisted:
-// an agent started after midnight counts from its values at start (the frame
-// says since when, and the page shows it), so a restart mid-day drops the
-// day's figures before the restart from "today". At midnight the first
-// reading of the new day becomes the baseline (events in the < 1 reading
-// interval between midnight and it count for the day before).
+// a baseline: their values at local midnight. A board started after midnight
+// takes its values at start (the frame says since when, and the page shows
+// it), unless it is given the baseline a checkpoint kept (Baseline,
+// RestoreBaseline): one of the same day continues "today" exactly through a
+// restart (its "since" too), one of an earlier day is ignored. At midnight
+// the first reading of the new day becomes the baseline (events in the < 1
+// reading interval between midnight and it count for the day before).
 //
-// Threading: Start/Stop from one owner thread. Tick runs on the board's
-// thread (or, when not started, on a test's thread; one at a time).
-// LatestFrame, WaitForFrame and ServeEvents: any thread, concurrently.
+// Threading: Start/Stop from one owner thread, RestoreBaseline from it before
+// Start. Tick runs on the board's thread (or, when not started, on a test's
+// thread; one at a time). LatestFrame, WaitForFrame, ServeEvents and
+// Baseline: any thread, concurrently.
 #pragma once
 
 #include <chrono>
@@ -35,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "agent/store/metric_store.h"
@@ -86,6 +89,15 @@ struct LiveFigures {
   std::vector<LiveAlert> alerts;
 };
 
+// The counter totals "today" counts from, as named values (a checkpoint
+// keeps them without knowing the board).
+struct LiveBaseline {
+  using ValueList = std::vector<std::pair<std::string, double>>;
+  int64_t day_start_ms = 0;       // local midnight of the day it belongs to
+  int64_t counting_since_ms = 0;  // when it was taken: midnight, or a later start
+  ValueList values;
+};
+
 // Prometheus's histogram_quantile over non-cumulative bucket counts
 // (`upper_bounds` finite, ascending; counts has one more entry, +Inf). Null
 // when there are no observations.
@@ -112,6 +124,14 @@ class LiveBoard {
 
   // Reads the store at `now_ms`, publishes the frame and returns the figures.
   LiveFigures Tick(int64_t now_ms);
+
+  // The current baseline, for a checkpoint: a copy of a snapshot that
+  // changes once a day, taken under the frame lock.
+  LiveBaseline Baseline() const;
+  // Counts today from `saved` (a checkpoint's) when it belongs to the
+  // board's current day, and returns true; another day's is ignored. Before
+  // Start.
+  bool RestoreBaseline(const LiveBaseline& saved);
 
   struct Frame {
     uint64_t number = 0;  // 0: none yet
@@ -147,6 +167,11 @@ class LiveBoard {
   };
 
   Totals ReadTotals() const;
+  // Makes `totals` the baseline of the day starting at `day_start_ms`, and
+  // publishes it for Baseline.
+  void SetBaseline(int64_t day_start_ms, int64_t counting_since_ms, Totals totals);
+  static LiveBaseline::ValueList NamedValues(const Totals& totals);
+  Totals FromNamedValues(const LiveBaseline::ValueList& values) const;
   void StartDayIfNew(int64_t now_ms, const Totals& totals);
   void MarkSecond(int64_t now_ms, const Totals& totals);
   void FillToday(const Totals& totals, LiveFigures* figures) const;
@@ -173,9 +198,10 @@ class LiveBoard {
   Totals baseline_;
   std::deque<SecondMark> marks_;
 
-  mutable std::mutex frame_mutex_;
+  mutable std::mutex frame_mutex_;  // guards frame_ and published_baseline_
   mutable std::condition_variable frame_changed_;
   Frame frame_;
+  std::shared_ptr<const LiveBaseline> published_baseline_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;
