@@ -79,6 +79,7 @@ std::string WriteBenchConfig(const std::string& dir, const std::string& brokers,
         "    type: counter\n"
         "    table: orders\n"
         "    on: insert\n"
+        "    max_series: 100000\n"
         "    labels:\n"
         "      - {name: user_id, max_values: 100000}\n";
   }
