@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/base/log.h"
+#include "agent/base/wall_clock.h"
 
 namespace txmon {
 
@@ -12,12 +13,6 @@ constexpr std::string_view kComponent = "demo";
 // ProduceSimulated advances in steps this long, so memory stays bounded
 // however long the window.
 constexpr int64_t kSimulatedStepMs = 1000;
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

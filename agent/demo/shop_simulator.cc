@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "agent/base/json_text.h"
+#include "agent/base/wall_clock.h"
 
 namespace txmon {
 
@@ -227,11 +228,6 @@ std::string FormatCents(int64_t cents) {
   std::snprintf(text, sizeof text, "%lld.%02lld", static_cast<long long>(cents / 100),
                 static_cast<long long>(cents % 100));
   return text;
-}
-
-int64_t FloorDiv(int64_t value, int64_t divisor) {
-  int64_t quotient = value / divisor;
-  return (value % divisor != 0 && value < 0) ? quotient - 1 : quotient;
 }
 
 int32_t PartitionKeyForUser(int64_t user_id) {

@@ -4,6 +4,7 @@
 
 #include "agent/base/civil_time.h"
 #include "agent/base/log.h"
+#include "agent/base/wall_clock.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/main/alert_checkpoint.h"
@@ -185,7 +186,7 @@ void Agent::StartLiveBoard() {
   LiveBoardOptions options;
   options.time_zone = options_.config.time_zone;
   options.alerts = LiveAlertsFrom(rules_.get());
-  live_board_ = std::make_unique<LiveBoard>(&store_, std::move(options), NowMs());
+  live_board_ = std::make_unique<LiveBoard>(&store_, std::move(options), WallClockMs());
   if (restored_day_baseline_) {
     const bool today = RestoreLiveBoardBaseline(*restored_day_baseline_, *live_board_);
     Log(LogLevel::kInfo, "live",

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "agent/base/log.h"
+#include "agent/base/wall_clock.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/main/agent.h"
 
@@ -11,12 +12,6 @@ namespace txmon {
 namespace {
 
 constexpr int64_t kOne = 1'000'000;  // 1 in micro-units
-
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // What a reload cannot change while running, so the operator knows a
 // restart is still due.
@@ -68,7 +63,7 @@ Status Agent::RegisterReloadMetrics() {
 
 void Agent::RecordReload(bool ok) {
   reload_successful_->Set(ok ? kOne : 0);
-  if (ok) reload_timestamp_->Set(NowSeconds() * kOne);
+  if (ok) reload_timestamp_->Set(FloorDiv(WallClockMs(), 1000) * kOne);
 }
 
 Status Agent::Reload() {
@@ -115,9 +110,7 @@ HttpHandler ReloadHandler(Agent* agent, bool enabled) {
   return [agent, enabled](const HttpRequest& request) {
     if (!enabled) return HttpResponse::Text(403, "Lifecycle API is not enabled.\n");
     if (request.method != "POST" && request.method != "PUT") {
-      HttpResponse response = HttpResponse::Text(405, "Only POST or PUT requests allowed\n");
-      response.headers.emplace_back("Allow", "POST, PUT");
-      return response;
+      return HttpResponse::MethodNotAllowed("POST, PUT", "Only POST or PUT requests allowed\n");
     }
     Status s = agent->Reload();
     if (!s.ok()) return HttpResponse::Text(500, "failed to reload config: " + s.message() + "\n");

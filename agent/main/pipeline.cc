@@ -2,19 +2,10 @@
 
 #include <string>
 
+#include "agent/base/wall_clock.h"
 #include "agent/checkpoint/checkpoint_file.h"
 
 namespace txmon {
-
-namespace {
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Pipeline::Pipeline(Source& source, Decoder& decoder, RowMapper& mapper, MetricStore& store,
                    PipelineMetrics& metrics, PipelineOptions options)
@@ -23,7 +14,7 @@ Pipeline::Pipeline(Source& source, Decoder& decoder, RowMapper& mapper, MetricSt
       store_(store),
       metrics_(metrics),
       options_(std::move(options)) {
-  if (!options_.now_ms) options_.now_ms = SystemNowMs;
+  if (!options_.now_ms) options_.now_ms = WallClockMs;
 }
 
 Status Pipeline::Run(const std::atomic<bool>& stop) {

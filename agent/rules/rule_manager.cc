@@ -1,5 +1,6 @@
 #include "agent/rules/rule_manager.h"
 
+#include "agent/base/wall_clock.h"
 #include "agent/rules/promql_parser.h"
 
 #include <chrono>
@@ -30,12 +31,6 @@ void AddValue(prometheus::MetricFamily* family, const std::string& group, double
 }
 
 }  // namespace
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status RuleManager::Query(std::string_view expr, int64_t time_ms, QueryResult* out) const {
   ExprPtr parsed;
@@ -249,7 +244,7 @@ void RuleManager::JoinThreads() {
 // multiples of it) evaluate at the same instant and share one store sample.
 void RuleManager::RunGroup(RuleGroup* group) {
   const int64_t interval = group->interval_ms();
-  int64_t next = (NowMs() / interval + 1) * interval;
+  int64_t next = (WallClockMs() / interval + 1) * interval;
   std::unique_lock lock(stop_mutex_);
   while (!stopping_) {
     auto wake = std::chrono::system_clock::time_point(std::chrono::milliseconds(next));
@@ -258,7 +253,7 @@ void RuleManager::RunGroup(RuleGroup* group) {
     group->Evaluate(next);
     lock.lock();
     next += interval;
-    int64_t now = NowMs();
+    int64_t now = WallClockMs();
     if (now >= next) {
       // Behind schedule: skip the ticks that already passed.
       int64_t missed = (now - next) / interval + 1;

@@ -137,7 +137,4 @@ class RuleManager {
   std::vector<std::thread> threads_;
 };
 
-// Wall-clock time in ms since the epoch: the evaluation timestamp.
-int64_t NowMs();
-
 }  // namespace txmon

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "agent/base/json_text.h"
+#include "agent/base/wall_clock.h"
 #include "agent/rules/float_format.h"
 
 namespace txmon {
@@ -178,7 +179,7 @@ HttpResponse ServeQueryApi(const RuleManager& rules, const HttpRequest& request)
     query = form.QueryParameter("query");
   }
   if (!query || query->empty()) return BadData("missing query parameter \"query\"");
-  int64_t time_ms = NowMs();
+  int64_t time_ms = WallClockMs();
   if (std::optional<std::string> time = request.QueryParameter("time")) {
     std::optional<double> seconds = ParseFloat(*time);
     if (!seconds) return BadData("invalid parameter \"time\": " + *time);

@@ -1,5 +1,5 @@
 # Writes OUTPUT, a C++ file holding every file of ASSET_DIR as a byte array
-# and the table WebAssets() returns (agent/web/web_assets.h). Run at build
+# and the table FindWebAsset() looks in (agent/web/web_assets.h). Run at build
 # time by agent/CMakeLists.txt whenever an asset changes. Usage:
 #   cmake -DASSET_DIR=dir -DOUTPUT=file.cc -P embed_assets.cmake
 file(GLOB assets LIST_DIRECTORIES false "${ASSET_DIR}/*")
@@ -54,8 +54,6 @@ const WebAsset kAssets[] = {
 ${entries}};
 
 }  // namespace
-
-std::span<const WebAsset> WebAssets() { return kAssets; }
 
 const WebAsset* FindWebAsset(std::string_view path) {
   for (const WebAsset& asset : kAssets) {

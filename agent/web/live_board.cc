@@ -8,6 +8,7 @@
 #include "agent/base/bucket_quantile.h"
 #include "agent/base/fixed_point.h"
 #include "agent/base/json_text.h"
+#include "agent/base/wall_clock.h"
 
 namespace txmon {
 
@@ -34,14 +35,6 @@ constexpr char kPaymentBucket[] = "payment_bucket";
 // client that has gone).
 constexpr std::chrono::milliseconds kStreamPoll{250};
 constexpr int kPollsPerKeepAlive = 8;
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 std::tm LocalTime(int64_t ms) {
   std::time_t seconds = static_cast<std::time_t>(FloorDiv(ms, 1000));

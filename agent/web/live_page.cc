@@ -8,9 +8,7 @@ HttpResponse ServeLivePageFile(const HttpRequest& request) {
   const WebAsset* asset = FindWebAsset(request.path);
   if (asset == nullptr) return HttpResponse::Text(404, "Not Found");
   if (request.method != "GET" && request.method != "HEAD") {
-    HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
-    response.headers.emplace_back("Allow", "GET, HEAD");
-    return response;
+    return HttpResponse::MethodNotAllowed("GET, HEAD");
   }
   HttpResponse response;
   response.content_type = std::string(asset->content_type);

@@ -4,7 +4,6 @@
 // Thread-safety: immutable data; any thread.
 #pragma once
 
-#include <span>
 #include <string_view>
 
 namespace txmon {
@@ -14,8 +13,6 @@ struct WebAsset {
   std::string_view content_type;
   std::string_view body;
 };
-
-std::span<const WebAsset> WebAssets();
 
 // The asset served at `path`, or null.
 const WebAsset* FindWebAsset(std::string_view path);

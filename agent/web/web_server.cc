@@ -185,9 +185,7 @@ void WriteResponse(mg_connection* connection, const HttpResponse& response,
 HttpHandler GetOnly(std::function<HttpResponse()> serve) {
   return [serve = std::move(serve)](const HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") {
-      HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
-      response.headers.emplace_back("Allow", "GET, HEAD");
-      return response;
+      return HttpResponse::MethodNotAllowed("GET, HEAD");
     }
     return serve();
   };
@@ -211,12 +209,6 @@ class ConnectionStream final : public ResponseStream {
   mg_connection* const connection_;
   const std::atomic<bool>* const stopping_;
 };
-
-HttpResponse StreamMethodNotAllowed() {
-  HttpResponse response = HttpResponse::Text(405, "Method Not Allowed");
-  response.headers.emplace_back("Allow", "GET, HEAD");
-  return response;
-}
 
 // One of the max_streams places, held by a stream's response from its start
 // until the response is dropped (sent or not).
@@ -254,6 +246,12 @@ std::optional<std::string> HttpRequest::QueryParameter(std::string_view name) co
   if (length < 0) return std::nullopt;
   value.resize(static_cast<size_t>(length));
   return value;
+}
+
+HttpResponse HttpResponse::MethodNotAllowed(std::string allowed, std::string body) {
+  HttpResponse response = Text(405, std::move(body));
+  response.headers.emplace_back("Allow", std::move(allowed));
+  return response;
 }
 
 HttpResponse HttpResponse::Text(int status, std::string body) {
@@ -387,7 +385,8 @@ void WebServer::HandleStream(std::string pattern, std::string content_type, Stre
 
 HttpResponse WebServer::StartStream(const HttpRequest& request, const std::string& content_type,
                                     std::shared_ptr<const StreamHandler> handler) {
-  if (request.method != "GET" && request.method != "HEAD") return StreamMethodNotAllowed();
+  if (request.method != "GET" && request.method != "HEAD")
+    return HttpResponse::MethodNotAllowed("GET, HEAD");
   if (open_streams_.fetch_add(1) >= options_.max_streams) {
     open_streams_.fetch_sub(1);
     HttpResponse busy = HttpResponse::Text(503, "Too many open streams");

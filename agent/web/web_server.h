@@ -78,6 +78,9 @@ struct HttpResponse {
   std::function<void(mg_connection*)> stream_body;
 
   static HttpResponse Text(int status, std::string body);
+  // 405 with an Allow header listing the methods the route takes.
+  static HttpResponse MethodNotAllowed(std::string allowed,
+                                       std::string body = "Method Not Allowed");
 };
 
 // The body of a streamed response, as its StreamHandler sees it.
