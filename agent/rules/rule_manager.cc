@@ -125,10 +125,6 @@ const AlertingRule* FindPredecessor(const RuleManager::GroupList& groups, const 
   return nullptr;
 }
 
-}  // namespace
-
-namespace {
-
 // Whether `saved` can be an alert of the rule `spec`: same alert name, and
 // the rule's fixed labels (those without a template) on it. Two rules of a
 // group may share a name and differ in labels.
