@@ -70,12 +70,14 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   std::string error;
   agent->web_ = WebServer::Start(std::move(web), &error);
   if (!agent->web_) return Status::Error("web server: " + error);
-  agent->web_->Handle("/api/v1/rules", RulesApiHandler(rules));
-  agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
-  agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
+  // PromQL is parsed, evaluated and printed recursively: never on CivetWeb's
+  // small worker stacks.
+  agent->web_->Handle("/api/v1/rules", OnLargeStack(RulesApiHandler(rules)));
+  agent->web_->Handle("/api/v1/alerts", OnLargeStack(AlertsApiHandler(rules)));
+  agent->web_->Handle("/api/v1/query", OnLargeStack(QueryApiHandler(rules)));
   agent->StartLiveBoard();
-  agent->web_->Handle("/-/reload",
-                      ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle));
+  agent->web_->Handle(
+      "/-/reload", OnLargeStack(ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle)));
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},
