@@ -7,7 +7,7 @@
 #include "agent/base/log.h"
 #include "agent/config/web_config.h"
 #include "agent/main/agent.h"
-#include "agent/main/build_info.h"
+#include "agent/base/build_info.h"
 #include "agent/main/commands.h"
 #include "agent/main/flags.h"
 #include "agent/main/run_signals.h"

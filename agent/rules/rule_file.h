@@ -31,8 +31,8 @@
 
 #include "agent/base/status.h"
 #include "agent/rules/alert_template.h"
-#include "agent/rules/labels.h"
-#include "agent/rules/promql_ast.h"
+#include "agent/promql/labels.h"
+#include "agent/promql/promql_ast.h"
 
 namespace txmon {
 

@@ -1,4 +1,4 @@
-#include "agent/rules/promql_parser.h"
+#include "agent/promql/promql_parser.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "agent/base/duration.h"
-#include "agent/rules/float_format.h"
-#include "agent/rules/labels.h"
+#include "agent/promql/float_format.h"
+#include "agent/promql/labels.h"
 
 namespace txmon {
 

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "agent/base/status.h"
-#include "agent/rules/promql_ast.h"
+#include "agent/promql/promql_ast.h"
 
 namespace txmon {
 

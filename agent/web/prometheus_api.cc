@@ -1,4 +1,4 @@
-#include "agent/rules/rules_api.h"
+#include "agent/web/prometheus_api.h"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "agent/base/json_text.h"
 #include "agent/base/wall_clock.h"
-#include "agent/rules/float_format.h"
+#include "agent/promql/float_format.h"
 
 namespace txmon {
 

@@ -1,8 +1,8 @@
-#include "agent/main/pipeline_metrics.h"
+#include "agent/pipeline/pipeline_metrics.h"
 
 #include <algorithm>
 
-#include "agent/main/build_info.h"
+#include "agent/base/build_info.h"
 
 namespace txmon {
 

@@ -1,4 +1,4 @@
-#include "agent/main/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 
 #include <string>
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "agent/rules/rule_manager.h"
-#include "agent/web/live_board.h"
+#include "agent/live/live_board.h"
 
 namespace txmon {
 
