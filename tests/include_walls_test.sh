@@ -20,7 +20,7 @@ declare -A allowed=(
   [rules]="base history notify promql store"
   [live]="base history promql rules store"
   [web]="base history live promql rules store"
-  [config]="base map web"
+  [config]="base decode map web"
   [demo]="base source"
   [main]="*"
 )

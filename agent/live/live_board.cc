@@ -7,6 +7,7 @@
 
 #include "agent/base/bucket_quantile.h"
 #include "agent/base/fixed_point.h"
+#include "agent/base/float_text.h"
 #include "agent/base/json_text.h"
 #include "agent/base/wall_clock.h"
 
@@ -133,10 +134,7 @@ void AppendNumber(std::string& out, std::optional<double> value) {
     out += "null";
     return;
   }
-  char buffer[32];
-  const double rounded = std::round(*value * 1000) / 1000;
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, rounded);
-  out.append(buffer, error == std::errc() ? end : buffer);
+  AppendFloatExact(out, std::round(*value * 1000) / 1000);
 }
 
 void AppendField(std::string& out, const char* name, std::optional<double> value) {

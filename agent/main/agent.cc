@@ -6,14 +6,14 @@
 #include "agent/base/log.h"
 #include "agent/base/wall_clock.h"
 #include "agent/checkpoint/checkpoint_file.h"
-#include "agent/decode/canal_decoder.h"
+#include "agent/decode/decoder_factory.h"
+#include "agent/live/live_alerts.h"
 #include "agent/main/alert_checkpoint.h"
 #include "agent/main/live_board_checkpoint.h"
-#include "agent/live/live_alerts.h"
-#include "agent/web/prometheus_api.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
 #include "agent/web/live_page.h"
+#include "agent/web/prometheus_api.h"
 
 namespace txmon {
 
@@ -33,7 +33,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   DecodeSchema schema = agent->mapper_->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  agent->decoder_ = std::make_unique<CanalDecoder>(schema);
+  if (Status s = CreateDecoder(config.source.format, schema, &agent->decoder_); !s.ok()) return s;
   if (Status s = agent->CreateSource(); !s.ok()) return s;
   Agent* self = agent.get();  // the rules exist before the pipeline runs
   agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };

@@ -2,12 +2,12 @@
 #include <csignal>
 #include <cstdio>
 
+#include "agent/base/build_info.h"
 #include "agent/base/duration.h"
 #include "agent/base/large_stack.h"
 #include "agent/base/log.h"
 #include "agent/config/web_config.h"
 #include "agent/main/agent.h"
-#include "agent/base/build_info.h"
 #include "agent/main/commands.h"
 #include "agent/main/flags.h"
 #include "agent/main/run_signals.h"

@@ -4,7 +4,7 @@
 
 #include "agent/base/log.h"
 #include "agent/base/wall_clock.h"
-#include "agent/decode/canal_decoder.h"
+#include "agent/decode/decoder_factory.h"
 #include "agent/main/agent.h"
 
 namespace txmon {
@@ -100,7 +100,8 @@ Status Agent::ApplyReload(const AgentConfig& config) {
   if (Status s = RowMapper::CompileForReload(config.metrics, store_, &mapper); !s.ok()) return s;
   DecodeSchema schema = mapper->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  auto decoder = std::make_unique<CanalDecoder>(schema);
+  std::unique_ptr<Decoder> decoder;
+  if (Status s = CreateDecoder(config.source.format, schema, &decoder); !s.ok()) return s;
   rules_->Reload(std::move(groups), config.evaluation_interval_ms);
   pipeline_->Reconfigure(std::move(decoder), std::move(mapper));
   return Status::Ok();

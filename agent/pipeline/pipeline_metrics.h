@@ -23,6 +23,7 @@ class PipelineMetrics {
   void SetLastEventTime(int64_t commit_time_ms);
   void SetSourceUp(bool up) { source_up_->Set(up ? kOne : 0); }
   void SetConsumerLag(std::string_view topic, int32_t partition, int64_t lag);
+  void CountLostMessages(std::string_view topic, int32_t partition, int64_t lost);
   // Folded label values and series per metric, copied from the store's
   // metrics.
   void RefreshFoldedValues(const MetricStore& store);
@@ -33,6 +34,7 @@ class PipelineMetrics {
   Metric* messages_ = nullptr;
   Metric* rows_ = nullptr;
   Metric* consumer_lag_ = nullptr;
+  Metric* lost_messages_ = nullptr;
   Metric* folded_ = nullptr;
   Metric* folded_series_ = nullptr;
   Metric* event_lag_ = nullptr;

@@ -14,10 +14,9 @@
 #include <optional>
 #include <thread>
 
-#include <prometheus/text_serializer.h>
-
 #include "agent/base/large_stack.h"
 #include "agent/base/log.h"
+#include "agent/web/metrics_text.h"
 #include "agent/web/tls_context.h"
 
 namespace txmon {
@@ -469,7 +468,7 @@ std::string WebServer::RenderMetrics() const {
   std::vector<prometheus::MetricFamily> self = CollectSelfMetrics();
   families.insert(families.end(), std::make_move_iterator(self.begin()),
                   std::make_move_iterator(self.end()));
-  return prometheus::TextSerializer().Serialize(families);
+  return SerializeMetricsText(families);
 }
 
 std::vector<prometheus::MetricFamily> WebServer::CollectSelfMetrics() const {
