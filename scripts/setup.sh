@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
   libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev libre2-dev
   # servers the integration tests start, and tools the scripts use
-  prometheus prometheus-alertmanager ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev
+  prometheus prometheus-alertmanager mariadb-server ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev
   # the live page's browser test (Chromium driven by playwright-core from npm),
   # the scrape-load benchmark, certificates and password hashes for the TLS and
   # basic-auth tests
