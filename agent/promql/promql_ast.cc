@@ -2,6 +2,7 @@
 
 #include "agent/promql/float_format.h"
 #include "agent/promql/labels.h"
+#include "agent/promql/promql_functions.h"
 
 namespace txmon {
 
@@ -63,7 +64,7 @@ struct Printer {
   std::string operator()(const Call& call) const {
     std::string args;
     for (const ExprPtr& arg : call.args) args += (args.empty() ? "" : ", ") + arg->String();
-    return std::string(FunctionName(call.function)) + "(" + args + ")";
+    return std::string(call.function->name) + "(" + args + ")";
   }
   std::string operator()(const Aggregate& a) const {
     std::string out(AggregateOpName(a.op));
@@ -84,22 +85,12 @@ struct Printer {
   std::string operator()(const Paren& p) const { return "(" + p.expr->String() + ")"; }
 };
 
-ValueType FunctionType(Function function) {
-  switch (function) {
-    case Function::kTime:
-    case Function::kScalar:
-      return ValueType::kScalar;
-    default:
-      return ValueType::kVector;
-  }
-}
-
 struct TypeOf {
   ValueType operator()(const NumberLiteral&) const { return ValueType::kScalar; }
   ValueType operator()(const StringLiteral&) const { return ValueType::kString; }
   ValueType operator()(const VectorSelector&) const { return ValueType::kVector; }
   ValueType operator()(const MatrixSelector&) const { return ValueType::kMatrix; }
-  ValueType operator()(const Call& c) const { return FunctionType(c.function); }
+  ValueType operator()(const Call& c) const { return c.function->result; }
   ValueType operator()(const Aggregate&) const { return ValueType::kVector; }
   ValueType operator()(const Binary& b) const {
     return b.lhs->type() == ValueType::kScalar && b.rhs->type() == ValueType::kScalar
@@ -179,28 +170,6 @@ std::string_view AggregateOpName(AggregateOp op) {
   static constexpr std::string_view kNames[] = {"sum",   "avg",  "min",    "max",
                                                 "count", "topk", "bottomk"};
   return kNames[static_cast<int>(op)];
-}
-
-std::string_view FunctionName(Function function) {
-  static constexpr std::string_view kNames[] = {"rate",
-                                                "irate",
-                                                "increase",
-                                                "delta",
-                                                "avg_over_time",
-                                                "max_over_time",
-                                                "min_over_time",
-                                                "sum_over_time",
-                                                "count_over_time",
-                                                "last_over_time",
-                                                "histogram_quantile",
-                                                "absent",
-                                                "time",
-                                                "vector",
-                                                "scalar",
-                                                "clamp_min",
-                                                "clamp_max",
-                                                "abs"};
-  return kNames[static_cast<int>(function)];
 }
 
 ValueType Expr::type() const { return std::visit(TypeOf{}, node); }

@@ -74,27 +74,8 @@ bool IsSetOperator(BinaryOp op);
 enum class AggregateOp { kSum, kAvg, kMin, kMax, kCount, kTopk, kBottomk };
 std::string_view AggregateOpName(AggregateOp op);
 
-enum class Function {
-  kRate,
-  kIrate,
-  kIncrease,
-  kDelta,
-  kAvgOverTime,
-  kMaxOverTime,
-  kMinOverTime,
-  kSumOverTime,
-  kCountOverTime,
-  kLastOverTime,
-  kHistogramQuantile,
-  kAbsent,
-  kTime,
-  kVector,
-  kScalar,
-  kClampMin,
-  kClampMax,
-  kAbs,
-};
-std::string_view FunctionName(Function function);
+// One entry of the function table (promql_functions.h).
+struct FunctionDef;
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
@@ -119,7 +100,7 @@ struct MatrixSelector {
 };
 
 struct Call {
-  Function function;
+  const FunctionDef* function;  // never null; points into PromqlFunctions()
   std::vector<ExprPtr> args;
 };
 

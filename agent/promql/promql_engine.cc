@@ -10,6 +10,7 @@
 
 #include "agent/base/bucket_quantile.h"
 #include "agent/promql/float_format.h"
+#include "agent/promql/promql_functions.h"
 
 namespace txmon {
 
@@ -23,16 +24,6 @@ struct EvalError {
 };
 
 using Value = std::variant<double, Vector, Matrix, std::string>;
-
-// Go's math.Max/math.Min: NaN wins (std::fmax would ignore it).
-double GoMax(double a, double b) {
-  if (std::isnan(a) || std::isnan(b)) return NAN;
-  return std::max(a, b);
-}
-double GoMin(double a, double b) {
-  if (std::isnan(a) || std::isnan(b)) return NAN;
-  return std::min(a, b);
-}
 
 void CheckUniqueLabelsets(const Vector& vector) {
   if (vector.size() < 2) return;
@@ -61,107 +52,6 @@ std::span<const Point> WithoutStale(std::span<const Point> points, std::vector<P
     if (!IsStaleNaN(p.value)) storage->push_back(p);
   }
   return *storage;
-}
-
-// ------------------------------------------------------------ range functions
-
-// Prometheus's extrapolatedRate (promql/functions.go, 2.x).
-std::optional<double> ExtrapolatedRate(std::span<const Point> points, int64_t range_start,
-                                       int64_t range_end, int64_t range_ms, bool is_counter,
-                                       bool is_rate) {
-  if (points.size() < 2) return std::nullopt;
-  const Point& first = points.front();
-  const Point& last = points.back();
-  double result = last.value - first.value;
-  if (is_counter) {
-    double previous = 0;
-    for (const Point& p : points) {
-      if (p.value < previous) result += previous;  // a reset: the counter restarted
-      previous = p.value;
-    }
-  }
-  double duration_to_start = static_cast<double>(first.timestamp_ms - range_start) / 1000;
-  double duration_to_end = static_cast<double>(range_end - last.timestamp_ms) / 1000;
-  double sampled_interval = static_cast<double>(last.timestamp_ms - first.timestamp_ms) / 1000;
-  double average_between = sampled_interval / static_cast<double>(points.size() - 1);
-  if (is_counter && result > 0 && first.value >= 0) {
-    // A counter is never negative: do not extrapolate below zero.
-    double duration_to_zero = sampled_interval * (first.value / result);
-    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
-  }
-  double threshold = average_between * 1.1;
-  double extrapolate_to = sampled_interval;
-  extrapolate_to += duration_to_start < threshold ? duration_to_start : average_between / 2;
-  extrapolate_to += duration_to_end < threshold ? duration_to_end : average_between / 2;
-  // One factor, applied once: the order of operations Prometheus uses, so
-  // results agree to the last bit.
-  double factor = extrapolate_to / sampled_interval;
-  if (is_rate) factor /= static_cast<double>(range_ms) / 1000;
-  return result * factor;
-}
-
-std::optional<double> InstantRate(std::span<const Point> points) {
-  if (points.size() < 2) return std::nullopt;
-  const Point& last = points[points.size() - 1];
-  const Point& previous = points[points.size() - 2];
-  double result = last.value < previous.value ? last.value : last.value - previous.value;
-  int64_t interval = last.timestamp_ms - previous.timestamp_ms;
-  if (interval == 0) return std::nullopt;
-  return result / (static_cast<double>(interval) / 1000);
-}
-
-double AvgOverTime(std::span<const Point> points) {
-  double mean = 0, count = 0;
-  for (const Point& p : points) {
-    count++;
-    if (std::isinf(mean)) {
-      if (std::isinf(p.value) && (mean > 0) == (p.value > 0)) continue;
-      if (!std::isinf(p.value) && !std::isnan(p.value)) continue;
-    }
-    mean += p.value / count - mean / count;
-  }
-  return mean;
-}
-
-std::optional<double> RangeFunction(Function function, std::span<const Point> points,
-                                    int64_t range_start, int64_t range_end, int64_t range_ms) {
-  switch (function) {
-    case Function::kRate:
-      return ExtrapolatedRate(points, range_start, range_end, range_ms, true, true);
-    case Function::kIncrease:
-      return ExtrapolatedRate(points, range_start, range_end, range_ms, true, false);
-    case Function::kDelta:
-      return ExtrapolatedRate(points, range_start, range_end, range_ms, false, false);
-    case Function::kIrate:
-      return InstantRate(points);
-    case Function::kAvgOverTime:
-      return AvgOverTime(points);
-    case Function::kSumOverTime: {
-      double sum = 0;
-      for (const Point& p : points) sum += p.value;
-      return sum;
-    }
-    case Function::kMaxOverTime: {
-      double max = points[0].value;
-      for (const Point& p : points) {
-        if (p.value > max || std::isnan(max)) max = p.value;
-      }
-      return max;
-    }
-    case Function::kMinOverTime: {
-      double min = points[0].value;
-      for (const Point& p : points) {
-        if (p.value < min || std::isnan(min)) min = p.value;
-      }
-      return min;
-    }
-    case Function::kCountOverTime:
-      return static_cast<double>(points.size());
-    case Function::kLastOverTime:
-      return points.back().value;
-    default:
-      return std::nullopt;
-  }
 }
 
 // ------------------------------------------------------------ histogram_quantile
@@ -315,36 +205,35 @@ class Evaluator {
 };
 
 Value Evaluator::EvalNode(const Call& call) {
-  switch (call.function) {
-    case Function::kHistogramQuantile:
+  const FunctionDef& function = *call.function;
+  if (function.range) return EvalRangeFunction(call);
+  if (function.elementwise) {
+    Vector vector = EvalVector(*call.args[0]);
+    const double argument = call.args.size() > 1 ? EvalScalar(*call.args[1]) : 0;
+    for (Sample& sample : vector) {
+      sample.metric = sample.metric.WithoutMetricName();
+      sample.value = function.elementwise(sample.value, argument);
+    }
+    CheckUniqueLabelsets(vector);
+    return vector;
+  }
+  switch (function.special) {
+    case SpecialFunction::kHistogramQuantile:
       return EvalHistogramQuantile(call);
-    case Function::kAbsent:
+    case SpecialFunction::kAbsent:
       return EvalAbsent(call);
-    case Function::kTime:
+    case SpecialFunction::kTime:
       return static_cast<double>(time_ms_) / 1000;
-    case Function::kVector:
+    case SpecialFunction::kVector:
       return Vector{Sample{Labels(), EvalScalar(*call.args[0])}};
-    case Function::kScalar: {
+    case SpecialFunction::kScalar: {
       Vector vector = EvalVector(*call.args[0]);
       return vector.size() == 1 ? vector[0].value : NAN;
     }
-    case Function::kClampMin:
-    case Function::kClampMax:
-    case Function::kAbs: {
-      Vector vector = EvalVector(*call.args[0]);
-      double bound = call.args.size() > 1 ? EvalScalar(*call.args[1]) : 0;
-      for (Sample& sample : vector) {
-        sample.metric = sample.metric.WithoutMetricName();
-        if (call.function == Function::kClampMin) sample.value = GoMax(bound, sample.value);
-        if (call.function == Function::kClampMax) sample.value = GoMin(bound, sample.value);
-        if (call.function == Function::kAbs) sample.value = std::fabs(sample.value);
-      }
-      CheckUniqueLabelsets(vector);
-      return vector;
-    }
-    default:
-      return EvalRangeFunction(call);
+    case SpecialFunction::kNone:
+      break;
   }
+  throw EvalError{"function \"" + std::string(function.name) + "\" has no implementation"};
 }
 
 // Streams each selected series through the function: no copy of the
@@ -353,7 +242,8 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
   const auto& matrix = std::get<MatrixSelector>(call.args[0]->node);
   int64_t range_end = time_ms_ - matrix.selector.offset_ms;
   int64_t range_start = range_end - matrix.range_ms;
-  bool keeps_name = call.function == Function::kLastOverTime;
+  const FunctionDef& function = *call.function;
+  const bool keeps_name = function.keeps_metric_name;
   Vector out;
   std::vector<Point> scratch;
   storage_.Select(matrix.selector.matchers, range_start, range_end,
@@ -361,7 +251,7 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
                     std::span<const Point> live = WithoutStale(points, &scratch);
                     if (live.empty()) return;
                     std::optional<double> value =
-                        RangeFunction(call.function, live, range_start, range_end, matrix.range_ms);
+                        function.range(live, range_start, range_end, matrix.range_ms);
                     if (!value) return;
                     out.push_back(Sample{keeps_name ? labels : labels.WithoutMetricName(), *value});
                   });

@@ -9,6 +9,7 @@
 #include "agent/base/duration.h"
 #include "agent/promql/float_format.h"
 #include "agent/promql/labels.h"
+#include "agent/promql/promql_functions.h"
 
 namespace txmon {
 
@@ -299,96 +300,6 @@ class Lexer {
 };
 
 // ---------------------------------------------------------------- names
-
-struct FunctionSignature {
-  std::string_view name;
-  Function function;
-  std::vector<ValueType> args;
-};
-
-const std::vector<FunctionSignature>& Functions() {
-  static const std::vector<FunctionSignature> kFunctions = {
-      {"rate", Function::kRate, {ValueType::kMatrix}},
-      {"irate", Function::kIrate, {ValueType::kMatrix}},
-      {"increase", Function::kIncrease, {ValueType::kMatrix}},
-      {"delta", Function::kDelta, {ValueType::kMatrix}},
-      {"avg_over_time", Function::kAvgOverTime, {ValueType::kMatrix}},
-      {"max_over_time", Function::kMaxOverTime, {ValueType::kMatrix}},
-      {"min_over_time", Function::kMinOverTime, {ValueType::kMatrix}},
-      {"sum_over_time", Function::kSumOverTime, {ValueType::kMatrix}},
-      {"count_over_time", Function::kCountOverTime, {ValueType::kMatrix}},
-      {"last_over_time", Function::kLastOverTime, {ValueType::kMatrix}},
-      {"histogram_quantile",
-       Function::kHistogramQuantile,
-       {ValueType::kScalar, ValueType::kVector}},
-      {"absent", Function::kAbsent, {ValueType::kVector}},
-      {"time", Function::kTime, {}},
-      {"vector", Function::kVector, {ValueType::kScalar}},
-      {"scalar", Function::kScalar, {ValueType::kVector}},
-      {"clamp_min", Function::kClampMin, {ValueType::kVector, ValueType::kScalar}},
-      {"clamp_max", Function::kClampMax, {ValueType::kVector, ValueType::kScalar}},
-      {"abs", Function::kAbs, {ValueType::kVector}},
-  };
-  return kFunctions;
-}
-
-// Prometheus 2.42 functions outside the subset: named as unsupported rather
-// than unknown, so a rule author knows the expression is valid elsewhere.
-bool IsPrometheusFunction(std::string_view name) {
-  static const std::vector<std::string_view> kOthers = {"absent_over_time",
-                                                        "acos",
-                                                        "acosh",
-                                                        "asin",
-                                                        "asinh",
-                                                        "atan",
-                                                        "atanh",
-                                                        "ceil",
-                                                        "changes",
-                                                        "clamp",
-                                                        "cos",
-                                                        "cosh",
-                                                        "day_of_month",
-                                                        "day_of_week",
-                                                        "day_of_year",
-                                                        "days_in_month",
-                                                        "deg",
-                                                        "deriv",
-                                                        "exp",
-                                                        "floor",
-                                                        "histogram_count",
-                                                        "histogram_fraction",
-                                                        "histogram_sum",
-                                                        "holt_winters",
-                                                        "hour",
-                                                        "idelta",
-                                                        "label_join",
-                                                        "label_replace",
-                                                        "ln",
-                                                        "log10",
-                                                        "log2",
-                                                        "minute",
-                                                        "month",
-                                                        "pi",
-                                                        "predict_linear",
-                                                        "present_over_time",
-                                                        "quantile_over_time",
-                                                        "rad",
-                                                        "resets",
-                                                        "round",
-                                                        "sgn",
-                                                        "sin",
-                                                        "sinh",
-                                                        "sort",
-                                                        "sort_desc",
-                                                        "sqrt",
-                                                        "stddev_over_time",
-                                                        "stdvar_over_time",
-                                                        "tan",
-                                                        "tanh",
-                                                        "timestamp",
-                                                        "year"};
-  return std::find(kOthers.begin(), kOthers.end(), name) != kOthers.end();
-}
 
 std::optional<AggregateOp> AggregateFor(std::string_view lower) {
   static const std::pair<std::string_view, AggregateOp> kOps[] = {
@@ -768,17 +679,15 @@ class Parser {
 
   ExprPtr ParseCall() {
     const Token& name = Take();
-    const auto& functions = Functions();
-    auto it = std::find_if(functions.begin(), functions.end(),
-                           [&](const FunctionSignature& f) { return f.name == name.text; });
-    if (it == functions.end()) {
-      if (IsPrometheusFunction(name.text)) {
+    const FunctionDef* function = FindFunction(name.text);
+    if (function == nullptr) {
+      if (IsUnsupportedPrometheusFunction(name.text)) {
         throw ParseError{name.offset, "function \"" + name.text + "\" is not supported"};
       }
       throw ParseError{name.offset, "unknown function with name \"" + name.text + "\""};
     }
     Take();  // "("
-    Call call{it->function, {}};
+    Call call{function, {}};
     if (Peek().kind != Tok::kRightParen) {
       while (true) {
         call.args.push_back(ParseBinary(1));
@@ -787,11 +696,11 @@ class Parser {
       }
     }
     Expect(Tok::kRightParen, "in function call, expected \")\"");
-    CheckCall(call, *it, name.offset);
+    CheckCall(call, *function, name.offset);
     return MakeExpr(std::move(call));
   }
 
-  static void CheckCall(const Call& call, const FunctionSignature& signature, size_t offset) {
+  static void CheckCall(const Call& call, const FunctionDef& signature, size_t offset) {
     if (call.args.size() != signature.args.size()) {
       throw ParseError{offset, "expected " + std::to_string(signature.args.size()) +
                                    " argument(s) in call to \"" + std::string(signature.name) +

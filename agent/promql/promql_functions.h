@@ -1,0 +1,49 @@
+// The one table of PromQL functions: each entry gives a function's name,
+// argument types, result type and implementation. The parser looks names
+// up here and checks the arguments, the printer prints the name, and the
+// engine calls the implementation, so a function over a range (rate, the
+// *_over_time family) or over each sample (abs, clamp_min) is one entry.
+// The few that need the engine itself (histogram_quantile, absent, time,
+// vector, scalar) name a SpecialFunction the engine evaluates.
+//
+// Pure data and pure functions: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "agent/promql/promql_ast.h"
+#include "agent/promql/series_storage.h"
+
+namespace txmon {
+
+enum class SpecialFunction { kNone, kHistogramQuantile, kAbsent, kTime, kVector, kScalar };
+
+struct FunctionDef {
+  std::string_view name;
+  std::vector<ValueType> args;
+  ValueType result;
+  // Over the points of one series in [range_start, range_end] (staleness
+  // markers removed, never empty); nullopt: no sample for that series.
+  std::optional<double> (*range)(std::span<const Point> points, int64_t range_start,
+                                 int64_t range_end, int64_t range_ms) = nullptr;
+  // The range result keeps the series' metric name (last_over_time).
+  bool keeps_metric_name = false;
+  // Per sample of the first (vector) argument, with the second (scalar)
+  // argument if there is one, else 0.
+  double (*elementwise)(double value, double argument) = nullptr;
+  SpecialFunction special = SpecialFunction::kNone;
+};
+
+// Every supported function, in the order `--help`-style lists give them.
+const std::vector<FunctionDef>& PromqlFunctions();
+// The entry named `name`, or null.
+const FunctionDef* FindFunction(std::string_view name);
+// Prometheus functions outside the supported set: refused as unsupported
+// rather than unknown, so a rule author knows the expression is valid there.
+bool IsUnsupportedPrometheusFunction(std::string_view name);
+
+}  // namespace txmon
