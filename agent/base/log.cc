@@ -1,6 +1,7 @@
 #include "agent/base/log.h"
 
 #include "agent/base/json_text.h"
+#include "agent/base/rfc3339.h"
 
 #include <cstdio>
 #include <ctime>
@@ -27,16 +28,9 @@ const char* LevelName(LogLevel level) {
 }
 
 std::string Timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  time_t seconds = static_cast<time_t>(millis.count() / 1000);
-  struct tm parts;
-  gmtime_r(&seconds, &parts);
-  char buffer[64];
-  snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
-           parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-           static_cast<int>(millis.count() % 1000));
-  return buffer;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return FormatRfc3339(std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
+                       Rfc3339Millis::kFixed);
 }
 
 bool NeedsQuotes(std::string_view text) {

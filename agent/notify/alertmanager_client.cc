@@ -1,5 +1,7 @@
 #include "agent/notify/alertmanager_client.h"
 
+#include "agent/base/rfc3339.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -30,21 +32,6 @@ size_t KeepBody(char* data, size_t size, size_t count, void* kept) {
 
 }  // namespace
 
-std::string FormatAlertTime(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  int millis = static_cast<int>(ms % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    --seconds;
-  }
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[64];
-  size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buffer + length, sizeof buffer - length, ".%03dZ", millis);
-  return buffer;
-}
-
 std::string EncodeAlerts(std::span<const AlertmanagerAlert> alerts) {
   std::string out = "[";
   for (const AlertmanagerAlert& alert : alerts) {
@@ -52,9 +39,10 @@ std::string EncodeAlerts(std::span<const AlertmanagerAlert> alerts) {
     out += "{\"labels\":" + JsonObject(alert.labels) +
            ",\"annotations\":" + JsonObject(alert.annotations);
     if (alert.starts_at_ms != 0)
-      out += ",\"startsAt\":" + JsonString(FormatAlertTime(alert.starts_at_ms));
+      out +=
+          ",\"startsAt\":" + JsonString(FormatRfc3339(alert.starts_at_ms, Rfc3339Millis::kFixed));
     if (alert.ends_at_ms != 0)
-      out += ",\"endsAt\":" + JsonString(FormatAlertTime(alert.ends_at_ms));
+      out += ",\"endsAt\":" + JsonString(FormatRfc3339(alert.ends_at_ms, Rfc3339Millis::kFixed));
     out += ",\"generatorURL\":" + JsonString(alert.generator_url) + "}";
   }
   return out + "]";

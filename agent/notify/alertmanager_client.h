@@ -19,9 +19,6 @@ namespace txmon {
 // "startsAt":"RFC3339","endsAt":"RFC3339","generatorURL":"..."}].
 std::string EncodeAlerts(std::span<const AlertmanagerAlert> alerts);
 
-// RFC3339 in UTC with milliseconds, as Alertmanager parses it.
-std::string FormatAlertTime(int64_t ms);
-
 class AlertmanagerClient {
  public:
   // `base_url`: "http://host:9093" or with a path prefix

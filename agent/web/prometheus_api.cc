@@ -7,12 +7,19 @@
 
 #include "agent/base/float_text.h"
 #include "agent/base/json_text.h"
+#include "agent/base/rfc3339.h"
 #include "agent/base/wall_clock.h"
 #include "agent/promql/float_format.h"
 
 namespace txmon {
 
 namespace {
+
+// Go's time.Time as the Prometheus API writes it; the zero time for "never".
+std::string ApiTime(int64_t ms) {
+  if (ms == 0) return "0001-01-01T00:00:00Z";
+  return FormatRfc3339(ms, Rfc3339Millis::kTrimmed);
+}
 
 // Go's encoding/json for float64: plain decimals, an exponent only for
 // very small or large magnitudes (finite values only reach here).
@@ -47,7 +54,7 @@ std::string JsonAlert(const Alert& alert) {
   return "{\"labels\":" + JsonLabels(alert.labels) +
          ",\"annotations\":" + JsonLabels(alert.annotations) +
          ",\"state\":" + JsonString(AlertStateName(alert.state)) +
-         ",\"activeAt\":" + JsonString(FormatRfc3339(alert.active_at_ms)) +
+         ",\"activeAt\":" + JsonString(ApiTime(alert.active_at_ms)) +
          ",\"value\":" + JsonString(FormatFloatExponent(alert.value)) + "}";
 }
 
@@ -55,7 +62,7 @@ std::string JsonEvaluation(const RuleEvaluation& evaluation) {
   std::string out = ",\"health\":" + JsonString(RuleHealthName(evaluation.health));
   if (!evaluation.last_error.empty()) out += ",\"lastError\":" + JsonString(evaluation.last_error);
   return out + ",\"evaluationTime\":" + JsonNumber(evaluation.duration_seconds) +
-         ",\"lastEvaluation\":" + JsonString(FormatRfc3339(evaluation.last_evaluation_ms));
+         ",\"lastEvaluation\":" + JsonString(ApiTime(evaluation.last_evaluation_ms));
 }
 
 std::string JsonAlertingRule(const AlertingRule& rule) {
@@ -96,29 +103,6 @@ HttpResponse BadData(const std::string& message) {
 
 }  // namespace
 
-std::string FormatRfc3339(int64_t ms) {
-  if (ms == 0) return "0001-01-01T00:00:00Z";
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  int64_t millis = ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    --seconds;
-  }
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string out = buffer;
-  if (millis != 0) {
-    char fraction[8];
-    std::snprintf(fraction, sizeof fraction, ".%03d", static_cast<int>(millis));
-    std::string digits = fraction;
-    while (digits.back() == '0') digits.pop_back();
-    out += digits;
-  }
-  return out + "Z";
-}
-
 HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request) {
   std::optional<std::string> type = request.QueryParameter("type");
   bool want_alerts = !type || type->empty() || *type == "alert";
@@ -142,7 +126,7 @@ HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request)
               ",\"interval\":" + JsonNumber(static_cast<double>(group->interval_ms()) / 1000) +
               ",\"limit\":" + std::to_string(group->spec().limit) +
               ",\"evaluationTime\":" + JsonNumber(group->last_duration_seconds()) +
-              ",\"lastEvaluation\":" + JsonString(FormatRfc3339(group->last_evaluation_ms())) + "}";
+              ",\"lastEvaluation\":" + JsonString(ApiTime(group->last_evaluation_ms())) + "}";
   }
   return Json(200, "{\"status\":\"success\",\"data\":{\"groups\":[" + groups + "]}}");
 }

@@ -27,8 +27,4 @@ HttpHandler RulesApiHandler(const RuleManager* rules);
 HttpHandler QueryApiHandler(const RuleManager* rules);
 HttpHandler AlertsApiHandler(const RuleManager* rules);
 
-// Go's RFC3339Nano in UTC ("2024-05-01T12:00:00.25Z"); 0 gives Go's zero
-// time, "0001-01-01T00:00:00Z", as Prometheus shows for "never".
-std::string FormatRfc3339(int64_t ms);
-
 }  // namespace txmon
