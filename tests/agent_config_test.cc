@@ -144,3 +144,49 @@ TEST(AgentConfigTest, MissingFileIsRefusedWithItsPath) {
 
 }  // namespace
 }  // namespace txmon
+
+namespace txmon {
+namespace {
+
+constexpr const char* kLiveMetrics = R"(metrics:
+  - name: acme_orders_total
+    help: Orders.
+    type: counter
+    table: orders
+    labels: [{name: store_front}]
+  - name: acme_wait_seconds
+    help: Waits.
+    type: histogram
+    table: orders
+    value: {column: wait}
+    buckets: [1, 5]
+)";
+
+TEST(AgentConfigTest, LiveNamesItsMetricsAndRefusesOnesThatDoNotFit) {
+  AgentConfig config;
+  ASSERT_TRUE(ParseConfig(std::string(kLiveMetrics) +
+                              "live:\n  orders: acme_orders_total\n  payment_time: "
+                              "acme_wait_seconds\n  channel_label: store_front\n  currency: €\n",
+                          "txmon.yml", &config)
+                  .ok());
+  EXPECT_EQ(config.live.orders, "acme_orders_total");
+  EXPECT_EQ(config.live.payment_time, "acme_wait_seconds");
+  EXPECT_EQ(config.live.channel_label, "store_front");
+  EXPECT_EQ(config.live.currency, "€");
+  EXPECT_EQ(config.live.gmv, "shop_gmv_paid_total");  // unset: the shipped name
+
+  EXPECT_EQ(ErrorOf(std::string(kLiveMetrics) + "live:\n  orders: acme_order_total\n"),
+            "txmon.yml:14:11: live.orders: no metric \"acme_order_total\" in metrics");
+  EXPECT_EQ(ErrorOf(std::string(kLiveMetrics) + "live:\n  orders: acme_wait_seconds\n"),
+            "txmon.yml:14:11: live.orders: metric \"acme_wait_seconds\" is a histogram, the "
+            "screen needs a counter");
+  EXPECT_EQ(ErrorOf(std::string(kLiveMetrics) +
+                    "live:\n  orders: acme_orders_total\n  province_label: region\n"),
+            "txmon.yml:15:19: live.province_label: metric \"acme_orders_total\" has no label "
+            "\"region\"");
+  EXPECT_NE(ErrorOf(std::string(kLiveMetrics) + "live:\n  order: x\n").find("unknown field"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace txmon

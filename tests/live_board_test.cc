@@ -325,3 +325,57 @@ TEST(HistogramQuantileTest, NoObservationsGiveNull) {
 
 }  // namespace
 }  // namespace txmon
+
+namespace txmon {
+namespace {
+
+// A shop whose metrics are named otherwise gets a working screen by naming
+// them in the config's `live:` section.
+TEST(LiveBoardNamesTest, TheScreenReadsTheMetricsAndLabelsTheConfigNames) {
+  MetricStore store;
+  Metric* orders = nullptr;
+  Metric* paid = nullptr;
+  Metric* revenue = nullptr;
+  ASSERT_TRUE(
+      store
+          .Add({"acme_orders_total", "", MetricType::kCounter, {"store_front", "region"}, {}, {}},
+               &orders)
+          .ok());
+  ASSERT_TRUE(
+      store
+          .Add({"acme_paid_orders_total", "", MetricType::kCounter, {"store_front"}, {}, {}}, &paid)
+          .ok());
+  ASSERT_TRUE(
+      store
+          .Add({"acme_revenue_eur_total", "", MetricType::kCounter, {"store_front"}, {}, {}},
+               &revenue)
+          .ok());
+  LiveBoardOptions options;
+  options.names.orders = "acme_orders_total";
+  options.names.paid_orders = "acme_paid_orders_total";
+  options.names.gmv = "acme_revenue_eur_total";
+  options.names.payment_time = "acme_missing_seconds";
+  options.names.channel_label = "store_front";
+  options.names.province_label = "region";
+  options.names.currency = "€";
+  LiveBoard board(&store, options, kMorningMs);
+  orders->Resolve({"web", "Bavaria"})->Add(3 * kMicrosPerUnit);
+  orders->Resolve({"app", "Saxony"})->Add(1 * kMicrosPerUnit);
+  paid->Resolve({"web"})->Add(2 * kMicrosPerUnit);
+  revenue->Resolve({"web"})->Add(4'250'500'000);  // 4250.50
+  LiveFigures figures = board.Tick(kMorningMs + 2000);
+  EXPECT_EQ(figures.orders_today, 4);
+  EXPECT_EQ(figures.gmv_today, 4250.5);
+  EXPECT_EQ(figures.conversion, 0.5);
+  EXPECT_EQ(figures.payment_p95_seconds, std::nullopt);
+  ASSERT_EQ(figures.channels.size(), 2u);
+  EXPECT_EQ(figures.channels[0].name, "web");
+  EXPECT_EQ(figures.channels[0].gmv, 4250.5);
+  ASSERT_EQ(figures.provinces.size(), 2u);
+  EXPECT_EQ(figures.provinces[0].name, "Bavaria");
+  const std::string json = LiveFiguresJson(figures, options.time_zone, options.names.currency);
+  EXPECT_NE(json.find("\"currency\":\"€\""), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace txmon

@@ -387,9 +387,79 @@ bool ReadAlerting(ConfigReader& r, const YAML::Node& node, AgentConfig* config) 
   return true;
 }
 
+const MetricMapping* FindMapping(const std::vector<MetricMapping>& metrics,
+                                 const std::string& name) {
+  for (const MetricMapping& m : metrics) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+bool HasLabel(const MetricMapping& m, const std::string& label) {
+  for (const LabelMapping& l : m.labels) {
+    if (l.name == label) return true;
+  }
+  return false;
+}
+
+// live.<key>: a metric of `metrics`, of `type`.
+bool ReadLiveMetric(ConfigReader& r, const YAML::Node& live, const char* key, MetricType type,
+                    const std::vector<MetricMapping>& metrics, std::string* out) {
+  const YAML::Node node = live[key];
+  if (!node) return true;
+  const std::string path = std::string("live.") + key;
+  if (!r.String(node, path, out)) return false;
+  const MetricMapping* m = FindMapping(metrics, *out);
+  if (m == nullptr) return r.Fail(node, path, "no metric \"" + *out + "\" in metrics");
+  if (m->type != type) {
+    return r.Fail(node, path,
+                  "metric \"" + *out + "\" is a " + std::string(MetricTypeName(m->type)) +
+                      ", the screen needs a " + std::string(MetricTypeName(type)));
+  }
+  return true;
+}
+
+// live.<key>_label: a label of each of `metric_names` that exists.
+bool ReadLiveLabel(ConfigReader& r, const YAML::Node& live, const char* key,
+                   const std::vector<const std::string*>& metric_names,
+                   const std::vector<MetricMapping>& metrics, std::string* out) {
+  const YAML::Node node = live[key];
+  if (!node) return true;
+  const std::string path = std::string("live.") + key;
+  if (!r.String(node, path, out)) return false;
+  for (const std::string* name : metric_names) {
+    const MetricMapping* m = FindMapping(metrics, *name);
+    if (m != nullptr && !HasLabel(*m, *out)) {
+      return r.Fail(node, path, "metric \"" + *name + "\" has no label \"" + *out + "\"");
+    }
+  }
+  return true;
+}
+
+bool ReadLive(ConfigReader& r, const YAML::Node& node, const std::vector<MetricMapping>& metrics,
+              LiveConfig* live) {
+  if (!r.ExpectMap(node, "live",
+                   {"orders", "paid_orders", "gmv", "payment_time", "channel_label",
+                    "province_label", "currency"})) {
+    return false;
+  }
+  return ReadLiveMetric(r, node, "orders", MetricType::kCounter, metrics, &live->orders) &&
+         ReadLiveMetric(r, node, "paid_orders", MetricType::kCounter, metrics,
+                        &live->paid_orders) &&
+         ReadLiveMetric(r, node, "gmv", MetricType::kCounter, metrics, &live->gmv) &&
+         ReadLiveMetric(r, node, "payment_time", MetricType::kHistogram, metrics,
+                        &live->payment_time) &&
+         ReadLiveLabel(r, node, "channel_label", {&live->orders, &live->gmv}, metrics,
+                       &live->channel_label) &&
+         ReadLiveLabel(r, node, "province_label", {&live->orders}, metrics,
+                       &live->province_label) &&
+         (!node["currency"] || r.String(node["currency"], "live.currency", &live->currency));
+}
+
 bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
-  if (!r.ExpectMap(root, "config", {"global", "source", "metrics", "rule_files", "alerting"}))
+  if (!r.ExpectMap(root, "config",
+                   {"global", "source", "metrics", "rule_files", "alerting", "live"}))
     return false;
   if (root["global"] && !ReadGlobal(r, root["global"], config)) return false;
   if (root["rule_files"] && !ReadRuleFiles(r, root["rule_files"], config)) return false;
@@ -414,6 +484,7 @@ bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
                     "the txmon_ prefix is reserved for self-metrics");
     }
   }
+  if (root["live"] && !ReadLive(r, root["live"], config->metrics, &config->live)) return false;
   return true;
 }
 

@@ -30,6 +30,20 @@ struct SourceConfig {
   KafkaConfig kafka;
 };
 
+// The live screen's figures: which metrics and labels it reads. Unset keys
+// keep the names the shipped txmon.yml uses; keys that are set must name a
+// metric of `metrics` of the right type (and label), else the config is
+// refused.
+struct LiveConfig {
+  std::string orders = "shop_orders_created_total";
+  std::string paid_orders = "shop_orders_paid_total";
+  std::string gmv = "shop_gmv_paid_total";
+  std::string payment_time = "shop_payment_duration_seconds";
+  std::string channel_label = "channel";
+  std::string province_label = "province";
+  std::string currency = "¥";
+};
+
 struct AgentConfig {
   std::string time_zone = "UTC";
   // Rules: evaluated inside the agent (Prometheus rule-file format).
@@ -41,6 +55,7 @@ struct AgentConfig {
   std::vector<std::string> alertmanager_urls;
   SourceConfig source;
   std::vector<MetricMapping> metrics;
+  LiveConfig live;
   std::string file;  // where it was read from
 };
 

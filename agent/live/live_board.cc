@@ -16,10 +16,6 @@ namespace txmon {
 namespace {
 
 // The metrics of the shipped txmon.yml the board shows.
-constexpr char kOrdersCreated[] = "shop_orders_created_total";
-constexpr char kOrdersPaid[] = "shop_orders_paid_total";
-constexpr char kGmvPaid[] = "shop_gmv_paid_total";
-constexpr char kPaymentDuration[] = "shop_payment_duration_seconds";
 
 // Names of the baseline's values in checkpoints: a total, or "PART:KEY" for
 // one entry of a breakdown or one histogram bucket (KEY may hold ':').
@@ -59,7 +55,7 @@ std::string FormatLocal(int64_t ms, const char* format) {
   return std::string(buffer, length);
 }
 
-const Metric* FindMetric(const MetricStore& store, const char* name, MetricType type) {
+const Metric* FindMetric(const MetricStore& store, const std::string& name, MetricType type) {
   const Metric* metric = store.Find(name);
   return metric != nullptr && metric->spec().type == type ? metric : nullptr;
 }
@@ -200,11 +196,13 @@ std::optional<double> HistogramQuantile(double quantile, const std::vector<doubl
   return value;
 }
 
-std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone) {
+std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone,
+                            const std::string& currency) {
   std::string out = "{\"time_ms\":" + std::to_string(figures.time_ms);
   out += ",\"clock\":" + JsonString(FormatLocal(figures.time_ms, "%H:%M:%S"));
   out += ",\"day\":" + JsonString(FormatLocal(figures.time_ms, "%Y-%m-%d"));
   out += ",\"zone\":" + JsonString(time_zone);
+  out += ",\"currency\":" + JsonString(currency);
   out += ",\"since\":" + JsonString(FormatLocal(figures.counting_since_ms, "%H:%M"));
   AppendField(out, "orders_today", figures.orders_today);
   AppendField(out, "gmv_today", figures.gmv_today);
@@ -226,18 +224,19 @@ std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_
 
 LiveBoard::LiveBoard(const MetricStore* store, LiveBoardOptions options, int64_t now_ms)
     : options_(std::move(options)) {
-  orders_created_ = FindMetric(*store, kOrdersCreated, MetricType::kCounter);
-  orders_paid_ = FindMetric(*store, kOrdersPaid, MetricType::kCounter);
-  gmv_paid_ = FindMetric(*store, kGmvPaid, MetricType::kCounter);
-  payment_duration_ = FindMetric(*store, kPaymentDuration, MetricType::kHistogram);
+  const LiveMetricNames& names = options_.names;
+  orders_created_ = FindMetric(*store, names.orders, MetricType::kCounter);
+  orders_paid_ = FindMetric(*store, names.paid_orders, MetricType::kCounter);
+  gmv_paid_ = FindMetric(*store, names.gmv, MetricType::kCounter);
+  payment_duration_ = FindMetric(*store, names.payment_time, MetricType::kHistogram);
   if (payment_duration_ != nullptr) {
     for (int64_t bound : payment_duration_->spec().bucket_bounds) {
       payment_bounds_seconds_.push_back(MicrosToDouble(bound));
     }
   }
-  created_channel_label_ = LabelPosition(orders_created_, "channel");
-  created_province_label_ = LabelPosition(orders_created_, "province");
-  gmv_channel_label_ = LabelPosition(gmv_paid_, "channel");
+  created_channel_label_ = LabelPosition(orders_created_, names.channel_label);
+  created_province_label_ = LabelPosition(orders_created_, names.province_label);
+  gmv_channel_label_ = LabelPosition(gmv_paid_, names.channel_label);
   // Since `now_ms`, not midnight, unless RestoreBaseline says otherwise.
   SetBaseline(LocalMidnightMs(now_ms), now_ms, ReadTotals());
 }
@@ -297,7 +296,7 @@ LiveFigures LiveBoard::Tick(int64_t now_ms) {
   FillChart(now_ms, &figures);
   FillShares(totals, &figures);
   if (options_.alerts) figures.alerts = options_.alerts();
-  Publish(LiveFiguresJson(figures, options_.time_zone));
+  Publish(LiveFiguresJson(figures, options_.time_zone, options_.names.currency));
   return figures;
 }
 

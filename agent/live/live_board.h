@@ -54,7 +54,20 @@ struct LiveAlert {
 };
 using LiveAlertSource = std::function<std::vector<LiveAlert>()>;
 
+// Which metrics and labels the screen reads (the `live:` section of
+// txmon.yml); the defaults are the names the shipped txmon.yml declares.
+struct LiveMetricNames {
+  std::string orders = "shop_orders_created_total";            // counter: orders created
+  std::string paid_orders = "shop_orders_paid_total";          // counter: orders paid
+  std::string gmv = "shop_gmv_paid_total";                     // counter: amount paid
+  std::string payment_time = "shop_payment_duration_seconds";  // histogram: created → paid
+  std::string channel_label = "channel";                       // on `orders` and `gmv`
+  std::string province_label = "province";                     // on `orders`
+  std::string currency = "¥";                                  // shown before money figures
+};
+
 struct LiveBoardOptions {
+  LiveMetricNames names;
   int64_t refresh_interval_ms = 200;  // how often the store is read and a frame sent
   int chart_seconds = 180;            // length of the per-second chart
   int rate_window_seconds = 10;       // orders/s is averaged over this
@@ -104,7 +117,8 @@ std::optional<double> HistogramQuantile(double quantile, const std::vector<doubl
                                         const std::vector<double>& counts);
 
 // The frame sent to browsers: `figures` as one JSON object.
-std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone);
+std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone,
+                            const std::string& currency = "¥");
 
 class LiveBoard {
  public:

@@ -187,6 +187,10 @@ std::string Agent::ExternalUrl() const {
 void Agent::StartLiveBoard() {
   LiveBoardOptions options;
   options.time_zone = options_.config.time_zone;
+  const LiveConfig& live = options_.config.live;
+  options.names =
+      LiveMetricNames{live.orders,        live.paid_orders,    live.gmv,     live.payment_time,
+                      live.channel_label, live.province_label, live.currency};
   options.alerts = LiveAlertsFrom(rules_.get());
   live_board_ = std::make_unique<LiveBoard>(&store_, std::move(options), WallClockMs());
   if (restored_day_baseline_) {

@@ -19,10 +19,13 @@ function known(value) {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-function yuan(value) {
+// The symbol the agent's `live.currency` names (each frame carries it).
+let currency = '¥';
+
+function money(value) {
   if (!known(value)) return DASH;
-  if (value >= 1e9) return '¥' + oneDecimal.format(value / 1e9) + 'B';
-  return '¥' + integer.format(value);
+  if (value >= 1e9) return currency + oneDecimal.format(value / 1e9) + 'B';
+  return currency + integer.format(value);
 }
 
 function duration(seconds) {
@@ -35,7 +38,7 @@ function duration(seconds) {
 
 const FIGURES = {
   orders_today: (v) => (known(v) ? integer.format(v) : DASH),
-  gmv_today: yuan,
+  gmv_today: money,
   orders_per_second: (v) => (known(v) ? oneDecimal.format(v) : DASH),
   conversion: (v) => (known(v) ? oneDecimal.format(v * 100) + '<span class="unit">%</span>' : DASH),
   payment_p95_seconds: duration,
@@ -69,6 +72,7 @@ function renderHeader(frame) {
   $('clock').textContent = frame.clock;
   $('day').textContent = frame.day;
   $('zone').textContent = frame.zone;
+  if (typeof frame.currency === 'string') currency = frame.currency;
   $('since').textContent = frame.since;
 }
 
@@ -80,7 +84,7 @@ function renderShares(list, shares, withGmv) {
   const top = Math.max(...shares.map((s) => s.orders), 1);
   list.innerHTML = shares
     .map((s) => {
-      const gmv = withGmv ? `<span class="num gmv">${yuan(s.gmv)}</span>` : '';
+      const gmv = withGmv ? `<span class="num gmv">${money(s.gmv)}</span>` : '';
       const width = ((100 * s.orders) / top).toFixed(1);
       return `<li><span class="label">${escapeHtml(s.name)}</span>` +
         `<span class="track"><span class="fill" style="width:${width}%"></span></span>` +
@@ -168,7 +172,7 @@ function drawChart(chart) {
     g.fillText(integer.format((maxOrders * i) / GRID_LINES), left - font * 0.5, y);
     g.fillStyle = '#ffb547';
     g.textAlign = 'left';
-    g.fillText(yuan((maxGmv * i) / GRID_LINES), left + plotW + font * 0.5, y);
+    g.fillText(money((maxGmv * i) / GRID_LINES), left + plotW + font * 0.5, y);
   }
   g.fillStyle = '#7d8ba1';
   g.textAlign = 'center';
