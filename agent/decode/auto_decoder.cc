@@ -90,7 +90,8 @@ WireFormat FormatOfAllKeys(std::string_view payload) {
     for (std::string_view name : {"es", "isDdl", "pkNames", "mysqlType", "sqlType"}) {
       if (key == name) return WireFormat::kCanal;
     }
-    for (std::string_view name : {"payload", "op", "source", "status", "ddl", "tableChanges"}) {
+    for (std::string_view name :
+         {"payload", "op", "source", "before", "after", "status", "ddl", "tableChanges"}) {
       if (key == name) return WireFormat::kDebezium;
     }
     for (std::string_view name : {"xid", "xoffset", "commit", "encrypted"}) {

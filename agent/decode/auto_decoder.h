@@ -9,7 +9,7 @@
 //   are Debezium's; `data` (Canal writes it first) is Canal's; `database`
 //   followed by `table` is Maxwell's (Canal writes `database` then `es`);
 // - otherwise every top-level key is looked at: `es`, `isDdl`, `pkNames`,
-//   `mysqlType`, `sqlType` are Canal's; `payload`, `op`, `source`,
+//   `mysqlType`, `sqlType` are Canal's; `payload`, `op`, `source`, `before`, `after`,
 //   `status`, `ddl`, `tableChanges` Debezium's; `xid`, `xoffset`, `commit`,
 //   `encrypted` Maxwell's; else an upper-case `type` is Canal's and a
 //   lower-case one Maxwell's.
