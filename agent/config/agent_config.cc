@@ -116,14 +116,18 @@ bool ReadTransition(ConfigReader& r, const YAML::Node& node, const std::string& 
 
 bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
                LabelMapping* label) {
-  if (!r.ExpectMap(node, path, {"name", "column", "image", "max_values", "null_value"}))
+  if (!r.ExpectMap(node, path,
+                   {"name", "column", "image", "max_values", "null_value", "scale", "epoch"}))
     return false;
   if (!node["name"]) return r.Fail(node, path, "missing \"name\"");
   if (!r.String(node["name"], path + ".name", &label->name)) return false;
   label->ref.column = label->name;
   if (node["column"] && !r.String(node["column"], path + ".column", &label->ref.column))
     return false;
-  if (!ReadImage(r, node["image"], path + ".image", &label->ref.image)) return false;
+  if (!ReadImage(r, node["image"], path + ".image", &label->ref.image) ||
+      !ReadColumnHint(r, node, path, &label->ref.hint)) {
+    return false;
+  }
   if (node["max_values"] && !r.Uint32(node["max_values"], path + ".max_values", &label->max_values))
     return false;
   label->null_value = "unknown";
