@@ -5,7 +5,7 @@
 
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/config/agent_config.h"
-#include "agent/decode/canal_decoder.h"
+#include "agent/decode/decoder_factory.h"
 #include "agent/history/sample_history.h"
 #include "agent/map/row_mapper.h"
 #include "agent/pipeline/pipeline.h"
@@ -20,7 +20,7 @@ namespace {
 // The shipped mappings, compiled once: decoding then mapping each input is
 // exactly what the pipeline does with a message.
 struct ShippedPipeline {
-  ShippedPipeline() {
+  explicit ShippedPipeline(std::string_view format) {
     AgentConfig config;
     if (!LoadConfigFile(TXMON_SOURCE_DIR "/txmon.yml", &config).ok() ||
         !metrics.Register(store).ok() || !RowMapper::Compile(config.metrics, store, &mapper).ok()) {
@@ -28,13 +28,13 @@ struct ShippedPipeline {
     }
     DecodeSchema schema = mapper->decode_schema();
     schema.max_message_bytes = 64 * 1024;
-    decoder = std::make_unique<CanalDecoder>(schema);
+    if (!CreateDecoder(format, schema, &decoder).ok()) abort();
     processor = std::make_unique<MessageProcessor>(*decoder, *mapper, metrics);
   }
   MetricStore store;
   PipelineMetrics metrics;
   std::unique_ptr<RowMapper> mapper;
-  std::unique_ptr<CanalDecoder> decoder;
+  std::unique_ptr<Decoder> decoder;
   std::unique_ptr<MessageProcessor> processor;
 };
 
@@ -42,10 +42,8 @@ std::string_view AsText(const uint8_t* data, size_t size) {
   return std::string_view(reinterpret_cast<const char*>(data), size);
 }
 
-}  // namespace
-
-std::string CanalMessage(const uint8_t* data, size_t size) {
-  static ShippedPipeline* pipeline = new ShippedPipeline();
+// One message through `pipeline`'s decoder, then its mappings and store.
+std::string DecodeAndApply(ShippedPipeline* pipeline, const uint8_t* data, size_t size) {
   SourceMessage message{AsText(data, size), {"fuzz", 0, 0}};
   DecodeResult result = pipeline->decoder->Decode(message);
   if (result.error != DecodeError::kNone) {
@@ -53,6 +51,28 @@ std::string CanalMessage(const uint8_t* data, size_t size) {
   }
   pipeline->processor->Process(message, 1731254400000);
   return "rows:" + std::to_string(result.rows.size());
+}
+
+}  // namespace
+
+std::string CanalMessage(const uint8_t* data, size_t size) {
+  static ShippedPipeline* pipeline = new ShippedPipeline("canal");
+  return DecodeAndApply(pipeline, data, size);
+}
+
+std::string DebeziumMessage(const uint8_t* data, size_t size) {
+  static ShippedPipeline* pipeline = new ShippedPipeline("debezium");
+  return DecodeAndApply(pipeline, data, size);
+}
+
+std::string MaxwellMessage(const uint8_t* data, size_t size) {
+  static ShippedPipeline* pipeline = new ShippedPipeline("maxwell");
+  return DecodeAndApply(pipeline, data, size);
+}
+
+std::string AutoMessage(const uint8_t* data, size_t size) {
+  static ShippedPipeline* pipeline = new ShippedPipeline("auto");
+  return DecodeAndApply(pipeline, data, size);
 }
 
 std::string ConfigText(const uint8_t* data, size_t size) {

@@ -15,6 +15,10 @@ namespace txmon::fuzz {
 // A Canal message through the decoder (and, when it decodes, the mappings
 // and the store), with the shipped txmon.yml's schema.
 std::string CanalMessage(const uint8_t* data, size_t size);
+// The same through the Debezium, the Maxwell and the `auto` decoders.
+std::string DebeziumMessage(const uint8_t* data, size_t size);
+std::string MaxwellMessage(const uint8_t* data, size_t size);
+std::string AutoMessage(const uint8_t* data, size_t size);
 // A txmon.yml text through the config loader and mapping compiler.
 std::string ConfigText(const uint8_t* data, size_t size);
 // A checkpoint payload through its decoder and a store restore.

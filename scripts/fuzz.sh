@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-30}"
-targets=(canal_message config_text checkpoint_payload promql_expr)
+targets=(canal_message debezium_message maxwell_message auto_message config_text checkpoint_payload promql_expr)
 
 echo "fuzz: building with clang into build-fuzz/"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTXMON_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -15,6 +15,29 @@ std::string ErrorOf(const std::string& yaml) {
 
 const char* kMetricHead = "metrics:\n  - name: orders_total\n    help: Orders.\n";
 
+TEST(AgentConfigTest, ColumnHintsForDebeziumWithoutSchema) {
+  AgentConfig config;
+  const std::string yaml = std::string(kMetricHead) +
+                           "    type: counter\n    table: orders\n    bootstrap_inserts: true\n"
+                           "    value: {column: amount, scale: 2}\n"
+                           "    labels:\n      - {name: day, column: paid_at, epoch: ms}\n";
+  Status s = ParseConfig(yaml, "txmon.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(config.metrics.size(), 1u);
+  EXPECT_TRUE(config.metrics[0].bootstrap_inserts);
+  EXPECT_EQ(config.metrics[0].value.column.hint.scale, 2);
+  EXPECT_EQ(config.metrics[0].labels[0].ref.hint.epoch, EpochUnit::kMillis);
+
+  EXPECT_EQ(
+      ErrorOf(std::string(kMetricHead) +
+              "    type: counter\n    table: orders\n    value: {column: amount, scale: 31}\n"),
+      "txmon.yml:6:36: metrics[0].value.scale: a DECIMAL scale is 0 to 30");
+  EXPECT_EQ(ErrorOf(std::string(kMetricHead) +
+                    "    type: counter\n    table: orders\n    value: {column: t, epoch: hours}\n"),
+            "txmon.yml:6:31: metrics[0].value.epoch: unknown epoch unit \"hours\" (want days, ms, "
+            "us or ns)");
+}
+
 TEST(AgentConfigTest, ShippedConfigIsValidAndCompiles) {
   AgentConfig config;
   Status s = LoadConfigFile(std::string(TXMON_SOURCE_DIR) + "/txmon.yml", &config);
@@ -43,7 +66,8 @@ TEST(AgentConfigTest, ErrorsNameFileLineAndReason) {
             "histogram)");
   EXPECT_EQ(
       ErrorOf(std::string(kMetricHead) + "    type: counter\n    table: orders\n    lables: []\n"),
-      "txmon.yml:6:5: metrics[0]: unknown field \"lables\" (known: action, buckets, "
+      "txmon.yml:6:5: metrics[0]: unknown field \"lables\" (known: action, bootstrap_inserts, "
+      "buckets, "
       "database, help, labels, max_series, name, on, table, tables, transition, type, value, "
       "where)");
   EXPECT_EQ(ErrorOf("metrics:\n  - name: x_total\n    help: [\n"),

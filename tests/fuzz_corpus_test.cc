@@ -19,9 +19,9 @@ using Target = std::function<std::string(const uint8_t*, size_t)>;
 
 const std::map<std::string, Target>& Targets() {
   static const std::map<std::string, Target> targets = {
-      {"canal_message", fuzz::CanalMessage},
-      {"config_text", fuzz::ConfigText},
-      {"checkpoint_payload", fuzz::CheckpointPayload},
+      {"canal_message", fuzz::CanalMessage},     {"debezium_message", fuzz::DebeziumMessage},
+      {"maxwell_message", fuzz::MaxwellMessage}, {"auto_message", fuzz::AutoMessage},
+      {"config_text", fuzz::ConfigText},         {"checkpoint_payload", fuzz::CheckpointPayload},
       {"promql_expr", fuzz::PromqlExpr}};
   return targets;
 }
@@ -45,6 +45,13 @@ TEST(FuzzCorpusTest, SeedsReachTheDeepCode) {
   auto outcomes = Replay("corpus");
   // Seeds are useful only if they get past the first check of each target.
   EXPECT_GT(outcomes["canal_message"]["rows:1"] + outcomes["canal_message"]["rows:0"], 0);
+  for (const char* target : {"debezium_message", "maxwell_message", "auto_message"}) {
+    int decoded = 0;
+    for (const auto& [outcome, count] : outcomes[target]) {
+      if (outcome.starts_with("rows:")) decoded += count;
+    }
+    EXPECT_GT(decoded, 0) << target;
+  }
   EXPECT_GT(outcomes["config_text"]["compiled"], 0);
   EXPECT_GT(outcomes["checkpoint_payload"]["decoded"], 0);
   EXPECT_GT(outcomes["promql_expr"]["evaluated"], 0);

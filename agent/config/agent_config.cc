@@ -33,13 +33,46 @@ bool ReadImage(ConfigReader& r, const YAML::Node& node, const std::string& path,
   return true;
 }
 
+// `scale: N` (a DECIMAL's digits after the point) and `epoch: days | ms |
+// us | ns` (a DATE/DATETIME written as a count since the epoch): needed only
+// for Debezium without its schema envelope, which does not carry them.
+bool ReadColumnHint(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                    ColumnHint* hint) {
+  if (node["scale"]) {
+    uint32_t scale = 0;
+    if (!r.Uint32(node["scale"], path + ".scale", &scale)) return false;
+    if (scale > 30) return r.Fail(node["scale"], path + ".scale", "a DECIMAL scale is 0 to 30");
+    hint->scale = static_cast<int8_t>(scale);
+  }
+  if (node["epoch"]) {
+    std::string unit;
+    if (!r.String(node["epoch"], path + ".epoch", &unit)) return false;
+    static const std::pair<std::string_view, EpochUnit> kUnits[] = {{"days", EpochUnit::kDays},
+                                                                    {"ms", EpochUnit::kMillis},
+                                                                    {"us", EpochUnit::kMicros},
+                                                                    {"ns", EpochUnit::kNanos}};
+    auto it = std::find_if(std::begin(kUnits), std::end(kUnits),
+                           [&](const auto& entry) { return entry.first == unit; });
+    if (it == std::end(kUnits)) {
+      return r.Fail(node["epoch"], path + ".epoch",
+                    "unknown epoch unit \"" + unit + "\" (want days, ms, us or ns)");
+    }
+    hint->epoch = it->second;
+  }
+  if (hint->scale >= 0 && hint->epoch != EpochUnit::kNone) {
+    return r.Fail(node, path, "a column has a scale or an epoch, not both");
+  }
+  return true;
+}
+
 bool ReadColumnRef(ConfigReader& r, const YAML::Node& node, const std::string& path,
                    ColumnRef* ref) {
   if (node.IsScalar()) return r.String(node, path, &ref->column);
-  if (!r.ExpectMap(node, path, {"column", "image"})) return false;
+  if (!r.ExpectMap(node, path, {"column", "image", "scale", "epoch"})) return false;
   if (!node["column"]) return r.Fail(node, path, "missing \"column\"");
   return r.String(node["column"], path + ".column", &ref->column) &&
-         ReadImage(r, node["image"], path + ".image", &ref->image);
+         ReadImage(r, node["image"], path + ".image", &ref->image) &&
+         ReadColumnHint(r, node, path, &ref->hint);
 }
 
 bool ReadFilter(ConfigReader& r, const YAML::Node& node, const std::string& path,
@@ -83,14 +116,18 @@ bool ReadTransition(ConfigReader& r, const YAML::Node& node, const std::string& 
 
 bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
                LabelMapping* label) {
-  if (!r.ExpectMap(node, path, {"name", "column", "image", "max_values", "null_value"}))
+  if (!r.ExpectMap(node, path,
+                   {"name", "column", "image", "max_values", "null_value", "scale", "epoch"}))
     return false;
   if (!node["name"]) return r.Fail(node, path, "missing \"name\"");
   if (!r.String(node["name"], path + ".name", &label->name)) return false;
   label->ref.column = label->name;
   if (node["column"] && !r.String(node["column"], path + ".column", &label->ref.column))
     return false;
-  if (!ReadImage(r, node["image"], path + ".image", &label->ref.image)) return false;
+  if (!ReadImage(r, node["image"], path + ".image", &label->ref.image) ||
+      !ReadColumnHint(r, node, path, &label->ref.hint)) {
+    return false;
+  }
   if (node["max_values"] && !r.Uint32(node["max_values"], path + ".max_values", &label->max_values))
     return false;
   label->null_value = "unknown";
@@ -105,11 +142,14 @@ bool ReadValue(ConfigReader& r, const YAML::Node& node, const std::string& path,
     value->kind = ValueMapping::Kind::kConstant;
     return r.Decimal(node, path, &value->constant_micros);
   }
-  if (!r.ExpectMap(node, path, {"column", "image", "seconds_between"})) return false;
+  if (!r.ExpectMap(node, path, {"column", "image", "scale", "epoch", "seconds_between"})) {
+    return false;
+  }
   if (node["column"]) {
     value->kind = ValueMapping::Kind::kColumn;
     return r.String(node["column"], path + ".column", &value->column.column) &&
-           ReadImage(r, node["image"], path + ".image", &value->column.image);
+           ReadImage(r, node["image"], path + ".image", &value->column.image) &&
+           ReadColumnHint(r, node, path, &value->column.hint);
   }
   const YAML::Node between = node["seconds_between"];
   if (!between) return r.Fail(node, path, "needs \"column\" or \"seconds_between\"");
@@ -224,9 +264,10 @@ bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& 
 // `m` arrives with the defaults from `global` filled in.
 bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
                 MetricMapping* m) {
-  if (!r.ExpectMap(node, path,
-                   {"name", "help", "type", "database", "table", "tables", "on", "where",
-                    "transition", "labels", "value", "buckets", "action", "max_series"})) {
+  if (!r.ExpectMap(
+          node, path,
+          {"name", "help", "type", "database", "table", "tables", "on", "where", "transition",
+           "labels", "value", "buckets", "action", "max_series", "bootstrap_inserts"})) {
     return false;
   }
   for (const char* required : {"name", "help", "type"}) {
@@ -254,6 +295,10 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
     m->ops_mask = 0b111;
   }
   if (node["on"] && !ReadOps(r, node["on"], path + ".on", &m->ops_mask)) return false;
+  if (node["bootstrap_inserts"] &&
+      !r.Bool(node["bootstrap_inserts"], path + ".bootstrap_inserts", &m->bootstrap_inserts)) {
+    return false;
+  }
 
   if (const YAML::Node where = node["where"]) {
     if (!where.IsSequence()) return r.Fail(where, path + ".where", "expected a list");

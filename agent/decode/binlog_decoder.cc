@@ -229,6 +229,7 @@ DecodeResult BinlogDecoder::Workspace::Decode(const SourceMessage& message) {
     header.timestamp = static_cast<uint32_t>(timestamp);
     header.flags = static_cast<uint16_t>(flags);
     result.message_type = EventTypeName(header.type);
+    result.format = "binlog";
     problem = DecodeEvent(header, reader);
   }
   if (problem) {

@@ -38,6 +38,20 @@ struct DecodeResult {
   DecodeError error = DecodeError::kNone;
   // For errors: what was wrong, e.g. "field \"data\" is not an array".
   std::string_view detail;
+  // The wire format the message was read as ("canal", "debezium",
+  // "maxwell", "binlog"): the label of txmon_decoded_messages_total. Static
+  // text; set on success, and on errors once the format is known.
+  std::string_view format;
+};
+
+// How a column's value is encoded when the message itself does not say:
+// Debezium without its schema envelope writes DECIMAL (precise mode) as
+// base64 bytes and DATETIME/DATE as numbers, and only the mapping knows.
+enum class EpochUnit : uint8_t { kNone, kDays, kMillis, kMicros, kNanos };
+struct ColumnHint {
+  int8_t scale = -1;  // DECIMAL scale; -1: not declared
+  EpochUnit epoch = EpochUnit::kNone;
+  bool operator==(const ColumnHint&) const = default;
 };
 
 // What the mappings need from the stream: which tables matter (a row change
@@ -50,7 +64,12 @@ struct DecodeSchema {
   };
   std::vector<Table> tables;
   ColumnSlots columns;
+  // By slot (may be shorter than `columns`: the rest have no hint). Used
+  // only where the message carries no schema of its own.
+  std::vector<ColumnHint> hints;
   size_t max_message_bytes = 1 << 20;
+
+  ColumnHint HintOf(size_t slot) const { return slot < hints.size() ? hints[slot] : ColumnHint{}; }
 
   // True if `database`.`table` is one of `tables`.
   bool HasTable(std::string_view database, std::string_view table) const {

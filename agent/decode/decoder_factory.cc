@@ -2,7 +2,10 @@
 
 #include <functional>
 
+#include "agent/decode/auto_decoder.h"
 #include "agent/decode/canal_decoder.h"
+#include "agent/decode/debezium_decoder.h"
+#include "agent/decode/maxwell_decoder.h"
 
 namespace txmon {
 
@@ -16,6 +19,11 @@ struct DecoderEntry {
 const std::vector<DecoderEntry>& Entries() {
   static const std::vector<DecoderEntry> entries = {
       {"canal", [](const DecodeSchema& schema) { return std::make_unique<CanalDecoder>(schema); }},
+      {"debezium",
+       [](const DecodeSchema& schema) { return std::make_unique<DebeziumDecoder>(schema); }},
+      {"maxwell",
+       [](const DecodeSchema& schema) { return std::make_unique<MaxwellDecoder>(schema); }},
+      {"auto", [](const DecodeSchema& schema) { return std::make_unique<AutoDecoder>(schema); }},
   };
   return entries;
 }

@@ -61,7 +61,8 @@ struct RowChange {
   std::string_view table;
   RowOp op = RowOp::kInsert;
   // Commit time of the transaction in the source database, ms since the
-  // epoch (Canal `es`: one-second resolution). 0 when unknown.
+  // epoch (Canal `es` and Maxwell `ts`: one-second resolution; Debezium
+  // `source.ts_us`/`ts_ms`: millisecond). 0 when unknown.
   int64_t commit_time_ms = 0;
   // Row images indexed by slot. `before` is empty for inserts, `after` for
   // deletes. On updates `before` holds the old value of every changed column
@@ -70,6 +71,9 @@ struct RowChange {
   std::span<const ColumnValue> after;
   // Bit i set: slot i changed in this update (it was named in Canal `old`).
   uint64_t changed_slots = 0;
+  // A Maxwell `bootstrap-insert`: a row copied by a bootstrap, not written
+  // by the application. Mappings count it only when they ask to.
+  bool bootstrap = false;
   SourcePosition position;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/decode/decoder.h"
 #include "agent/decode/row_change.h"
 #include "agent/store/metric_store.h"
 
@@ -21,6 +22,9 @@ enum class RowImage : uint8_t { kDefault, kBefore, kAfter };
 struct ColumnRef {
   std::string column;
   RowImage image = RowImage::kDefault;
+  // What the mapping knows of the column's encoding (`scale:`, `epoch:`),
+  // for messages that do not say it (Debezium without its schema).
+  ColumnHint hint;
 };
 
 // A condition on one column: value in `any_of` (or not in it, if `negate`),
@@ -78,6 +82,8 @@ struct MetricMapping {
   // Series kept before further label-value combinations fold into the
   // overflow series (every label "other"); 0: unlimited.
   uint32_t max_series = kDefaultMaxSeries;
+  // Count Maxwell `bootstrap-insert` rows as inserts (`bootstrap_inserts`).
+  bool bootstrap_inserts = false;
   // Where it was declared, for messages: "txmon.yml:23".
   std::string origin;
 };

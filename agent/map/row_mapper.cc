@@ -94,6 +94,12 @@ void RowMapper::Activate() {
 RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
   int slot = schema_.columns.Add(ref.column);
   if (slot < 0) too_many_columns_ = true;
+  if (slot >= 0 && ref.hint != ColumnHint{}) {
+    if (schema_.hints.size() <= static_cast<size_t>(slot)) schema_.hints.resize(slot + 1);
+    ColumnHint& hint = schema_.hints[slot];
+    if (hint != ColumnHint{} && hint != ref.hint) conflicting_hint_ = ref.column;
+    hint = ref.hint;
+  }
   return Column{slot, ref.image};
 }
 
@@ -117,14 +123,16 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
 
   mapping->database = declared.database;
   mapping->ops_mask = declared.ops_mask;
+  mapping->bootstrap_inserts = declared.bootstrap_inserts;
   for (const ColumnFilter& f : declared.filters) {
     mapping->filters.push_back(
         {CompileColumn(f.ref), f.any_of, f.negate, f.is_null ? int(*f.is_null) : -1});
   }
   if (declared.transition) {
     mapping->has_transition = true;
-    mapping->transition = {CompileColumn({declared.transition->column}).slot,
-                           declared.transition->from, declared.transition->to};
+    mapping->transition = {
+        CompileColumn({declared.transition->column, RowImage::kDefault, {}}).slot,
+        declared.transition->from, declared.transition->to};
   }
   for (const LabelMapping& label : declared.labels) {
     mapping->labels.push_back({CompileColumn(label.ref), label.null_value});
@@ -141,6 +149,10 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
   }
   if (too_many_columns_) {
     return Status::Error("the mappings read more than 64 distinct columns");
+  }
+  if (!conflicting_hint_.empty()) {
+    return Status::Error(declared.origin + ": column \"" + conflicting_hint_ +
+                         "\" has a different scale or epoch in another mapping");
   }
   mapping->gauge_action = declared.gauge_action;
   for (const std::string& table_name : declared.tables) {
@@ -191,6 +203,7 @@ const ColumnValue& Read(const RowChange& row, int slot, RowImage image) {
 
 bool RowMapper::Matches(const Mapping& mapping, const RowChange& row) const {
   if (!(mapping.ops_mask & (1u << static_cast<int>(row.op)))) return false;
+  if (row.bootstrap && !mapping.bootstrap_inserts) return false;
   if (!mapping.database.empty() && mapping.database != row.database) return false;
   if (mapping.has_transition) {
     const Transition& t = mapping.transition;

@@ -76,6 +76,7 @@ class RowMapper {
     std::string database;            // empty: any
     Series* fixed_series = nullptr;  // when there are no labels
     uint8_t ops_mask = 0;
+    bool bootstrap_inserts = false;
     std::vector<Filter> filters;
     bool has_transition = false;
     Transition transition;
@@ -111,6 +112,7 @@ class RowMapper {
   Metric* skipped_metric_ = nullptr;
   LocalZone zone_;
   bool too_many_columns_ = false;
+  std::string conflicting_hint_;  // a column given two different hints
 };
 
 }  // namespace txmon

@@ -123,6 +123,7 @@ void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
     return;
   }
   metrics_.CountMessage(result.message_type);
+  metrics_.CountFormat(result.format);
   for (const RowChange& row : result.rows) {
     mapper_->Apply(row);
     metrics_.CountRow(row, now_ms);

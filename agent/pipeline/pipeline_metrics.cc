@@ -39,6 +39,17 @@ Status PipelineMetrics::Register(MetricStore& store) {
                       &messages_))
            .ok() ||
       !(s = AddMetric(store,
+                      {"txmon_decoded_messages_total",
+                       "Messages decoded, by the wire format they were read as (canal, "
+                       "debezium, maxwell, binlog): with source.format auto, the formats "
+                       "the topic carries.",
+                       MetricType::kCounter,
+                       {"format"},
+                       {8},
+                       {}},
+                      &decoded_messages_))
+           .ok() ||
+      !(s = AddMetric(store,
                       {"txmon_row_events_total",
                        "Row changes decoded, by database, table and change type.",
                        MetricType::kCounter,
@@ -144,6 +155,20 @@ Status PipelineMetrics::Register(MetricStore& store) {
   source_up_ = up->Resolve({});
   build->Resolve({kVersion, kRevision})->Set(kOne);
   return Status::Ok();
+}
+
+void PipelineMetrics::CountFormat(std::string_view format) {
+  if (format.empty()) return;
+  for (const auto& [name, series] : format_series_) {
+    if (name == format) {
+      series->Add(kOne);
+      return;
+    }
+  }
+  // Formats are static text from the decoders: a handful of entries.
+  Series* series = decoded_messages_->Resolve({format});
+  format_series_.emplace_back(format, series);
+  series->Add(kOne);
 }
 
 void PipelineMetrics::CountRow(const RowChange& row, int64_t now_ms) {

@@ -5,6 +5,9 @@
 
 #include <array>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "agent/decode/decoder.h"
 #include "agent/store/metric_store.h"
@@ -17,6 +20,9 @@ class PipelineMetrics {
 
   // Counts a message of `type` ("INSERT", "ALTER", ...).
   void CountMessage(std::string_view type) { messages_->Resolve({type})->Add(kOne); }
+  // Counts a decoded message of `format` (DecodeResult::format; "" is not
+  // counted) in txmon_decoded_messages_total.
+  void CountFormat(std::string_view format);
   void CountDecodeError(DecodeError error) { decode_errors_[static_cast<int>(error)]->Add(kOne); }
   // Counts a row and observes its lag behind the commit.
   void CountRow(const RowChange& row, int64_t now_ms);
@@ -32,6 +38,8 @@ class PipelineMetrics {
   static constexpr int64_t kOne = 1'000'000;  // 1 in micro-units
 
   Metric* messages_ = nullptr;
+  Metric* decoded_messages_ = nullptr;
+  std::vector<std::pair<std::string_view, Series*>> format_series_;
   Metric* rows_ = nullptr;
   Metric* consumer_lag_ = nullptr;
   Metric* lost_messages_ = nullptr;

@@ -1,0 +1,236 @@
+#include "agent/decode/maxwell_decoder.h"
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "agent/decode/json_walk.h"
+
+namespace txmon {
+namespace {
+
+using namespace json_walk;  // NOLINT(google-build-using-namespace): the shared JSON pieces
+
+struct RowType {
+  RowOp op;
+  bool bootstrap;
+};
+
+std::optional<RowType> RowTypeOf(std::string_view type) {
+  if (type == "insert") return RowType{RowOp::kInsert, false};
+  if (type == "update") return RowType{RowOp::kUpdate, false};
+  if (type == "delete") return RowType{RowOp::kDelete, false};
+  if (type == "bootstrap-insert") return RowType{RowOp::kInsert, true};
+  return std::nullopt;
+}
+
+// The fields the decoder reads, by RawKeyMatcher id; the others (xid,
+// xoffset, commit, position, primary_key, ...) are skipped.
+enum MessageField : int { kData, kOld, kType, kTable, kDatabase, kTs, kEncrypted };
+constexpr std::string_view kMessageFieldNames[] = {"data",     "old", "type",     "table",
+                                                   "database", "ts",  "encrypted"};
+
+struct MessageFields {
+  bool has_type = false;
+  std::string_view type;
+  std::optional<RowType> row_type;
+  bool has_database = false;
+  std::string_view database;
+  bool has_table = false;
+  std::string_view table;
+  int64_t ts = 0;
+  bool encrypted = false;
+};
+
+class MessageReader {
+ public:
+  explicit MessageReader(const DecodeSchema& schema)
+      : schema_(schema),
+        width_(schema.columns.size()),
+        field_matcher_(kMessageFieldNames),
+        column_matcher_(ColumnNames(schema.columns)),
+        parser_(schema.max_message_bytes) {}
+
+  DecodeResult Decode(const SourceMessage& message) {
+    DecodeResult result;
+    result.format = "maxwell";
+    MessageFields fields;
+    Problem problem = Read(message.payload, &fields);
+    if (!problem) problem = BuildRow(fields, message.position);
+    result.message_type = fields.encrypted && !fields.has_type ? "encrypted" : fields.type;
+    if (problem) {
+      result.error = problem.error;
+      result.detail = problem.detail;
+      return result;
+    }
+    result.rows = rows_;
+    return result;
+  }
+
+ private:
+  Problem Read(std::string_view payload, MessageFields* fields) {
+    data_.Reset();
+    old_.Reset();
+    rows_.clear();
+    ondemand::document document;
+    ondemand::object message;
+    if (Problem problem = OpenObject(parser_, payload, &document, &message)) return problem;
+    for (auto field_result : message) {
+      if (auto code = field_result.error()) return InvalidJson(code);
+      ondemand::field& field = FieldOf(field_result);
+      const int id = field_matcher_.Find(field);
+      if (id < 0) continue;
+      if (Problem problem = ReadField(static_cast<MessageField>(id), field.value(), fields)) {
+        return problem;
+      }
+    }
+    return PaddedParser::CheckFullyRead(document);
+  }
+
+  Problem ReadField(MessageField id, ondemand::value& value, MessageFields* fields) {
+    switch (id) {
+      case kData:
+        return IsKnownUnwantedTable(*fields)
+                   ? SkipValue(value)
+                   : ReadImage(value, "field \"data\" is not an object", &data_);
+      case kOld:
+        return IsKnownUnwantedTable(*fields)
+                   ? SkipValue(value)
+                   : ReadImage(value, "field \"old\" is not an object", &old_);
+      case kType: {
+        Problem problem =
+            ReadStringField(value, /*null_allowed=*/false, "field \"type\" is not a string",
+                            &fields->has_type, &fields->type);
+        fields->row_type = RowTypeOf(fields->type);
+        return problem;
+      }
+      case kTable:
+        return ReadStringField(value, /*null_allowed=*/true, "field \"table\" is not a string",
+                               &fields->has_table, &fields->table);
+      case kDatabase:
+        return ReadStringField(value, /*null_allowed=*/true, "field \"database\" is not a string",
+                               &fields->has_database, &fields->database);
+      case kTs:
+        return ReadInt64Field(value, "field \"ts\" is not a 64-bit integer", &fields->ts);
+      case kEncrypted:
+        fields->encrypted = true;
+        return SkipValue(value);
+    }
+    return kNoProblem;
+  }
+
+  bool IsKnownUnwantedTable(const MessageFields& fields) const {
+    return fields.row_type.has_value() && fields.has_database && fields.has_table &&
+           !schema_.HasTable(fields.database, fields.table);
+  }
+
+  // Reads `data` or `old`: null, or one object. For DDL events `old` and
+  // `def` hold table definitions: only the columns named like mapped ones
+  // are read, and DDL gives no rows.
+  Problem ReadImage(ondemand::value& value, std::string_view not_object, ImageTable* table) {
+    table->Reset();
+    JsonType type;
+    if (auto code = value.type().get(type)) return InvalidJson(code);
+    if (type == JsonType::null) return CheckNull(value);
+    ondemand::object row;
+    if (auto code = value.get_object().get(row)) {
+      return JsonProblem(code, not_object);
+    }
+    table->found = true;
+    ColumnValue* const values = table->AppendRow(width_);
+    uint64_t present = 0;
+    for (auto field_result : row) {
+      if (auto code = field_result.error()) return InvalidJson(code);
+      ondemand::field& field = FieldOf(field_result);
+      const int slot = column_matcher_.Find(field);
+      if (slot < 0) continue;
+      JsonType kind;
+      if (Problem problem = ReadTypedColumnValue(field.value(), &values[slot], &kind)) {
+        return problem;
+      }
+      present |= uint64_t{1} << slot;
+    }
+    table->present[0] = present;
+    return kNoProblem;
+  }
+
+  Problem BuildRow(const MessageFields& fields, const SourcePosition& position) {
+    if (fields.encrypted) {
+      return {DecodeError::kUnsupportedEvent,
+              "an encrypted Maxwell payload (encrypt=data or all): txmon cannot decrypt it"};
+    }
+    if (!fields.has_type) return {DecodeError::kMissingField, "field \"type\" is missing"};
+    if (!fields.row_type) return kNoProblem;  // DDL, bootstrap-start/-complete, ...
+    if (!fields.has_table) return {DecodeError::kMissingField, "field \"table\" is missing"};
+    if (!schema_.HasTable(fields.database, fields.table)) {
+      return {DecodeError::kUnknownTable, "no mapping declares this table"};
+    }
+    if (!data_.found) return {DecodeError::kMissingField, "field \"data\" is missing or null"};
+    RowChange& row = rows_.emplace_back();
+    row.database = fields.database;
+    row.table = fields.table;
+    row.op = fields.row_type->op;
+    row.bootstrap = fields.row_type->bootstrap;
+    // Row events' ts is in seconds; a producer writing ms (as Maxwell does
+    // for DDL only) would give a date beyond year 33658: read it as ms.
+    constexpr int64_t kMaxSeconds = 1'000'000'000'000;
+    row.commit_time_ms = fields.ts >= kMaxSeconds ? fields.ts : fields.ts * 1000;
+    row.position = position;
+    const std::span<const ColumnValue> data = data_.Row(0, width_);
+    switch (row.op) {
+      case RowOp::kInsert:
+        row.after = data;
+        break;
+      case RowOp::kDelete:
+        row.before = data;
+        break;
+      case RowOp::kUpdate:
+        row.after = data;
+        row.before = old_.found ? OverlayOld() : data;
+        row.changed_slots = old_.found ? old_.present[0] : 0;
+        break;
+    }
+    return kNoProblem;
+  }
+
+  // The before image: the columns named in `old` keep their old values, the
+  // others take the value from `data`.
+  std::span<const ColumnValue> OverlayOld() {
+    const std::span<const ColumnValue> after = data_.Row(0, width_);
+    const std::span<ColumnValue> before = old_.Row(0, width_);
+    const uint64_t changed = old_.present[0];
+    for (size_t slot = 0; slot < width_; ++slot) {
+      if (((changed >> slot) & 1) == 0) before[slot] = after[slot];
+    }
+    return before;
+  }
+
+  const DecodeSchema& schema_;
+  const size_t width_;
+  const RawKeyMatcher field_matcher_;
+  const RawKeyMatcher column_matcher_;
+  PaddedParser parser_;
+  ImageTable data_;
+  ImageTable old_;
+  std::vector<RowChange> rows_;
+};
+
+}  // namespace
+
+struct MaxwellDecoder::Workspace : MessageReader {
+  using MessageReader::MessageReader;
+};
+
+MaxwellDecoder::MaxwellDecoder(const DecodeSchema& schema)
+    : schema_(schema), workspace_(std::make_unique<Workspace>(schema_)) {}
+
+MaxwellDecoder::~MaxwellDecoder() = default;
+
+DecodeResult MaxwellDecoder::Decode(const SourceMessage& message) {
+  return workspace_->Decode(message);
+}
+
+}  // namespace txmon
