@@ -18,6 +18,10 @@ std::string_view DecodeErrorReason(DecodeError error) {
       return "too_large";
     case DecodeError::kBadValue:
       return "bad_value";
+    case DecodeError::kMalformedEvent:
+      return "malformed_event";
+    case DecodeError::kUnsupportedEvent:
+      return "unsupported_event";
   }
   return "none";
 }

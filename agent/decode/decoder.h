@@ -23,8 +23,10 @@ enum class DecodeError : uint8_t {
   kUnknownTable,  // a row change for a table that no mapping declares
   kTooLarge,      // bigger than the configured message size limit
   kBadValue,      // a value that cannot be read (e.g. rows/old mismatch)
+  kMalformedEvent,    // binary input (a binlog event) truncated or inconsistent
+  kUnsupportedEvent,  // a well-formed input this decoder cannot read (e.g. compressed rows)
 };
-inline constexpr int kDecodeErrorCount = 7;
+inline constexpr int kDecodeErrorCount = 9;
 std::string_view DecodeErrorReason(DecodeError error);  // "invalid_json", ...
 
 struct DecodeResult {
