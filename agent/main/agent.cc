@@ -8,6 +8,7 @@
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/main/alert_checkpoint.h"
+#include "agent/main/binlog_wiring.h"
 #include "agent/main/live_board_checkpoint.h"
 #include "agent/rules/live_alerts.h"
 #include "agent/rules/rules_api.h"
@@ -27,13 +28,16 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   if (Status s = agent->pipeline_metrics_.Register(agent->store_); !s.ok()) return s;
   if (Status s = agent->process_metrics_.Register(agent->store_); !s.ok()) return s;
+  if (config.source.has_binlog && agent->options_.source_file.empty()) {
+    if (Status s = agent->pipeline_metrics_.RegisterReplica(agent->store_); !s.ok()) return s;
+  }
   if (Status s = agent->RegisterReloadMetrics(); !s.ok()) return s;
   if (Status s = RowMapper::Compile(config.metrics, agent->store_, &agent->mapper_); !s.ok()) {
     return s;
   }
   DecodeSchema schema = agent->mapper_->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  agent->decoder_ = std::make_unique<CanalDecoder>(schema);
+  agent->decoder_ = MakeDecoder(schema, config, &agent->binlog_columns_);
   if (Status s = agent->CreateSource(); !s.ok()) return s;
   Agent* self = agent.get();  // the rules exist before the pipeline runs
   agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
@@ -93,7 +97,12 @@ Status Agent::CreateSource() {
     Log(LogLevel::kInfo, "source", "replaying a file", {{"path", options_.source_file}});
     return Status::Ok();
   }
+  if (options_.config.source.has_binlog) return CreateBinlogSource(options_.config, &source_);
   const KafkaConfig& kafka = options_.config.source.kafka;
+  if (!options_.config.source.has_kafka) {
+    return Status::Error(options_.config.file +
+                         ": source: give source.kafka or source.binlog (or use --source.file)");
+  }
   if (kafka.brokers.empty() || kafka.topics.empty()) {
     return Status::Error(options_.config.file +
                          ": source.kafka needs brokers and topics (or use --source.file)");

@@ -28,6 +28,8 @@
 
 namespace txmon {
 
+class BinlogColumnCatalog;
+
 struct AgentOptions {
   AgentConfig config;
   // Replay this JSON-lines file ("-": stdin) instead of consuming Kafka.
@@ -98,6 +100,8 @@ class Agent {
   ProcessMetrics process_metrics_;
   std::unique_ptr<RowMapper> mapper_;
   std::unique_ptr<Decoder> decoder_;
+  // source.binlog's column names, shared by the decoders of every reload.
+  std::shared_ptr<BinlogColumnCatalog> binlog_columns_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Pipeline> pipeline_;
   // Destroyed before the notifier they send to, after the web server.

@@ -6,6 +6,7 @@
 #include "agent/base/wall_clock.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/main/agent.h"
+#include "agent/main/binlog_wiring.h"
 
 namespace txmon {
 
@@ -100,7 +101,7 @@ Status Agent::ApplyReload(const AgentConfig& config) {
   if (Status s = RowMapper::CompileForReload(config.metrics, store_, &mapper); !s.ok()) return s;
   DecodeSchema schema = mapper->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  auto decoder = std::make_unique<CanalDecoder>(schema);
+  std::unique_ptr<Decoder> decoder = MakeDecoder(schema, config, &binlog_columns_);
   rules_->Reload(std::move(groups), config.evaluation_interval_ms);
   pipeline_->Reconfigure(std::move(decoder), std::move(mapper));
   return Status::Ok();

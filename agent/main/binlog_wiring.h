@@ -1,0 +1,28 @@
+// The binlog replica's parts, built from source.binlog: the source, the
+// column-name catalog, and the binlog decoder that asks it. Kept apart from
+// agent.cc so the decoder choice stays one call there and at reload.
+//
+// Threading: called on the thread that builds or reloads the agent; the
+// decoder and the catalog then run on the pipeline thread.
+#pragma once
+
+#include <memory>
+
+#include "agent/base/status.h"
+#include "agent/config/agent_config.h"
+#include "agent/decode/decoder.h"
+#include "agent/source/binlog_columns.h"
+#include "agent/source/source.h"
+
+namespace txmon {
+
+// The decoder for `config.source`: Canal's, or the binlog decoder when
+// source.binlog is configured (column names from `*catalog`, created at the
+// first call and shared by the decoders of later reloads).
+std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const AgentConfig& config,
+                                     std::shared_ptr<BinlogColumnCatalog>* catalog);
+
+// A BinlogSource for source.binlog.
+Status CreateBinlogSource(const AgentConfig& config, std::unique_ptr<Source>* source);
+
+}  // namespace txmon
