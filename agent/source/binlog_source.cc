@@ -167,9 +167,14 @@ bool BinlogSource::GetReplicaStats(ReplicaStats* stats) const {
   stats->events_by_type.clear();
   for (size_t type = 0; type < events_.size(); ++type) {
     const uint64_t n = events_[type].load(std::memory_order_relaxed);
-    if (n > 0) {
-      stats->events_by_type.emplace_back(
-          std::string(binlog_event::Name(static_cast<uint8_t>(type))), n);
+    if (n == 0) continue;
+    const std::string_view name = binlog_event::Name(static_cast<uint8_t>(type));
+    auto it = std::find_if(stats->events_by_type.begin(), stats->events_by_type.end(),
+                           [&](const auto& entry) { return entry.first == name; });
+    if (it == stats->events_by_type.end()) {
+      stats->events_by_type.emplace_back(std::string(name), n);
+    } else {
+      it->second += n;  // v1 and v2 row events share a name
     }
   }
   stats->heartbeats = heartbeats_.load(std::memory_order_relaxed);

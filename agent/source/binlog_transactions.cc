@@ -29,11 +29,11 @@ std::string_view Name(uint8_t type) {
     case 19:
       return "TABLE_MAP";
     case 23:
-      return "WRITE_ROWS_V1";
+      return "WRITE_ROWS";
     case 24:
-      return "UPDATE_ROWS_V1";
+      return "UPDATE_ROWS";
     case 25:
-      return "DELETE_ROWS_V1";
+      return "DELETE_ROWS";
     case 26:
       return "INCIDENT";
     case 27:
@@ -54,6 +54,10 @@ std::string_view Name(uint8_t type) {
       return "ANONYMOUS_GTID";
     case 35:
       return "PREVIOUS_GTIDS";
+    case 36:
+      return "TRANSACTION_CONTEXT";
+    case 37:
+      return "VIEW_CHANGE";
     case 38:
       return "XA_PREPARE";
     case 39:
@@ -61,13 +65,13 @@ std::string_view Name(uint8_t type) {
     case 40:
       return "TRANSACTION_PAYLOAD";
     case 41:
-      return "HEARTBEAT_V2";
+      return "HEARTBEAT";
     case 160:
       return "ANNOTATE_ROWS";
     case 161:
       return "BINLOG_CHECKPOINT";
     case 162:
-      return "MARIADB_GTID";
+      return "GTID";
     case 163:
       return "GTID_LIST";
     case 164:
@@ -75,17 +79,17 @@ std::string_view Name(uint8_t type) {
     case 165:
       return "QUERY_COMPRESSED";
     case 166:
-      return "WRITE_ROWS_COMPRESSED_V1";
+      return "COMPRESSED_ROWS";
     case 167:
-      return "UPDATE_ROWS_COMPRESSED_V1";
+      return "COMPRESSED_ROWS";
     case 168:
-      return "DELETE_ROWS_COMPRESSED_V1";
+      return "COMPRESSED_ROWS";
     case 169:
-      return "WRITE_ROWS_COMPRESSED";
+      return "COMPRESSED_ROWS";
     case 170:
-      return "UPDATE_ROWS_COMPRESSED";
+      return "COMPRESSED_ROWS";
     case 171:
-      return "DELETE_ROWS_COMPRESSED";
+      return "COMPRESSED_ROWS";
     default:
       return "UNKNOWN";
   }

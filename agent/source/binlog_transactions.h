@@ -40,8 +40,9 @@ inline constexpr uint8_t kMysqlGtid = 33;
 inline constexpr uint8_t kMysqlAnonymousGtid = 34;
 inline constexpr uint8_t kMariadbGtid = 162;
 inline constexpr uint8_t kQueryCompressed = 165;
-// Event type names as the server's sources spell them, without "_EVENT"
-// ("WRITE_ROWS_V1", "TABLE_MAP", ...); "UNKNOWN" for others.
+// Event type names as the binlog decoder gives them (BinlogDecoder::
+// EventTypeName: "WRITE_ROWS" for v1 and v2, "GTID" for MySQL's and
+// MariaDB's, "TABLE_MAP", ...); "UNKNOWN" for others.
 std::string_view Name(uint8_t type);
 // WRITE/UPDATE/DELETE rows, v1, v2 and MariaDB's compressed forms.
 bool IsRows(uint8_t type);
