@@ -20,7 +20,7 @@
 namespace txmon {
 namespace {
 
-using test::MariadbServer;
+using test::MariaDbServer;
 
 uint8_t EventType(std::string_view payload) { return static_cast<uint8_t>(payload[4]); }
 
@@ -37,21 +37,22 @@ class BinlogSourceTest : public ::testing::Test {
                            ("txmon-binlog-source-" + std::to_string(getpid())));
     std::filesystem::remove_all(*dir_);
     std::string error;
-    server_ = MariadbServer::Start(*dir_, &error).release();
+    server_ = MariaDbServer::Start(test::MariaDbOptions(), &error).release();
     ASSERT_NE(server_, nullptr) << error;
-    ASSERT_TRUE(server_->CreateUser("txmon", "secret",
-                                    "REPLICATION SLAVE, REPLICATION CLIENT, SELECT", &error))
-        << error;
-    ASSERT_TRUE(server_->CreateUser("nogrants", "secret", "", &error)) << error;
-    ASSERT_TRUE(server_->Execute("CREATE DATABASE shop", &error)) << error;
-    ASSERT_TRUE(server_->Execute("CREATE DATABASE other", &error)) << error;
     ASSERT_TRUE(
-        server_->Execute("CREATE TABLE shop.orders (id INT PRIMARY KEY, amount "
-                         "DECIMAL(10,2)) ENGINE=InnoDB",
-                         &error))
+        server_->Exec("CREATE USER 'txmon'@'%' IDENTIFIED BY 'secret'; GRANT REPLICATION "
+                      "SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'txmon'@'%'; CREATE USER "
+                      "'nogrants'@'%' IDENTIFIED BY 'secret'",
+                      &error))
         << error;
+    ASSERT_TRUE(server_->Exec("CREATE DATABASE shop", &error)) << error;
+    ASSERT_TRUE(server_->Exec("CREATE DATABASE other", &error)) << error;
     ASSERT_TRUE(
-        server_->Execute("CREATE TABLE other.log (id INT PRIMARY KEY) ENGINE=InnoDB", &error))
+        server_->Exec("CREATE TABLE shop.orders (id INT PRIMARY KEY, amount "
+                      "DECIMAL(10,2)) ENGINE=InnoDB",
+                      &error))
+        << error;
+    ASSERT_TRUE(server_->Exec("CREATE TABLE other.log (id INT PRIMARY KEY) ENGINE=InnoDB", &error))
         << error;
   }
   static void TearDownTestSuite() {
@@ -83,11 +84,11 @@ class BinlogSourceTest : public ::testing::Test {
 
   static void Sql(const std::string& sql) {
     std::string error;
-    ASSERT_TRUE(server_->Execute(sql, &error)) << error;
+    ASSERT_TRUE(server_->Exec(sql, &error)) << error;
   }
 
   static inline std::string* dir_ = nullptr;
-  static inline MariadbServer* server_ = nullptr;
+  static inline MariaDbServer* server_ = nullptr;
 };
 
 // What a consumer of the source sees, batch by batch, with the pipeline's
@@ -153,9 +154,9 @@ TEST_F(BinlogSourceTest, TransactionsArriveWholeAndResumeExactly) {
   // A three-row transaction and five single-row ones.
   Sql("BEGIN");
   std::string error;
-  ASSERT_TRUE(server_->Execute("INSERT INTO shop.orders VALUES (1, 1.00)", &error));
-  ASSERT_TRUE(server_->Execute("INSERT INTO shop.orders VALUES (2, 2.00)", &error));
-  ASSERT_TRUE(server_->Execute("INSERT INTO shop.orders VALUES (3, 3.00)", &error));
+  ASSERT_TRUE(server_->Exec("INSERT INTO shop.orders VALUES (1, 1.00)", &error));
+  ASSERT_TRUE(server_->Exec("INSERT INTO shop.orders VALUES (2, 2.00)", &error));
+  ASSERT_TRUE(server_->Exec("INSERT INTO shop.orders VALUES (3, 3.00)", &error));
   Sql("COMMIT");
   for (int id = 4; id <= 8; ++id)
     Sql("INSERT INTO shop.orders VALUES (" + std::to_string(id) + ", 1)");
@@ -209,7 +210,8 @@ TEST_F(BinlogSourceTest, FollowsRotationAndServerRestart) {
   ASSERT_TRUE(server_->Restart(&error)) << error;
   Sql("INSERT INTO shop.orders VALUES (103, 1)");
   consumer.WaitForRows(*source, 4);
-  ASSERT_TRUE(server_->Restart(&error, /*kill=*/true)) << error;
+  server_->Kill();
+  ASSERT_TRUE(server_->Restart(&error)) << error;
   Sql("INSERT INTO shop.orders VALUES (104, 1)");
   consumer.WaitForRows(*source, 5);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -363,7 +365,7 @@ TEST_F(BinlogAgentTest, RowsReachMetricsExactlyAndTransactionsTogether) {
     EXPECT_TRUE(v == 2 || v == 302) << "a transaction was applied in parts: " << v;
   // Source health and the binlog position are refreshed every second.
   test::MetricsText metrics = test::MetricsText::Fetch(agent.metrics_url);
-  for (int i = 0; i < 40 && metrics.Value("txmon_binlog_file_number") == 0; ++i) {
+  for (int i = 0; i < 100 && metrics.Value("txmon_binlog_file_number") == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     metrics = test::MetricsText::Fetch(agent.metrics_url);
   }

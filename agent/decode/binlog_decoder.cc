@@ -83,6 +83,17 @@ constexpr Problem kNoProblem{};
 
 Problem Malformed(std::string_view detail) { return {DecodeError::kMalformedEvent, detail}; }
 
+constexpr uint64_t kBinaryCollation = 63;
+
+bool IsLatin1Collation(uint64_t collation);
+
+// Records what a column's collation changes in its text.
+void SetCollation(uint64_t collation, Column* column) {
+  column->latin1 = IsLatin1Collation(collation);
+  const bool fixed_binary = column->type == binlog::kTypeString && collation == kBinaryCollation;
+  column->pad_to = fixed_binary ? column->fixed_length : 0;
+}
+
 bool IsLatin1Collation(uint64_t collation) {
   switch (collation) {
     case 5:     // latin1_german1_ci
@@ -405,19 +416,19 @@ bool ReadCharsets(uint8_t type, ByteReader field, std::vector<Column>* columns) 
     for (Column* column : character) {
       uint64_t collation = 0;
       if (!field.PackedInt(&collation)) return false;
-      column->latin1 = IsLatin1Collation(collation);
+      SetCollation(collation, column);
     }
     return true;
   }
   uint64_t default_collation = 0;
   if (!field.PackedInt(&default_collation)) return false;
-  for (Column* column : character) column->latin1 = IsLatin1Collation(default_collation);
+  for (Column* column : character) SetCollation(default_collation, column);
   while (field.remaining() > 0) {
     uint64_t index = 0, collation = 0;
     if (!field.PackedInt(&index) || !field.PackedInt(&collation) || index >= character.size()) {
       return false;
     }
-    character[index]->latin1 = IsLatin1Collation(collation);
+    SetCollation(collation, character[index]);
   }
   return true;
 }
@@ -487,7 +498,8 @@ Problem BinlogDecoder::Workspace::AssignSlots(const std::vector<std::string_view
               "no column names: set binlog_row_metadata=FULL on the server"};
     }
     asked = column_names(table->database, table->table);
-    if (asked == nullptr) return {DecodeError::kMissingField, "the table's column names are unknown"};
+    if (asked == nullptr)
+      return {DecodeError::kMissingField, "the table's column names are unknown"};
     if (asked->size() != table->columns.size()) {
       return {DecodeError::kBadValue, "the table's column names do not match its TABLE_MAP"};
     }

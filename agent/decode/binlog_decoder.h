@@ -68,9 +68,8 @@ namespace txmon {
 // The column names of `database`.`table` in table order (as
 // information_schema.COLUMNS lists them by ORDINAL_POSITION), or null when
 // unknown. The vector needs to live only until the callback returns.
-using BinlogColumnNames =
-    std::function<const std::vector<std::string>*(std::string_view database,
-                                                  std::string_view table)>;
+using BinlogColumnNames = std::function<const std::vector<std::string>*(std::string_view database,
+                                                                        std::string_view table)>;
 
 struct BinlogDecoderOptions {
   // Asked when a mapped table's TABLE_MAP has no COLUMN_NAME metadata

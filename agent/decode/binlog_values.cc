@@ -58,6 +58,7 @@ bool ReadStringMetadata(ByteReader* metadata, Column* column) {
   }
   column->kind = ValueKind::kString;
   column->prefix = length > 255 ? 2 : 1;
+  column->fixed_length = static_cast<uint16_t>(length);
   return true;
 }
 
@@ -177,11 +178,10 @@ uint64_t FractionMicros(const uint8_t* data, uint8_t fsp) {
 // digits, as MariaDB prints it (FLT_DIG).
 size_t DecimalDigits(double value, bool single, char* digits, int* decpt) {
   char buffer[64];
-  std::to_chars_result r = single
-                               ? std::to_chars(buffer, buffer + sizeof(buffer), value,
-                                               std::chars_format::scientific, 5)
-                               : std::to_chars(buffer, buffer + sizeof(buffer), value,
-                                               std::chars_format::scientific);
+  std::to_chars_result r =
+      single
+          ? std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific, 5)
+          : std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific);
   const char* end = r.ptr;
   const char* e = buffer;
   while (e < end && *e != 'e') ++e;
@@ -406,6 +406,13 @@ std::string_view ValueFormatter::Copy(std::string_view bytes) {
   return {out, bytes.size()};
 }
 
+std::string_view ValueFormatter::PaddedCopy(std::string_view bytes, size_t length) {
+  char* out = arena_->Allocate(length);
+  std::memcpy(out, bytes.data(), bytes.size());
+  std::memset(out + bytes.size(), 0, length - bytes.size());
+  return {out, length};
+}
+
 // MySQL's latin1 is Windows-1252: 0x80-0x9F are typographic characters.
 std::string_view ValueFormatter::Latin1ToUtf8(std::string_view bytes) {
   static constexpr uint16_t kCp1252High[32] = {
@@ -608,8 +615,8 @@ namespace txmon::binlog {
 // zero timestamp.
 char* ValueFormatter::TimestampText(const Column& column, const uint8_t* data, char* out) {
   const bool v2 = column.kind == ValueKind::kTimestamp2;
-  const int64_t seconds = static_cast<int64_t>(v2 ? ByteReader::BigEndian(data, 4)
-                                                  : ByteReader::LittleEndian(data, 4));
+  const int64_t seconds =
+      static_cast<int64_t>(v2 ? ByteReader::BigEndian(data, 4) : ByteReader::LittleEndian(data, 4));
   const uint64_t micros = v2 ? FractionMicros(data + 4, column.scale) : 0;
   if (seconds == 0 && micros == 0) {
     out = PutDate(out, 0, 0, 0);
@@ -683,7 +690,11 @@ bool ValueFormatter::Format(const Column& column, const uint8_t* data, size_t si
       }
       const std::string_view bytes(reinterpret_cast<const char*>(data) + column.prefix,
                                    size - column.prefix);
-      *text = column.latin1 ? Latin1ToUtf8(bytes) : Copy(bytes);
+      if (column.pad_to > bytes.size()) {
+        *text = PaddedCopy(bytes, column.pad_to);
+      } else {
+        *text = column.latin1 ? Latin1ToUtf8(bytes) : Copy(bytes);
+      }
       return true;
     }
     case ValueKind::kEnum:

@@ -56,24 +56,24 @@ enum ColumnType : uint8_t {
 
 // How a column's value is laid out, derived once from its type and metadata.
 enum class ValueKind : uint8_t {
-  kInteger,     // `size` bytes, little-endian
-  kFloat,       // 4 bytes IEEE
-  kDouble,      // 8 bytes IEEE
-  kDecimal,     // packed, `size` bytes from precision and scale
-  kYear,        // 1 byte, years since 1900 (0 = 0000)
-  kDate,        // 3 bytes: day 5 bits, month 4 bits, year
-  kTime,        // 3 bytes: signed HHMMSS (pre-5.6 TIME)
-  kTime2,       // 3 bytes + fraction, big-endian
-  kDatetime,    // 8 bytes: YYYYMMDDhhmmss (pre-5.6 DATETIME)
-  kDatetime2,   // 5 bytes + fraction, big-endian
-  kTimestamp,   // 4 bytes epoch seconds (pre-5.6 TIMESTAMP)
-  kTimestamp2,  // 4 bytes big-endian epoch seconds + fraction
-  kString,      // `prefix` (1, 2, 3 or 4) length bytes, then the bytes
-  kEnum,        // `size` (1 or 2) bytes index, 1-based
-  kSet,         // `size` (1..8) bytes bitmask
-  kBit,         // `size` bytes, big-endian
-  kNull,        // no bytes
-  kUnsupported, // old DECIMAL or an unknown type: the size cannot be known
+  kInteger,      // `size` bytes, little-endian
+  kFloat,        // 4 bytes IEEE
+  kDouble,       // 8 bytes IEEE
+  kDecimal,      // packed, `size` bytes from precision and scale
+  kYear,         // 1 byte, years since 1900 (0 = 0000)
+  kDate,         // 3 bytes: day 5 bits, month 4 bits, year
+  kTime,         // 3 bytes: signed HHMMSS (pre-5.6 TIME)
+  kTime2,        // 3 bytes + fraction, big-endian
+  kDatetime,     // 8 bytes: YYYYMMDDhhmmss (pre-5.6 DATETIME)
+  kDatetime2,    // 5 bytes + fraction, big-endian
+  kTimestamp,    // 4 bytes epoch seconds (pre-5.6 TIMESTAMP)
+  kTimestamp2,   // 4 bytes big-endian epoch seconds + fraction
+  kString,       // `prefix` (1, 2, 3 or 4) length bytes, then the bytes
+  kEnum,         // `size` (1 or 2) bytes index, 1-based
+  kSet,          // `size` (1..8) bytes bitmask
+  kBit,          // `size` bytes, big-endian
+  kNull,         // no bytes
+  kUnsupported,  // old DECIMAL or an unknown type: the size cannot be known
 };
 
 struct Column {
@@ -84,10 +84,14 @@ struct Column {
   uint8_t precision = 0;  // kDecimal
   uint8_t scale = 0;      // kDecimal: digits after the point; temporal: fractional digits
   bool is_unsigned = false;
-  bool latin1 = false;     // bytes in latin1 (cp1252), converted to UTF-8
+  bool latin1 = false;  // bytes in latin1 (cp1252), converted to UTF-8
+  // BINARY(n): the server strips trailing zero bytes, SELECT shows them:
+  // padded back to `pad_to` bytes (known only with charset metadata).
+  uint16_t fixed_length = 0;  // kTypeString: the declared length in bytes
+  uint16_t pad_to = 0;
   bool is_binary_json = false;  // MySQL's binary JSON (kString layout)
-  int names = -1;          // kEnum/kSet: index of its value names in the table, or -1
-  int slot = -1;           // the ColumnSlots slot, or -1 when no mapping needs it
+  int names = -1;               // kEnum/kSet: index of its value names in the table, or -1
+  int slot = -1;                // the ColumnSlots slot, or -1 when no mapping needs it
 };
 
 // Reads the type and metadata bytes of one column from a TABLE_MAP's
@@ -140,6 +144,7 @@ class ValueFormatter {
 
  private:
   std::string_view Copy(std::string_view bytes);
+  std::string_view PaddedCopy(std::string_view bytes, size_t length);
   std::string_view Latin1ToUtf8(std::string_view bytes);
   std::string_view Integer(const Column& column, const uint8_t* data);
   std::string_view Decimal(const Column& column, const uint8_t* data);

@@ -17,12 +17,12 @@ namespace txmon {
 // Why a message was rejected; the label of txmon_decode_errors_total.
 enum class DecodeError : uint8_t {
   kNone = 0,
-  kInvalidJson,   // not JSON, truncated, bad UTF-8
-  kMissingField,  // a required field is absent
-  kWrongType,     // a field has the wrong JSON type
-  kUnknownTable,  // a row change for a table that no mapping declares
-  kTooLarge,      // bigger than the configured message size limit
-  kBadValue,      // a value that cannot be read (e.g. rows/old mismatch)
+  kInvalidJson,       // not JSON, truncated, bad UTF-8
+  kMissingField,      // a required field is absent
+  kWrongType,         // a field has the wrong JSON type
+  kUnknownTable,      // a row change for a table that no mapping declares
+  kTooLarge,          // bigger than the configured message size limit
+  kBadValue,          // a value that cannot be read (e.g. rows/old mismatch)
   kMalformedEvent,    // binary input (a binlog event) truncated or inconsistent
   kUnsupportedEvent,  // a well-formed input this decoder cannot read (e.g. compressed rows)
 };
