@@ -376,6 +376,23 @@ TEST_F(BinlogAgentTest, RowsReachMetricsExactlyAndTransactionsTogether) {
   EXPECT_GT(metrics.Value("txmon_binlog_file_number"), 0);
 }
 
+TEST_F(BinlogAgentTest, UserWithoutGrantsStopsTheAgentWithTheGrantToRun) {
+  std::string config;
+  {
+    std::ifstream in(config_path_);
+    config.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  config.replace(config.find("user: txmon"), 11, "user: nogrants");
+  std::ofstream(config_path_) << config;
+  test::TxmonProcess agent = StartAgent(0);
+  ASSERT_TRUE(agent.process);
+  EXPECT_EQ(agent.process->Wait(std::chrono::seconds(20)), 1);
+  EXPECT_NE(agent.process->Stderr().find(
+                "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'nogrants'@'%'"),
+            std::string::npos)
+      << agent.process->Stderr();
+}
+
 TEST_F(BinlogAgentTest, KilledAtRandomMomentsWhileWritesContinueStaysExact) {
   std::atomic<bool> stop{false};
   std::atomic<int> rows{0};
