@@ -28,7 +28,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   if (Status s = agent->pipeline_metrics_.Register(agent->store_); !s.ok()) return s;
   if (Status s = agent->process_metrics_.Register(agent->store_); !s.ok()) return s;
-  if (config.source.has_binlog && agent->options_.source_file.empty()) {
+  if (agent->binlog_config() != nullptr) {
     if (Status s = agent->pipeline_metrics_.RegisterReplica(agent->store_); !s.ok()) return s;
   }
   if (Status s = agent->RegisterReloadMetrics(); !s.ok()) return s;
@@ -37,7 +37,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   DecodeSchema schema = agent->mapper_->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  agent->decoder_ = MakeDecoder(schema, config, &agent->binlog_columns_);
+  agent->decoder_ = MakeDecoder(schema, agent->binlog_config(), &agent->binlog_columns_);
   if (Status s = agent->CreateSource(); !s.ok()) return s;
   Agent* self = agent.get();  // the rules exist before the pipeline runs
   agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
@@ -97,7 +97,7 @@ Status Agent::CreateSource() {
     Log(LogLevel::kInfo, "source", "replaying a file", {{"path", options_.source_file}});
     return Status::Ok();
   }
-  if (options_.config.source.has_binlog) return CreateBinlogSource(options_.config, &source_);
+  if (binlog_config() != nullptr) return CreateBinlogSource(options_.config, &source_);
   const KafkaConfig& kafka = options_.config.source.kafka;
   if (!options_.config.source.has_kafka) {
     return Status::Error(options_.config.file +

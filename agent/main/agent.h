@@ -89,6 +89,12 @@ class Agent {
   // txmon_config_last_reload_* (in agent_reload.cc, like Reload).
   Status RegisterReloadMetrics();
   Status ApplyReload(const AgentConfig& config);
+  // The running source.binlog, or null when the source is Kafka or a file.
+  const BinlogConfig* binlog_config() const {
+    return options_.source_file.empty() && options_.config.source.has_binlog
+               ? &options_.config.source.binlog
+               : nullptr;
+  }
   // Sets the reload metrics; at start after the checkpoint is restored, so
   // the start's load replaces the reload state saved in it.
   void RecordReload(bool ok);

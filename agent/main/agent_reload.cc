@@ -85,8 +85,10 @@ Status Agent::Reload() {
        {"metrics", std::to_string(loaded.metrics.size())},
        {"rule_groups", std::to_string(rules_->groups().size())}});
   const std::string time_zone = options_.config.time_zone;
+  SourceConfig source = std::move(options_.config.source);
   options_.config = std::move(loaded);
-  options_.config.time_zone = time_zone;  // still the one in use
+  options_.config.time_zone = time_zone;       // still the one in use
+  options_.config.source = std::move(source);  // likewise
   return Status::Ok();
 }
 
@@ -101,7 +103,7 @@ Status Agent::ApplyReload(const AgentConfig& config) {
   if (Status s = RowMapper::CompileForReload(config.metrics, store_, &mapper); !s.ok()) return s;
   DecodeSchema schema = mapper->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  std::unique_ptr<Decoder> decoder = MakeDecoder(schema, config, &binlog_columns_);
+  std::unique_ptr<Decoder> decoder = MakeDecoder(schema, binlog_config(), &binlog_columns_);
   rules_->Reload(std::move(groups), config.evaluation_interval_ms);
   pipeline_->Reconfigure(std::move(decoder), std::move(mapper));
   return Status::Ok();

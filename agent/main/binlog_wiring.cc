@@ -47,12 +47,10 @@ class SchemaWatchingDecoder : public Decoder {
 
 }  // namespace
 
-std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const AgentConfig& config,
+std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const BinlogConfig* binlog,
                                      std::shared_ptr<BinlogColumnCatalog>* catalog) {
-  if (!config.source.has_binlog) return std::make_unique<CanalDecoder>(schema);
-  if (!*catalog) {
-    *catalog = std::make_shared<BinlogColumnCatalog>(EndpointOf(config.source.binlog));
-  }
+  if (binlog == nullptr) return std::make_unique<CanalDecoder>(schema);
+  if (!*catalog) *catalog = std::make_shared<BinlogColumnCatalog>(EndpointOf(*binlog));
   return std::make_unique<SchemaWatchingDecoder>(schema, *catalog);
 }
 

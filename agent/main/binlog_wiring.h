@@ -16,10 +16,10 @@
 
 namespace txmon {
 
-// The decoder for `config.source`: Canal's, or the binlog decoder when
-// source.binlog is configured (column names from `*catalog`, created at the
-// first call and shared by the decoders of later reloads).
-std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const AgentConfig& config,
+// The decoder for the running source: Canal's, or the binlog decoder when
+// `binlog` (the running source.binlog) is not null (column names from
+// `*catalog`, created at the first call and shared by later reloads).
+std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const BinlogConfig* binlog,
                                      std::shared_ptr<BinlogColumnCatalog>* catalog);
 
 // A BinlogSource for source.binlog.
