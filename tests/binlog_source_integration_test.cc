@@ -488,5 +488,31 @@ TEST_F(BinlogAgentTest, KilledAtRandomMomentsAndServerRestartStayExact) {
   EXPECT_EQ(metrics.Value("txmon_decode_errors_total", {{"reason", "unsupported_event"}}), 0);
 }
 
+// `txmon demo --source=binlog`: a private mariadbd, the shop writing SQL,
+// the agent reading the binlog; business metrics move, nothing is refused.
+TEST(BinlogDemoTest, DemoFromARealCommit) {
+  std::string error;
+  test::TxmonProcess demo = test::StartTxmon(
+      {"demo", "--source=binlog", "--rate=50"},
+      (std::filesystem::temp_directory_path() / ("txmon-binlog-demo-" + std::to_string(getpid())))
+          .string(),
+      &error, std::chrono::seconds(90));
+  ASSERT_TRUE(demo.process) << error;
+  double created = 0;
+  test::MetricsText metrics;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    metrics = test::MetricsText::Fetch(demo.metrics_url);
+    created = metrics.Sum("shop_orders_created_total");
+    if (created >= 50 && metrics.Sum("shop_orders_paid_total") > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_GE(created, 50);
+  EXPECT_GT(metrics.Sum("shop_orders_paid_total"), 0);
+  EXPECT_EQ(metrics.Sum("txmon_decode_errors_total"), 0);
+  EXPECT_EQ(metrics.Value("txmon_source_up"), 1);
+  EXPECT_EQ(demo.process->Stop(std::chrono::seconds(30)), 0) << demo.process->Stderr();
+}
+
 }  // namespace
 }  // namespace txmon

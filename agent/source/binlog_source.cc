@@ -185,8 +185,10 @@ bool BinlogSource::GetReplicaStats(ReplicaStats* stats) const {
   const int64_t event_s = last_event_time_s_.load(std::memory_order_relaxed);
   stats->seconds_behind = 0;
   if (!caught_up_.load(std::memory_order_relaxed) && event_s > 0) {
-    const int64_t server_now_ms = WallClockMs() + server_clock_offset_ms_.load();
-    stats->seconds_behind = std::max<double>(0, (server_now_ms - event_s * 1000) / 1000.0);
+    // Event times have whole seconds: so does the difference, as in
+    // MySQL's Seconds_Behind_Source.
+    const int64_t server_now_s = (WallClockMs() + server_clock_offset_ms_.load()) / 1000;
+    stats->seconds_behind = static_cast<double>(std::max<int64_t>(0, server_now_s - event_s));
   }
   return true;
 }
