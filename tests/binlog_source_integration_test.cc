@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/source/binlog_position.h"
 #include "agent/source/binlog_source.h"
 #include "agent/source/binlog_transactions.h"
@@ -341,7 +343,7 @@ class BinlogAgentTest : public BinlogSourceTest {
     std::string error;
     test::TxmonProcess agent = test::StartTxmon(
         {"--config.file=" + config_path_,
-         "--checkpoint.file=" + (dir_path_ / "checkpoint").string(), "--checkpoint.interval=100ms"},
+         "--checkpoint.file=" + (dir_path_ / "checkpoint").string(), "--checkpoint.interval=20ms"},
         (dir_path_ / ("txmon-" + std::to_string(run))).string(), &error);
     EXPECT_TRUE(agent.process) << error;
     return agent;
@@ -370,34 +372,57 @@ TEST_F(BinlogAgentTest, RowsReachMetricsExactlyAndTransactionsTogether) {
   ASSERT_TRUE(agent.process);
   Sql("INSERT INTO shop." + table_ + " VALUES (1, 10.25, 'app'), (2, 0.75, 'web')");
   EXPECT_EQ(WaitForCount(agent.metrics_url, 2, std::chrono::seconds(20)), 2);
-  // A 300-row transaction: /metrics shows none or all of it, never a part.
+  // 300-row transactions: every checkpoint holds none or all of each (a
+  // scrape may land while a batch's rows are being applied, microseconds
+  // apart; a checkpoint is taken between batches only).
+  Checkpoint checkpoint;
   std::atomic<bool> done{false};
   std::vector<double> seen;
-  std::thread scraper([&] {
-    while (!done.load())
-      seen.push_back(test::MetricsText::Fetch(agent.metrics_url).Sum("sales_total"));
-  });
-  Sql("BEGIN");
-  for (int id = 100; id < 400; id += 100) {
-    std::string chunk;
-    for (int i = id; i < id + 100; ++i) {
-      chunk += (chunk.empty() ? "" : ",") + ("(" + std::to_string(i) + ", 1.00, 'app')");
+  std::thread reader([&] {
+    const std::string path = (dir_path_ / "checkpoint").string();
+    while (!done.load()) {
+      Checkpoint c;
+      bool found = false;
+      std::string from;
+      if (!ReadCheckpointFile(path, &c, &found, &from).ok() || !found) continue;
+      for (const MetricSnapshot& m : c.store.metrics) {
+        if (m.name != "sales_total") continue;
+        int64_t total = 0;
+        for (const SeriesSnapshot& series : m.series) total += series.value;
+        seen.push_back(total / 1e6);
+      }
     }
-    Sql("INSERT INTO shop." + table_ + " VALUES " + chunk);
+  });
+  for (int t = 0; t < 5; ++t) {
+    Sql("BEGIN");
+    for (int id = 100; id < 400; id += 100) {
+      std::string chunk;
+      for (int i = id; i < id + 100; ++i) {
+        chunk += (chunk.empty() ? "" : ",") + ("(" + std::to_string(1000 * t + i) + ", " +
+                                               (t == 0 ? "1.00" : "0.00") + ", 'app')");
+      }
+      Sql("INSERT INTO shop." + table_ + " VALUES " + chunk);
+    }
+    Sql("COMMIT");
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }
-  Sql("COMMIT");
-  EXPECT_EQ(WaitForCount(agent.metrics_url, 302, std::chrono::seconds(20)), 302);
+  EXPECT_EQ(WaitForCount(agent.metrics_url, 1502, std::chrono::seconds(20)), 1502);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   done = true;
-  scraper.join();
-  for (double v : seen)
-    EXPECT_TRUE(v == 2 || v == 302) << "a transaction was applied in parts: " << v;
+  reader.join();
+  EXPECT_FALSE(seen.empty());
+  for (double v : seen) {
+    // 0: a checkpoint written before the first two rows, still on disk.
+    EXPECT_TRUE(v == 0 || std::fmod(v - 2, 300) == 0)
+        << "a checkpoint holds part of a transaction: " << v;
+  }
   // Source health and the binlog position are refreshed every second.
   test::MetricsText metrics = test::MetricsText::Fetch(agent.metrics_url);
   for (int i = 0; i < 100 && metrics.Value("txmon_binlog_file_number") == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     metrics = test::MetricsText::Fetch(agent.metrics_url);
   }
-  EXPECT_EQ(metrics.Value("sales_amount_total"), 311);
+  EXPECT_EQ(metrics.Value("sales_amount_total"), 311);  // 10.25 + 0.75 + 300 x 1.00
   EXPECT_EQ(metrics.Value("sales_total", {{"channel", "web"}}), 1);
   EXPECT_EQ(metrics.Value("txmon_source_up"), 1);
   EXPECT_EQ(metrics.Sum("txmon_decode_errors_total"), 0);
