@@ -513,6 +513,61 @@ TEST_F(BinlogAgentTest, KilledAtRandomMomentsAndServerRestartStayExact) {
   EXPECT_EQ(metrics.Value("txmon_decode_errors_total", {{"reason", "unsupported_event"}}), 0);
 }
 
+// binlog_row_metadata=MINIMAL: no column names in the stream, so they come
+// from information_schema, and a DDL that moves columns mid-stream is
+// followed (the names are read again).
+TEST(BinlogMinimalMetadataTest, ColumnNamesFromTheServerFollowDdl) {
+  test::MariaDbOptions options;
+  options.binlog_row_metadata = "MINIMAL";
+  std::string error;
+  auto server = test::MariaDbServer::Start(options, &error);
+  ASSERT_TRUE(server) << error;
+  ASSERT_TRUE(
+      server->Exec("CREATE USER 'txmon'@'%' IDENTIFIED BY 'secret'; GRANT REPLICATION "
+                   "SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'txmon'@'%'; CREATE "
+                   "DATABASE shop; CREATE TABLE shop.sales (id INT PRIMARY KEY, amount "
+                   "DECIMAL(10,2), channel VARCHAR(8))",
+                   &error))
+      << error;
+  const std::string dir = server->directory() + "/txmon";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/txmon.yml")
+      << "source:\n  binlog: {address: \"" << server->address()
+      << "\", user: txmon, password: secret, server_id: 9, start: earliest}\nmetrics:\n"
+         "  - {name: sales_total, help: S., type: counter, database: shop, table: sales, on: "
+         "insert, labels: [{name: channel}]}\n"
+         "  - {name: sales_amount_total, help: A., type: counter, database: shop, table: sales, "
+         "on: insert, value: {column: amount}}\n";
+  test::TxmonProcess agent =
+      test::StartTxmon({"--config.file=" + dir + "/txmon.yml"}, dir + "/txmon", &error);
+  ASSERT_TRUE(agent.process) << error;
+  ASSERT_TRUE(
+      server->Exec("INSERT INTO shop.sales VALUES (1, 2.50, 'app'), (2, 1.25, 'web')", &error))
+      << error;
+  auto wait_for = [&](double rows) {
+    test::MetricsText metrics;
+    for (int i = 0; i < 200; ++i) {
+      metrics = test::MetricsText::Fetch(agent.metrics_url);
+      if (metrics.Sum("sales_total") >= rows) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return metrics;
+  };
+  test::MetricsText metrics = wait_for(2);
+  EXPECT_EQ(metrics.Value("sales_total", {{"channel", "app"}}), 1);
+  EXPECT_EQ(metrics.Value("sales_amount_total"), 3.75);
+  // A new first column: every column moves one place.
+  ASSERT_TRUE(
+      server->Exec("ALTER TABLE shop.sales ADD COLUMN note VARCHAR(8) FIRST; INSERT INTO "
+                   "shop.sales (note, id, amount, channel) VALUES ('x', 3, 10.00, 'web')",
+                   &error))
+      << error;
+  metrics = wait_for(3);
+  EXPECT_EQ(metrics.Value("sales_total", {{"channel", "web"}}), 2);
+  EXPECT_EQ(metrics.Value("sales_amount_total"), 13.75);
+  EXPECT_EQ(metrics.Sum("txmon_decode_errors_total"), 0);
+}
+
 // `txmon demo --source=binlog`: a private mariadbd, the shop writing SQL,
 // the agent reading the binlog; business metrics move, nothing is refused.
 TEST(BinlogDemoTest, DemoFromARealCommit) {
