@@ -12,7 +12,7 @@
 #include "agent/config/agent_config.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/demo/shop_simulator.h"
-#include "agent/main/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 
 namespace {
 

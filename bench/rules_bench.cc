@@ -11,7 +11,7 @@
 #include <random>
 
 #include "agent/base/fixed_point.h"
-#include "agent/main/pipeline_metrics.h"
+#include "agent/pipeline/pipeline_metrics.h"
 #include "agent/rules/rule_manager.h"
 #include "agent/store/metric_store.h"
 

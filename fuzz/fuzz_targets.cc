@@ -6,11 +6,11 @@
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/config/agent_config.h"
 #include "agent/decode/canal_decoder.h"
-#include "agent/main/pipeline.h"
+#include "agent/history/sample_history.h"
 #include "agent/map/row_mapper.h"
-#include "agent/rules/promql_engine.h"
-#include "agent/rules/promql_parser.h"
-#include "agent/rules/sample_history.h"
+#include "agent/pipeline/pipeline.h"
+#include "agent/promql/promql_engine.h"
+#include "agent/promql/promql_parser.h"
 #include "agent/store/metric_store.h"
 
 namespace txmon::fuzz {

@@ -413,3 +413,52 @@ TEST_F(KafkaSourceTest, DemoShopFollowsTheClock) {
 
 }  // namespace
 }  // namespace txmon
+
+namespace txmon {
+namespace {
+
+// Data that is gone is counted: a checkpoint's position that retention has
+// since deleted (the mock broker keeps at most 5 MiB per partition) is
+// reported as lost messages, exactly, so that read + lost = produced; and
+// a group's committed offset that retention passed is counted the same way.
+TEST_F(KafkaSourceTest, OffsetsDeletedByRetentionAreCountedAsLost) {
+  const std::string topic = "shop.retention";
+  ASSERT_TRUE(kafka_->CreateTopic(topic, 1).ok());
+  ProduceEach(topic, 1, 0, 10);
+  int64_t checkpoint_next = 0;
+  {
+    auto source = NewSource(topic, "retention-first");
+    ASSERT_NE(source, nullptr);
+    std::vector<Consumed> first = Consume(*source, 10, true);
+    ASSERT_EQ(first.size(), 10u);
+    checkpoint_next = first.back().offset + 1;
+    source->Close();
+  }
+  // 8 MiB more in 80 messages: the broker drops its oldest batches.
+  const std::string big(100 * 1024, 'x');
+  constexpr int kProducedAfter = 80;
+  for (int i = 0; i < kProducedAfter; ++i) ASSERT_TRUE(kafka_->Produce(topic, 0, big).ok());
+  ASSERT_TRUE(kafka_->Flush(seconds(10)).ok());
+
+  auto resumed = NewSource(topic, "retention-second");
+  ASSERT_NE(resumed, nullptr);
+  resumed->ResumeFrom({SourceOffset{topic, 0, checkpoint_next}});
+  std::vector<Consumed> read = ConsumeFor(*resumed, seconds(8));
+  int64_t lost = 0;
+  resumed->TakeLostMessages([&](std::string_view lost_topic, int32_t partition, int64_t count) {
+    EXPECT_EQ(lost_topic, topic);
+    EXPECT_EQ(partition, 0);
+    lost += count;
+  });
+  EXPECT_GT(lost, 0) << "retention should have deleted the checkpoint's offset";
+  EXPECT_EQ(static_cast<int64_t>(read.size()) + lost, kProducedAfter);
+  ASSERT_FALSE(read.empty());
+  EXPECT_EQ(read.front().offset, checkpoint_next + lost);
+  // Taken once: a second call reports nothing new.
+  int64_t again = 0;
+  resumed->TakeLostMessages([&](std::string_view, int32_t, int64_t count) { again += count; });
+  EXPECT_EQ(again, 0);
+}
+
+}  // namespace
+}  // namespace txmon

@@ -1,7 +1,7 @@
 // LiveBoard: today's figures against the counters' baseline, local midnight,
 // orders/s and the per-second chart, conversion and payment p95, breakdowns,
 // missing metrics, alerts and frame hand-off.
-#include "agent/web/live_board.h"
+#include "agent/live/live_board.h"
 
 #include <gtest/gtest.h>
 

@@ -10,8 +10,8 @@
 #include <map>
 #include <sstream>
 
-#include "agent/rules/promql_engine.h"
-#include "agent/rules/sample_history.h"
+#include "agent/history/sample_history.h"
+#include "agent/promql/promql_engine.h"
 #include "tests/promql_script.h"
 
 namespace txmon::test {

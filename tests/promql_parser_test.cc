@@ -3,7 +3,7 @@
 // unsupported part.
 #include <gtest/gtest.h>
 
-#include "agent/rules/promql_parser.h"
+#include "agent/promql/promql_parser.h"
 
 namespace txmon {
 namespace {

@@ -17,8 +17,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/rules/promql_engine.h"
-#include "agent/rules/sample_history.h"
+#include "agent/history/sample_history.h"
+#include "agent/promql/promql_engine.h"
 #include "tests/promql_script.h"
 #include "tests/support/process.h"
 

@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/rules/float_format.h"
-#include "agent/rules/labels.h"
-#include "agent/rules/promql_parser.h"
-#include "agent/rules/series_storage.h"
+#include "agent/promql/float_format.h"
+#include "agent/promql/labels.h"
+#include "agent/promql/promql_parser.h"
+#include "agent/promql/series_storage.h"
 
 namespace txmon::test {
 

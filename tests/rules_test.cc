@@ -12,11 +12,11 @@
 #include "agent/base/fixed_point.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/main/alert_checkpoint.h"
+#include "agent/promql/promql_parser.h"
 #include "agent/rules/alert_template.h"
-#include "agent/rules/promql_parser.h"
 #include "agent/rules/rule_manager.h"
-#include "agent/rules/rules_api.h"
 #include "agent/store/metric_store.h"
+#include "agent/web/prometheus_api.h"
 
 namespace txmon {
 namespace {

@@ -10,7 +10,7 @@
 #include "agent/base/fixed_point.h"
 #include "agent/config/agent_config.h"
 #include "agent/decode/canal_decoder.h"
-#include "agent/main/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 
 namespace txmon {
 namespace {

@@ -16,7 +16,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/web/live_board.h"
+#include "agent/live/live_board.h"
 #include "agent/web/live_page.h"
 #include "agent/web/web_server.h"
 #include "tests/support/http_client.h"

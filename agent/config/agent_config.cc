@@ -13,6 +13,7 @@
 #include "agent/base/duration.h"
 #include "agent/base/fixed_point.h"
 #include "agent/config/config_reader.h"
+#include "agent/decode/decoder_factory.h"
 
 namespace txmon {
 
@@ -457,9 +458,11 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, const std::string& conf
   }
   if (node["format"]) {
     if (!r.String(node["format"], "source.format", &source->format)) return false;
-    if (source->format != "canal") {
-      return r.Fail(node["format"], "source.format",
-                    "unsupported format \"" + source->format + "\" (supported: canal)");
+    const std::vector<std::string_view>& formats = DecoderFormats();
+    if (std::find(formats.begin(), formats.end(), source->format) == formats.end()) {
+      return r.Fail(
+          node["format"], "source.format",
+          "unsupported format \"" + source->format + "\" (supported: " + DecoderFormatList() + ")");
     }
   }
   if (node["max_message_bytes"]) {

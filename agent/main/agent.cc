@@ -6,15 +6,15 @@
 #include "agent/base/log.h"
 #include "agent/base/wall_clock.h"
 #include "agent/checkpoint/checkpoint_file.h"
-#include "agent/decode/canal_decoder.h"
+#include "agent/decode/decoder_factory.h"
+#include "agent/live/live_alerts.h"
 #include "agent/main/alert_checkpoint.h"
 #include "agent/main/binlog_wiring.h"
 #include "agent/main/live_board_checkpoint.h"
-#include "agent/rules/live_alerts.h"
-#include "agent/rules/rules_api.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
 #include "agent/web/live_page.h"
+#include "agent/web/prometheus_api.h"
 
 namespace txmon {
 
@@ -37,7 +37,11 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   DecodeSchema schema = agent->mapper_->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  agent->decoder_ = MakeDecoder(schema, agent->binlog_config(), &agent->binlog_columns_);
+  if (Status s = MakeDecoder(config.source.format, schema, agent->binlog_config(),
+                             &agent->binlog_columns_, &agent->decoder_);
+      !s.ok()) {
+    return s;
+  }
   if (Status s = agent->CreateSource(); !s.ok()) return s;
   Agent* self = agent.get();  // the rules exist before the pipeline runs
   agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
@@ -74,12 +78,14 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   std::string error;
   agent->web_ = WebServer::Start(std::move(web), &error);
   if (!agent->web_) return Status::Error("web server: " + error);
-  agent->web_->Handle("/api/v1/rules", RulesApiHandler(rules));
-  agent->web_->Handle("/api/v1/alerts", AlertsApiHandler(rules));
-  agent->web_->Handle("/api/v1/query", QueryApiHandler(rules));
+  // PromQL is parsed, evaluated and printed recursively: never on CivetWeb's
+  // small worker stacks.
+  agent->web_->Handle("/api/v1/rules", OnLargeStack(RulesApiHandler(rules)));
+  agent->web_->Handle("/api/v1/alerts", OnLargeStack(AlertsApiHandler(rules)));
+  agent->web_->Handle("/api/v1/query", OnLargeStack(QueryApiHandler(rules)));
   agent->StartLiveBoard();
-  agent->web_->Handle("/-/reload",
-                      ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle));
+  agent->web_->Handle(
+      "/-/reload", OnLargeStack(ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle)));
   agent->rules_->Start();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},

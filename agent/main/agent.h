@@ -15,15 +15,15 @@
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/config/agent_config.h"
 #include "agent/decode/decoder.h"
-#include "agent/main/pipeline.h"
-#include "agent/main/pipeline_metrics.h"
+#include "agent/live/live_board.h"
 #include "agent/main/process_metrics.h"
 #include "agent/map/row_mapper.h"
 #include "agent/notify/notifier.h"
+#include "agent/pipeline/pipeline.h"
+#include "agent/pipeline/pipeline_metrics.h"
 #include "agent/rules/rule_manager.h"
 #include "agent/source/source.h"
 #include "agent/store/metric_store.h"
-#include "agent/web/live_board.h"
 #include "agent/web/web_server.h"
 
 namespace txmon {

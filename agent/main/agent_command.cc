@@ -2,11 +2,12 @@
 #include <csignal>
 #include <cstdio>
 
+#include "agent/base/build_info.h"
 #include "agent/base/duration.h"
+#include "agent/base/large_stack.h"
 #include "agent/base/log.h"
 #include "agent/config/web_config.h"
 #include "agent/main/agent.h"
-#include "agent/main/build_info.h"
 #include "agent/main/commands.h"
 #include "agent/main/flags.h"
 #include "agent/main/run_signals.h"
@@ -85,7 +86,7 @@ int RunAgentUntilSignal(AgentOptions options) {
   fflush(stdout);
   StopOnSignals([&agent] { agent->RequestStop(); });
   // Reload logs a refusal itself, with the reason.
-  ReloadOnSignal([&agent] { static_cast<void>(agent->Reload()); });
+  ReloadOnSignal([&agent] { RunOnLargeStack([&agent] { static_cast<void>(agent->Reload()); }); });
   Status status = agent->Run();
   ReloadOnSignal(nullptr);
   StopOnSignals(nullptr);

@@ -4,7 +4,7 @@
 
 #include "agent/base/log.h"
 #include "agent/base/wall_clock.h"
-#include "agent/decode/canal_decoder.h"
+#include "agent/decode/decoder_factory.h"
 #include "agent/main/agent.h"
 #include "agent/main/binlog_wiring.h"
 
@@ -103,7 +103,12 @@ Status Agent::ApplyReload(const AgentConfig& config) {
   if (Status s = RowMapper::CompileForReload(config.metrics, store_, &mapper); !s.ok()) return s;
   DecodeSchema schema = mapper->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  std::unique_ptr<Decoder> decoder = MakeDecoder(schema, binlog_config(), &binlog_columns_);
+  std::unique_ptr<Decoder> decoder;
+  if (Status s =
+          MakeDecoder(config.source.format, schema, binlog_config(), &binlog_columns_, &decoder);
+      !s.ok()) {
+    return s;
+  }
   rules_->Reload(std::move(groups), config.evaluation_interval_ms);
   pipeline_->Reconfigure(std::move(decoder), std::move(mapper));
   return Status::Ok();

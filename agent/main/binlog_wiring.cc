@@ -2,7 +2,7 @@
 
 #include "agent/base/log.h"
 #include "agent/decode/binlog_decoder.h"
-#include "agent/decode/canal_decoder.h"
+#include "agent/decode/decoder_factory.h"
 #include "agent/source/binlog_source.h"
 
 namespace txmon {
@@ -47,11 +47,12 @@ class SchemaWatchingDecoder : public Decoder {
 
 }  // namespace
 
-std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const BinlogConfig* binlog,
-                                     std::shared_ptr<BinlogColumnCatalog>* catalog) {
-  if (binlog == nullptr) return std::make_unique<CanalDecoder>(schema);
+Status MakeDecoder(std::string_view format, const DecodeSchema& schema, const BinlogConfig* binlog,
+                   std::shared_ptr<BinlogColumnCatalog>* catalog, std::unique_ptr<Decoder>* out) {
+  if (binlog == nullptr) return CreateDecoder(format, schema, out);
   if (!*catalog) *catalog = std::make_shared<BinlogColumnCatalog>(EndpointOf(*binlog));
-  return std::make_unique<SchemaWatchingDecoder>(schema, *catalog);
+  *out = std::make_unique<SchemaWatchingDecoder>(schema, *catalog);
+  return Status::Ok();
 }
 
 Status CreateBinlogSource(const AgentConfig& config, std::unique_ptr<Source>* source) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "agent/base/status.h"
 #include "agent/config/agent_config.h"
@@ -16,11 +17,12 @@
 
 namespace txmon {
 
-// The decoder for the running source: Canal's, or the binlog decoder when
-// `binlog` (the running source.binlog) is not null (column names from
-// `*catalog`, created at the first call and shared by later reloads).
-std::unique_ptr<Decoder> MakeDecoder(const DecodeSchema& schema, const BinlogConfig* binlog,
-                                     std::shared_ptr<BinlogColumnCatalog>* catalog);
+// The decoder for the running source: the binlog decoder when `binlog` (the
+// running source.binlog) is not null (column names from `*catalog`, created
+// at the first call and shared by later reloads), else the decoder factory's
+// for `format`.
+Status MakeDecoder(std::string_view format, const DecodeSchema& schema, const BinlogConfig* binlog,
+                   std::shared_ptr<BinlogColumnCatalog>* catalog, std::unique_ptr<Decoder>* out);
 
 // A BinlogSource for source.binlog.
 Status CreateBinlogSource(const AgentConfig& config, std::unique_ptr<Source>* source);

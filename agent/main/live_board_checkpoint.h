@@ -8,7 +8,7 @@
 #pragma once
 
 #include "agent/checkpoint/checkpoint_file.h"
-#include "agent/web/live_board.h"
+#include "agent/live/live_board.h"
 
 namespace txmon {
 

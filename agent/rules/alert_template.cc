@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "agent/rules/float_format.h"
+#include "agent/promql/float_format.h"
 
 namespace txmon {
 

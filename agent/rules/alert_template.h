@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
-#include "agent/rules/labels.h"
+#include "agent/promql/labels.h"
 
 namespace txmon {
 

@@ -22,7 +22,7 @@
 
 #include "agent/base/status.h"
 #include "agent/notify/alertmanager_alert.h"
-#include "agent/rules/promql_engine.h"
+#include "agent/promql/promql_engine.h"
 #include "agent/rules/rule_file.h"
 
 namespace txmon {

@@ -9,8 +9,8 @@
 #include <mutex>
 
 #include "agent/base/status.h"
+#include "agent/promql/promql_engine.h"
 #include "agent/rules/alerting_rule.h"
-#include "agent/rules/promql_engine.h"
 #include "agent/rules/rule_file.h"
 
 namespace txmon {

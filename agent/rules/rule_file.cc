@@ -9,7 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "agent/rules/promql_parser.h"
+#include "agent/promql/promql_parser.h"
 
 namespace txmon {
 

@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/promql/labels.h"
+#include "agent/promql/promql_ast.h"
 #include "agent/rules/alert_template.h"
-#include "agent/rules/labels.h"
-#include "agent/rules/promql_ast.h"
 
 namespace txmon {
 

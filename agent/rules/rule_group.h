@@ -19,12 +19,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/history/retention_plan.h"
+#include "agent/history/sample_history.h"
+#include "agent/history/store_sampler.h"
 #include "agent/notify/alertmanager_alert.h"
 #include "agent/rules/alerting_rule.h"
 #include "agent/rules/recording_rule.h"
-#include "agent/rules/retention_plan.h"
-#include "agent/rules/sample_history.h"
-#include "agent/rules/store_sampler.h"
 
 namespace txmon {
 

@@ -1,7 +1,7 @@
 #include "agent/rules/rule_manager.h"
 
 #include "agent/base/wall_clock.h"
-#include "agent/rules/promql_parser.h"
+#include "agent/promql/promql_parser.h"
 
 #include <chrono>
 

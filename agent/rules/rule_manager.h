@@ -30,12 +30,12 @@
 #include <prometheus/metric_family.h>
 
 #include "agent/base/status.h"
-#include "agent/rules/promql_engine.h"
-#include "agent/rules/retention_plan.h"
+#include "agent/history/retention_plan.h"
+#include "agent/history/sample_history.h"
+#include "agent/history/store_sampler.h"
+#include "agent/promql/promql_engine.h"
 #include "agent/rules/rule_file.h"
 #include "agent/rules/rule_group.h"
-#include "agent/rules/sample_history.h"
-#include "agent/rules/store_sampler.h"
 #include "agent/store/metric_store.h"
 
 namespace txmon {

@@ -175,6 +175,7 @@ Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
     SourceMessage& out = batch.emplace_back();
     out.payload = std::string_view(static_cast<const char*>(message->payload), message->len);
     out.position.topic = InternTopic(rd_kafka_topic_name(message->rkt));
+    CheckContinuity(out.position.topic, message->partition, message->offset);
     out.position.partition = message->partition;
     out.position.offset = message->offset;
   }
@@ -319,6 +320,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool coope
     return;
   }
   UpdateAssignment(partitions, /*add=*/true, /*replace=*/!cooperative);
+  ExpectOffsets(partitions);
   MarkConnected();
   Log(LogLevel::kInfo, kComponent, "kafka partitions assigned",
       {{"partitions", DescribePartitions(partitions)},
@@ -343,6 +345,12 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions, bool coope
     Log(LogLevel::kError, kComponent, "kafka unassign failed", {{"err", failure}});
   }
   UpdateAssignment(partitions, /*add=*/false, /*replace=*/!cooperative);
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = partitions->elems[i];
+    std::erase_if(expected_, [&](const ExpectedOffset& e) {
+      return e.partition == p.partition && e.topic == p.topic;
+    });
+  }
   Log(lost ? LogLevel::kWarn : LogLevel::kInfo, kComponent,
       lost ? "kafka partitions lost" : "kafka partitions revoked",
       {{"partitions", DescribePartitions(partitions)},
@@ -374,6 +382,75 @@ void KafkaSource::CommitStoredOffsets(const char* why) {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
   Log(LogLevel::kWarn, kComponent, "kafka offset commit failed",
       {{"during", why}, {"err", rd_kafka_err2str(err)}});
+}
+
+void KafkaSource::ExpectOffsets(const rd_kafka_topic_partition_list_t* partitions) {
+  rd_kafka_topic_partition_list_t* starts = rd_kafka_topic_partition_list_copy(partitions);
+  // Partitions without a checkpoint position start at the group's commit;
+  // ask for it (one round trip per assignment) so that a commit already
+  // deleted by retention is seen as a loss too. A group with no commit
+  // starts at auto.offset.reset: nothing to miss.
+  bool ask_group = false;
+  for (int i = 0; i < starts->cnt; ++i) ask_group |= starts->elems[i].offset < 0;
+  if (ask_group) {
+    rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(partitions);
+    if (rd_kafka_committed(consumer_, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < starts->cnt; ++i) {
+        if (starts->elems[i].offset < 0) starts->elems[i].offset = committed->elems[i].offset;
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+  }
+  for (int i = 0; i < starts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = starts->elems[i];
+    std::erase_if(expected_, [&](const ExpectedOffset& e) {
+      return e.partition == p.partition && e.topic == p.topic;
+    });
+    if (p.offset >= 0) expected_.push_back({p.topic, p.partition, p.offset});
+  }
+  rd_kafka_topic_partition_list_destroy(starts);
+}
+
+void KafkaSource::CheckContinuity(std::string_view topic, int32_t partition, int64_t offset) {
+  for (ExpectedOffset& expected : expected_) {
+    if (expected.partition != partition || expected.topic != topic) continue;
+    if (offset > expected.next) CountLoss(topic, partition, expected.next, offset);
+    expected.next = offset + 1;
+    return;
+  }
+}
+
+void KafkaSource::CountLoss(std::string_view topic, int32_t partition, int64_t from, int64_t to) {
+  // A gap is a loss only where the broker no longer holds the offsets: below
+  // its low watermark. Transaction markers leave gaps above it.
+  int64_t low = RD_KAFKA_OFFSET_INVALID;
+  int64_t high = RD_KAFKA_OFFSET_INVALID;
+  const std::string topic_text(topic);
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(consumer_, topic_text.c_str(), partition, &low, &high, 5000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Log(LogLevel::kError, kComponent, "kafka offsets skipped; cannot tell whether they were lost",
+        {{"topic", topic_text},
+         {"partition", std::to_string(partition)},
+         {"from_offset", std::to_string(from)},
+         {"to_offset", std::to_string(to)},
+         {"err", rd_kafka_err2str(err)}});
+    return;
+  }
+  const int64_t gone_until = std::min(to, low);
+  if (gone_until <= from) return;
+  losses_.push_back({topic_text, partition, gone_until - from});
+  Log(LogLevel::kError, kComponent, "kafka messages lost: deleted by retention before being read",
+      {{"topic", topic_text},
+       {"partition", std::to_string(partition)},
+       {"from_offset", std::to_string(from)},
+       {"to_offset", std::to_string(gone_until)},
+       {"lost_messages", std::to_string(gone_until - from)}});
+}
+
+void KafkaSource::TakeLostMessages(const LossVisitor& visit) {
+  for (const Loss& loss : losses_) visit(loss.topic, loss.partition, loss.messages);
+  losses_.clear();
 }
 
 void KafkaSource::HandleMessageError(const rd_kafka_message_t& message) {

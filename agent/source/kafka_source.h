@@ -65,6 +65,11 @@ class KafkaSource : public Source {
   bool Connected() const override { return connected_.load(std::memory_order_acquire); }
   bool Finished() const override { return false; }
   void VisitPartitionLag(const LagVisitor& visit) const override;
+  // Offsets skipped because retention deleted them before they were read:
+  // a partition resumed (from a checkpoint or the group's commit) below
+  // its low watermark, or reset there after offset-out-of-range. Offsets
+  // the broker holds but never delivers (transaction markers) are not.
+  void TakeLostMessages(const LossVisitor& visit) override;
   // Commits stored offsets, leaves the group. The destructor calls it too.
   void Close() override;
   void ResumeFrom(const std::vector<SourceOffset>& offsets) override;
@@ -89,6 +94,10 @@ class KafkaSource : public Source {
   void MarkConnected();
   void ProbeBrokers(int timeout_ms);
   void HandleMessageError(const rd_kafka_message_t& message);
+  // Where the next message of each partition is due, to see gaps.
+  void ExpectOffsets(const rd_kafka_topic_partition_list_t* partitions);
+  void CheckContinuity(std::string_view topic, int32_t partition, int64_t offset);
+  void CountLoss(std::string_view topic, int32_t partition, int64_t from, int64_t to);
   Status FatalStatus();
   void ReleaseHeldMessages();
   std::string_view InternTopic(const char* name);
@@ -110,6 +119,20 @@ class KafkaSource : public Source {
 
   mutable std::mutex assignment_mutex_;
   std::vector<AssignedPartition> assignment_;  // guarded by assignment_mutex_
+
+  // Pipeline thread only (rebalances run inside Poll).
+  struct ExpectedOffset {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t next = 0;
+  };
+  std::vector<ExpectedOffset> expected_;
+  struct Loss {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t messages = 0;
+  };
+  std::vector<Loss> losses_;
 
   LogRateLimit error_log_limit_{5};
 };

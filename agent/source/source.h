@@ -65,6 +65,16 @@ class Source {
     return false;
   }
 
+  // Calls `visit` once per partition where messages were lost since the
+  // last call (Kafka: offsets below the low watermark when the consumer
+  // reached them: deleted by retention before they were read), with how
+  // many; then forgets them. Pipeline thread, between Polls: the messages
+  // lost before a batch are reported before the batch is applied, so a
+  // checkpoint never holds the positions after a gap without its count.
+  using LossVisitor =
+      std::function<void(std::string_view topic, int32_t partition, int64_t lost_messages)>;
+  virtual void TakeLostMessages(const LossVisitor& visit) { (void)visit; }
+
   // Resume each listed partition at its offset instead of where the source
   // would start otherwise (Kafka: the group's committed offset). Called once,
   // before the first Poll, with the positions of a restored checkpoint.

@@ -10,7 +10,7 @@
 // use of them (stop the server first).
 #pragma once
 
-#include "agent/web/live_board.h"
+#include "agent/live/live_board.h"
 #include "agent/web/web_server.h"
 
 namespace txmon {

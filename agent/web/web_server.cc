@@ -14,9 +14,9 @@
 #include <optional>
 #include <thread>
 
-#include <prometheus/text_serializer.h>
-
+#include "agent/base/large_stack.h"
 #include "agent/base/log.h"
+#include "agent/web/metrics_text.h"
 #include "agent/web/tls_context.h"
 
 namespace txmon {
@@ -254,6 +254,14 @@ HttpResponse HttpResponse::MethodNotAllowed(std::string allowed, std::string bod
   return response;
 }
 
+HttpHandler OnLargeStack(HttpHandler handler) {
+  return [handler = std::move(handler)](const HttpRequest& request) {
+    HttpResponse response;
+    RunOnLargeStack([&] { response = handler(request); });
+    return response;
+  };
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
   HttpResponse response;
   response.status = status;
@@ -265,7 +273,8 @@ WebServer::WebServer(WebServerOptions options)
     : options_(std::move(options)),
       authenticator_(options_.security.users),
       self_registry_(std::make_shared<prometheus::Registry>()),
-      metrics_render_([this] { return RenderMetrics(); }) {
+      metrics_render_([this] { return RenderMetrics(); }),
+      connection_limiter_(options_.max_connections_per_address) {
   requests_total_ = &prometheus::BuildCounter()
                          .Name("txmon_http_requests_total")
                          .Help("HTTP requests served, by handler and status code.")
@@ -274,6 +283,13 @@ WebServer::WebServer(WebServerOptions options)
                            .Name("txmon_http_request_duration_seconds")
                            .Help("Time to serve an HTTP request, by handler.")
                            .Register(*self_registry_);
+  connections_evicted_ =
+      &prometheus::BuildCounter()
+           .Name("txmon_http_connections_evicted_total")
+           .Help(
+               "Connections shut down because their client address held more than "
+               "the per-address limit open.")
+           .Register(*self_registry_);
 }
 
 WebServer::~WebServer() { Stop(); }
@@ -300,13 +316,29 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   server->InstallBuiltInRoutes();
   const std::string listening_port = CivetwebListeningPort(*address, tls);
   const std::string threads = std::to_string(std::max(1, server->options_.threads) +
-                                             std::max(0, server->options_.max_streams));
-  const char* civetweb_options[] = {"listening_ports", listening_port.c_str(), "num_threads",
-                                    threads.c_str(), nullptr};
+                                             std::max(0, server->options_.max_streams) +
+                                             std::max(0, server->options_.waiting_connections));
+  const std::string timeout =
+      std::to_string(std::max(1, server->options_.request_header_timeout_ms));
+  // The accept queue must hold a burst of connections while workers pick
+  // them up; CivetWeb's default of 20 makes the accept loop stall instead.
+  const char* civetweb_options[] = {"listening_ports",
+                                    listening_port.c_str(),
+                                    "num_threads",
+                                    threads.c_str(),
+                                    "request_timeout_ms",
+                                    timeout.c_str(),
+                                    "connection_queue",
+                                    "256",
+                                    "listen_backlog",
+                                    "1024",
+                                    nullptr};
   mg_callbacks callbacks = {};
   callbacks.log_message = &WebServer::OnLogMessage;
   if (tls) callbacks.init_ssl = &WebServer::OnInitSsl;
   callbacks.init_thread = &WebServer::OnInitThread;
+  callbacks.init_connection = &WebServer::OnInitConnection;
+  callbacks.connection_close = &WebServer::OnConnectionClose;
   mg_init_data init = {&callbacks, server.get(), civetweb_options};
   unsigned error_code = 0;
   char error_text[256] = "";
@@ -436,7 +468,7 @@ std::string WebServer::RenderMetrics() const {
   std::vector<prometheus::MetricFamily> self = CollectSelfMetrics();
   families.insert(families.end(), std::make_move_iterator(self.begin()),
                   std::make_move_iterator(self.end()));
-  return prometheus::TextSerializer().Serialize(families);
+  return SerializeMetricsText(families);
 }
 
 std::vector<prometheus::MetricFamily> WebServer::CollectSelfMetrics() const {
@@ -468,6 +500,8 @@ int WebServer::OnRequest(mg_connection* connection, void* self) {
   auto* server = static_cast<WebServer*>(self);
   const auto started = std::chrono::steady_clock::now();
   const mg_request_info* info = mg_get_request_info(connection);
+  server->connection_limiter_.MarkActive(
+      reinterpret_cast<uintptr_t>(mg_get_user_connection_data(connection)));
   HttpRequest request = ToRequest(*info);
 
   std::string handler_label = kUnmatchedHandlerLabel;
@@ -519,6 +553,28 @@ void* WebServer::OnInitThread(const mg_context* context, int thread_type) {
     }
   }
   return nullptr;
+}
+
+int WebServer::OnInitConnection(const mg_connection* connection, void** connection_data) {
+  auto* server = static_cast<WebServer*>(mg_get_user_data(mg_get_context(connection)));
+  const mg_request_info* info = mg_get_request_info(connection);
+  if (server == nullptr || info == nullptr) return 0;
+  const uint64_t evicted_before = server->connection_limiter_.evicted();
+  const uint64_t id =
+      server->connection_limiter_.Admit(info->remote_addr, info->remote_port, info->server_port);
+  const uint64_t evicted = server->connection_limiter_.evicted() - evicted_before;
+  if (evicted > 0) server->connections_evicted_->Add({}).Increment(static_cast<double>(evicted));
+  *connection_data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+  return 0;
+}
+
+void WebServer::OnConnectionClose(const mg_connection* connection) {
+  auto* server = static_cast<WebServer*>(mg_get_user_data(mg_get_context(connection)));
+  if (server == nullptr) return;
+  // Ids are never reused, so a stale value left by an earlier connection of
+  // this worker (a failed TLS handshake skips init) releases nothing.
+  server->connection_limiter_.Release(
+      reinterpret_cast<uintptr_t>(mg_get_user_connection_data(connection)));
 }
 
 int WebServer::OnInitSsl(void* ssl_context, void* self) {

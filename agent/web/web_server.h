@@ -44,6 +44,7 @@
 #include <prometheus/registry.h>
 
 #include "agent/web/coalesced_render.h"
+#include "agent/web/connection_limiter.h"
 #include "agent/web/web_security.h"
 
 struct mg_connection;
@@ -99,6 +100,12 @@ class ResponseStream {
 using StreamHandler = std::function<void(const HttpRequest&, ResponseStream&)>;
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Wraps `handler` so that it runs on a thread with a large, known stack
+// (base/large_stack.h) rather than on CivetWeb's small worker stack: for
+// handlers that parse, evaluate or print PromQL, or reload rule files.
+HttpHandler OnLargeStack(HttpHandler handler);
+
 using MetricsCollector = std::function<std::vector<prometheus::MetricFamily>()>;
 
 struct WebServerOptions {
@@ -108,6 +115,19 @@ struct WebServerOptions {
   // CivetWeb worker threads for ordinary requests: how many are served at
   // once. Streams have max_streams threads more, of their own.
   int threads = 8;
+  // CivetWeb holds a worker thread per open connection, from accept until
+  // close, so connections that have not sent a request yet (idle, slow, in
+  // a TLS handshake) get workers of their own on top of the above: that
+  // many may wait at once without delaying a scrape. They cost a sleeping
+  // thread each.
+  int waiting_connections = 512;
+  // Connections one client address may hold open; past it, its oldest idle
+  // one is shut down (connection_limiter.h). 0: no limit.
+  int max_connections_per_address = 64;
+  // Time a connection has to send its complete request headers (and to
+  // finish the TLS handshake), and the limit of each network read or write
+  // after that. Bounds what an idle or slow client costs.
+  int request_header_timeout_ms = 5000;
   // Added to the nice value of the worker threads. Under CPU contention the
   // kernel then favours the pipeline thread over serving HTTP, so a scrape
   // storm slows scrapes, not ingest. 0: same priority.
@@ -169,6 +189,8 @@ class WebServer {
   static int OnLogMessage(const mg_connection* connection, const char* message);
   static int OnInitSsl(void* ssl_context, void* self);
   static void* OnInitThread(const mg_context* context, int thread_type);
+  static int OnInitConnection(const mg_connection* connection, void** connection_data);
+  static void OnConnectionClose(const mg_connection* connection);
 
   void InstallBuiltInRoutes();
   HttpResponse Serve(const HttpRequest& request, std::string* handler_label) const;
@@ -199,6 +221,9 @@ class WebServer {
   prometheus::Family<prometheus::Histogram>* request_duration_;
   // Concurrent scrapes share one rendering of /metrics.
   CoalescedRender metrics_render_;
+
+  ConnectionLimiter connection_limiter_;
+  prometheus::Family<prometheus::Counter>* connections_evicted_;
 
   std::atomic<int> open_streams_{0};
   std::atomic<bool> stopping_{false};  // set when Stop begins: streams end

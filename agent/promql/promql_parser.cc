@@ -1,4 +1,4 @@
-#include "agent/rules/promql_parser.h"
+#include "agent/promql/promql_parser.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "agent/base/duration.h"
-#include "agent/rules/float_format.h"
-#include "agent/rules/labels.h"
+#include "agent/promql/float_format.h"
+#include "agent/promql/labels.h"
 
 namespace txmon {
 
@@ -74,6 +74,42 @@ struct ParseError {
   size_t offset;
   std::string message;
 };
+
+std::string TooDeepMessage() {
+  return "expression is nested too deeply (more than " + std::to_string(kMaxExprDepth) + " levels)";
+}
+
+// The children of one node, for walks that must not recurse.
+void AppendChildren(const Expr& expr, std::vector<const Expr*>* out) {
+  if (const auto* call = std::get_if<Call>(&expr.node)) {
+    for (const ExprPtr& arg : call->args) out->push_back(arg.get());
+  } else if (const auto* aggregate = std::get_if<Aggregate>(&expr.node)) {
+    if (aggregate->param) out->push_back(aggregate->param.get());
+    out->push_back(aggregate->expr.get());
+  } else if (const auto* binary = std::get_if<Binary>(&expr.node)) {
+    out->push_back(binary->lhs.get());
+    out->push_back(binary->rhs.get());
+  } else if (const auto* unary = std::get_if<Unary>(&expr.node)) {
+    out->push_back(unary->expr.get());
+  } else if (const auto* paren = std::get_if<Paren>(&expr.node)) {
+    out->push_back(paren->expr.get());
+  }
+}
+
+// The depth of the tree, walked level by level with no recursion: a chain
+// like `1+1+...+1` is parsed by a loop but is as deep as it is long.
+int TreeDepth(const Expr& root) {
+  std::vector<const Expr*> level = {&root};
+  std::vector<const Expr*> next;
+  int depth = 0;
+  while (!level.empty()) {
+    ++depth;
+    next.clear();
+    for (const Expr* expr : level) AppendChildren(*expr, &next);
+    level.swap(next);
+  }
+  return depth;
+}
 
 class Lexer {
  public:
@@ -498,7 +534,28 @@ class Parser {
     }
   }
 
+  // Counts the parser's own recursion (parentheses, unary signs, arguments,
+  // right-associative `^`), so that no input can overflow the stack while
+  // the tree is still being built; chains built by the loop below are
+  // measured afterwards by CheckDepth.
+  class RecursionGuard {
+   public:
+    explicit RecursionGuard(Parser* parser) : parser_(parser) {
+      if (++parser_->recursion_ > kMaxRecursion) {
+        throw ParseError{parser_->Peek().offset, TooDeepMessage()};
+      }
+    }
+    ~RecursionGuard() { --parser_->recursion_; }
+
+   private:
+    // Each level of the tree costs the parser up to two nested calls
+    // (ParseBinary and ParseUnary), so this lets the tree-depth check speak.
+    static constexpr int kMaxRecursion = 2 * kMaxExprDepth + 8;
+    Parser* parser_;
+  };
+
   ExprPtr ParseBinary(int min_precedence) {
+    RecursionGuard guard(this);
     ExprPtr lhs = ParseUnary();
     while (true) {
       std::optional<BinaryOp> op = PeekBinaryOp();
@@ -577,6 +634,7 @@ class Parser {
   }
 
   ExprPtr ParseUnary() {
+    RecursionGuard guard(this);
     if (Peek().kind == Tok::kSub || Peek().kind == Tok::kAdd) {
       const Token& sign = Take();
       bool negate = sign.kind == Tok::kSub;
@@ -877,6 +935,7 @@ class Parser {
 
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int recursion_ = 0;
 };
 
 std::string Position(std::string_view text, size_t offset) {
@@ -895,9 +954,15 @@ std::string Position(std::string_view text, size_t offset) {
 }  // namespace
 
 Status ParseExpr(std::string_view text, ExprPtr* out) {
+  if (text.size() > kMaxExprBytes) {
+    return Status::Error("expression is too long (" + std::to_string(text.size()) +
+                         " bytes, at most " + std::to_string(kMaxExprBytes) + ")");
+  }
   try {
     Parser parser(Lexer(text).Run());
-    *out = parser.ParseAll();
+    ExprPtr expr = parser.ParseAll();
+    if (TreeDepth(*expr) > kMaxExprDepth) return Status::Error("1:1: " + TooDeepMessage());
+    *out = std::move(expr);
     return Status::Ok();
   } catch (const ParseError& error) {
     return Status::Error(Position(text, error.offset) + ": " + error.message);

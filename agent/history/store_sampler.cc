@@ -1,7 +1,7 @@
-#include "agent/rules/store_sampler.h"
+#include "agent/history/store_sampler.h"
 
 #include "agent/base/fixed_point.h"
-#include "agent/rules/float_format.h"
+#include "agent/promql/float_format.h"
 
 namespace txmon {
 

@@ -30,6 +30,7 @@ class PipelineMetrics {
   // Copies a replica source's figures: counters grow by what the source
   // counted since the last call. No-op before RegisterReplica.
   void SetReplicaStats(const ReplicaStats& stats);
+  void CountLostMessages(std::string_view topic, int32_t partition, int64_t lost);
   // Folded label values and series per metric, copied from the store's
   // metrics.
   void RefreshFoldedValues(const MetricStore& store);
@@ -40,6 +41,7 @@ class PipelineMetrics {
   Metric* messages_ = nullptr;
   Metric* rows_ = nullptr;
   Metric* consumer_lag_ = nullptr;
+  Metric* lost_messages_ = nullptr;
   Metric* folded_ = nullptr;
   Metric* folded_series_ = nullptr;
   Metric* event_lag_ = nullptr;

@@ -1,8 +1,8 @@
-#include "agent/main/pipeline_metrics.h"
+#include "agent/pipeline/pipeline_metrics.h"
 
 #include <algorithm>
 
-#include "agent/main/build_info.h"
+#include "agent/base/build_info.h"
 
 namespace txmon {
 
@@ -94,6 +94,16 @@ Status PipelineMetrics::Register(MetricStore& store) {
                       &consumer_lag_))
            .ok() ||
       !(s = AddMetric(store,
+                      {"txmon_source_lost_messages_total",
+                       "Messages the source could not read because they were gone when it "
+                       "reached them (Kafka: deleted by retention), by topic and partition.",
+                       MetricType::kCounter,
+                       {"topic", "partition"},
+                       {},
+                       {}},
+                      &lost_messages_))
+           .ok() ||
+      !(s = AddMetric(store,
                       {"txmon_label_values_folded_total",
                        "Label values folded into \"other\" because a label reached its "
                        "max_values, by metric.",
@@ -157,6 +167,11 @@ void PipelineMetrics::SetLastEventTime(int64_t commit_time_ms) {
   if (!IsPlausibleTime(commit_time_ms) || commit_time_ms <= last_event_ms_) return;
   last_event_ms_ = commit_time_ms;
   last_event_->Set(commit_time_ms * 1000);
+}
+
+void PipelineMetrics::CountLostMessages(std::string_view topic, int32_t partition, int64_t lost) {
+  const std::string partition_text = std::to_string(partition);
+  lost_messages_->Resolve({topic, std::string_view(partition_text)})->Add(lost * kOne);
 }
 
 void PipelineMetrics::SetConsumerLag(std::string_view topic, int32_t partition, int64_t lag) {

@@ -22,7 +22,7 @@
 //
 // Threading: Start/Stop from one owner thread, RestoreBaseline from it before
 // Start. Tick runs on the board's thread (or, when not started, on a test's
-// thread; one at a time). LatestFrame, WaitForFrame, ServeEvents and
+// thread; one at a time). LatestFrame, WaitForFrame and
 // Baseline: any thread, concurrently.
 #pragma once
 
@@ -41,7 +41,6 @@
 #include <vector>
 
 #include "agent/store/metric_store.h"
-#include "agent/web/web_server.h"
 
 namespace txmon {
 
@@ -141,10 +140,6 @@ class LiveBoard {
   // The first frame newer than `seen`, waiting up to `timeout`; number 0 if
   // none came.
   Frame WaitForFrame(uint64_t seen, std::chrono::milliseconds timeout) const;
-
-  // Writes each new frame as an SSE "data:" event until the client goes or
-  // the server stops; for WebServer::HandleStream.
-  void ServeEvents(ResponseStream& stream) const;
 
  private:
   // What the board reads from the store at one instant: sums over series,

@@ -1,13 +1,14 @@
-#include "agent/rules/rules_api.h"
+#include "agent/web/prometheus_api.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 
+#include "agent/base/float_text.h"
 #include "agent/base/json_text.h"
 #include "agent/base/wall_clock.h"
-#include "agent/rules/float_format.h"
+#include "agent/promql/float_format.h"
 
 namespace txmon {
 
@@ -166,7 +167,7 @@ namespace {
 std::string JsonSampleValue(int64_t time_ms, double value) {
   char seconds[32];
   snprintf(seconds, sizeof seconds, "%.3f", time_ms / 1000.0);
-  return std::string("[") + seconds + "," + JsonString(FormatFloatShortest(value)) + "]";
+  return std::string("[") + seconds + "," + JsonString(FormatFloatExact(value)) + "]";
 }
 
 }  // namespace

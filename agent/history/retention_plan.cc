@@ -1,4 +1,4 @@
-#include "agent/rules/retention_plan.h"
+#include "agent/history/retention_plan.h"
 
 #include <algorithm>
 

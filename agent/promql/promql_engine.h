@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "agent/base/status.h"
-#include "agent/rules/labels.h"
-#include "agent/rules/promql_ast.h"
-#include "agent/rules/series_storage.h"
+#include "agent/promql/labels.h"
+#include "agent/promql/promql_ast.h"
+#include "agent/promql/series_storage.h"
 
 namespace txmon {
 

@@ -22,8 +22,8 @@
 #include "agent/base/log.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/decoder.h"
-#include "agent/main/pipeline_metrics.h"
 #include "agent/map/row_mapper.h"
+#include "agent/pipeline/pipeline_metrics.h"
 #include "agent/source/source.h"
 #include "agent/store/metric_store.h"
 

@@ -1,4 +1,4 @@
-#include "agent/rules/float_format.h"
+#include "agent/promql/float_format.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "agent/web/live_board.h"
+#include "agent/live/live_board.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,6 +7,7 @@
 
 #include "agent/base/bucket_quantile.h"
 #include "agent/base/fixed_point.h"
+#include "agent/base/float_text.h"
 #include "agent/base/json_text.h"
 #include "agent/base/wall_clock.h"
 
@@ -33,8 +34,6 @@ constexpr char kPaymentBucket[] = "payment_bucket";
 // How often a stream looks at the server's stop flag, and how long it may
 // stay silent (a comment line keeps proxies from closing it and detects a
 // client that has gone).
-constexpr std::chrono::milliseconds kStreamPoll{250};
-constexpr int kPollsPerKeepAlive = 8;
 
 std::tm LocalTime(int64_t ms) {
   std::time_t seconds = static_cast<std::time_t>(FloorDiv(ms, 1000));
@@ -135,10 +134,7 @@ void AppendNumber(std::string& out, std::optional<double> value) {
     out += "null";
     return;
   }
-  char buffer[32];
-  const double rounded = std::round(*value * 1000) / 1000;
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, rounded);
-  out.append(buffer, error == std::errc() ? end : buffer);
+  AppendFloatExact(out, std::round(*value * 1000) / 1000);
 }
 
 void AppendField(std::string& out, const char* name, std::optional<double> value) {
@@ -490,25 +486,6 @@ LiveBoard::Frame LiveBoard::WaitForFrame(uint64_t seen, std::chrono::millisecond
   std::unique_lock<std::mutex> lock(frame_mutex_);
   if (!frame_changed_.wait_for(lock, timeout, [&] { return frame_.number > seen; })) return {};
   return frame_;
-}
-
-void LiveBoard::ServeEvents(ResponseStream& stream) const {
-  // A browser reconnects this soon after the stream breaks (agent restart).
-  if (!stream.Write("retry: 2000\n\n")) return;
-  uint64_t seen = 0;
-  int quiet_polls = 0;
-  while (stream.Open()) {
-    Frame frame = WaitForFrame(seen, kStreamPoll);
-    if (frame.number == 0) {
-      if (++quiet_polls < kPollsPerKeepAlive) continue;
-      quiet_polls = 0;
-      if (!stream.Write(": keep-alive\n\n")) return;
-      continue;
-    }
-    quiet_polls = 0;
-    seen = frame.number;
-    if (!stream.Write("data: " + *frame.json + "\n\n")) return;
-  }
 }
 
 }  // namespace txmon

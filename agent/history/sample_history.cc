@@ -1,4 +1,4 @@
-#include "agent/rules/sample_history.h"
+#include "agent/history/sample_history.h"
 
 #include <algorithm>
 #include <mutex>

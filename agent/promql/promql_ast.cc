@@ -1,7 +1,7 @@
-#include "agent/rules/promql_ast.h"
+#include "agent/promql/promql_ast.h"
 
-#include "agent/rules/float_format.h"
-#include "agent/rules/labels.h"
+#include "agent/promql/float_format.h"
+#include "agent/promql/labels.h"
 
 namespace txmon {
 

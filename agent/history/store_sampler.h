@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "agent/rules/retention_plan.h"
-#include "agent/rules/sample_history.h"
+#include "agent/history/retention_plan.h"
+#include "agent/history/sample_history.h"
 #include "agent/store/metric_store.h"
 
 namespace txmon {

@@ -1,4 +1,4 @@
-#include "agent/rules/promql_engine.h"
+#include "agent/promql/promql_engine.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "agent/base/bucket_quantile.h"
-#include "agent/rules/float_format.h"
+#include "agent/promql/float_format.h"
 
 namespace txmon {
 

@@ -3,8 +3,8 @@
 // Threading: the returned source is thread-safe; `rules` must outlive it.
 #pragma once
 
+#include "agent/live/live_board.h"
 #include "agent/rules/rule_manager.h"
-#include "agent/web/live_board.h"
 
 namespace txmon {
 

@@ -1,4 +1,4 @@
-#include "agent/rules/labels.h"
+#include "agent/promql/labels.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "agent/main/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 
 #include <string>
 
@@ -105,6 +105,9 @@ Status Pipeline::WriteCheckpoint() {
 }
 
 void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
+  source_.TakeLostMessages([&](std::string_view topic, int32_t partition, int64_t lost) {
+    metrics_.CountLostMessages(topic, partition, lost);
+  });
   const int64_t now_ms = options_.now_ms();
   for (const SourceMessage& message : batch) {
     processor_.Process(message, now_ms);

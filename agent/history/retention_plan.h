@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/rules/labels.h"
-#include "agent/rules/promql_ast.h"
+#include "agent/promql/labels.h"
+#include "agent/promql/promql_ast.h"
 
 namespace txmon {
 

@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "agent/rules/series_storage.h"
+#include "agent/promql/series_storage.h"
 
 namespace txmon {
 

@@ -1,4 +1,4 @@
-#include "agent/rules/live_alerts.h"
+#include "agent/live/live_alerts.h"
 
 #include <algorithm>
 
