@@ -35,36 +35,37 @@ uint32_t HeaderSize(std::string_view payload) {
 
 class BinlogSourceTest : public ::testing::Test {
  protected:
+  // No assertion here: GoogleTest skips a suite whose SetUpTestSuite fails,
+  // and a missing server must fail every test instead (SetUp does).
   static void SetUpTestSuite() {
     dir_ = new std::string(std::filesystem::temp_directory_path() /
                            ("txmon-binlog-source-" + std::to_string(getpid())));
     std::filesystem::remove_all(*dir_);
-    std::string error;
-    server_ = MariaDbServer::Start(test::MariaDbOptions(), &error).release();
-    ASSERT_NE(server_, nullptr) << error;
-    ASSERT_TRUE(
-        server_->Exec("CREATE USER 'txmon'@'%' IDENTIFIED BY 'secret'; GRANT REPLICATION "
-                      "SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'txmon'@'%'; CREATE USER "
-                      "'nogrants'@'%' IDENTIFIED BY 'secret'",
-                      &error))
-        << error;
-    ASSERT_TRUE(server_->Exec("CREATE DATABASE shop", &error)) << error;
-    ASSERT_TRUE(server_->Exec("CREATE DATABASE other", &error)) << error;
-    ASSERT_TRUE(
-        server_->Exec("CREATE TABLE shop.orders (id INT PRIMARY KEY, amount "
-                      "DECIMAL(10,2)) ENGINE=InnoDB",
-                      &error))
-        << error;
-    ASSERT_TRUE(server_->Exec("CREATE TABLE other.log (id INT PRIMARY KEY) ENGINE=InnoDB", &error))
-        << error;
+    setup_error_ = new std::string();
+    server_ = MariaDbServer::Start(test::MariaDbOptions(), setup_error_).release();
+    if (server_ == nullptr) return;
+    for (const char* sql :
+         {"CREATE USER 'txmon'@'%' IDENTIFIED BY 'secret'; GRANT REPLICATION SLAVE, REPLICATION "
+          "CLIENT, SELECT ON *.* TO 'txmon'@'%'; CREATE USER 'nogrants'@'%' IDENTIFIED BY "
+          "'secret'",
+          "CREATE DATABASE shop", "CREATE DATABASE other",
+          "CREATE TABLE shop.orders (id INT PRIMARY KEY, amount DECIMAL(10,2)) ENGINE=InnoDB",
+          "CREATE TABLE other.log (id INT PRIMARY KEY) ENGINE=InnoDB"}) {
+      if (!server_->Exec(sql, setup_error_)) {
+        delete server_;
+        server_ = nullptr;
+        return;
+      }
+    }
   }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
     std::filesystem::remove_all(*dir_);
     delete dir_;
+    delete setup_error_;
   }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "no MariaDB server"; }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "no MariaDB server: " << *setup_error_; }
 
   static BinlogSourceOptions Options(uint32_t server_id) {
     BinlogSourceOptions o;
@@ -91,6 +92,7 @@ class BinlogSourceTest : public ::testing::Test {
   }
 
   static inline std::string* dir_ = nullptr;
+  static inline std::string* setup_error_ = nullptr;
   static inline MariaDbServer* server_ = nullptr;
 };
 
