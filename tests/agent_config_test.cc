@@ -159,6 +159,109 @@ TEST(AgentConfigTest, ReadsSourceAndKafkaProperties) {
             std::string::npos);
 }
 
+const char* kOneMetric = "metrics:\n  - {name: a_total, help: A., type: counter, table: t}\n";
+
+TEST(AgentConfigTest, ReadsSourceBinlog) {
+  AgentConfig config;
+  Status s =
+      ParseConfig(std::string("source:\n  binlog:\n    address: 127.0.0.1:3306\n"
+                              "    user: txmon\n    password: secret\n"
+                              "    server_id: 4242\n"
+                              "    start: {file: mysql-bin.000042, pos: 120}\n"
+                              "    databases: [shop]\n"
+                              "    tls: {ca_file: ca.pem, cert_file: c.pem, key_file: k.pem}\n") +
+                      kOneMetric,
+                  "/etc/txmon/txmon.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const BinlogConfig& b = config.source.binlog;
+  EXPECT_TRUE(config.source.has_binlog);
+  EXPECT_FALSE(config.source.has_kafka);
+  EXPECT_EQ(b.address, "127.0.0.1:3306");
+  EXPECT_EQ(b.user, "txmon");
+  EXPECT_EQ(b.password, "secret");
+  EXPECT_EQ(b.server_id, 4242u);
+  EXPECT_EQ(b.start, "file");
+  EXPECT_EQ(b.start_file, "mysql-bin.000042");
+  EXPECT_EQ(b.start_pos, 120u);
+  EXPECT_EQ(b.databases, std::vector<std::string>{"shop"});
+  EXPECT_EQ(b.tls_ca_file, "/etc/txmon/ca.pem");  // relative to the config's folder
+  EXPECT_EQ(b.tls_key_file, "/etc/txmon/k.pem");
+
+  ASSERT_TRUE(ParseConfig(std::string("source:\n  binlog: {address: /run/mysqld/mysqld.sock, "
+                                      "user: u, server_id: 7, start: {gtid: \"0-1-100\"}}\n") +
+                              kOneMetric,
+                          "x.yml", &config)
+                  .ok());
+  EXPECT_EQ(config.source.binlog.start, "gtid");
+  EXPECT_EQ(config.source.binlog.start_gtid, "0-1-100");
+  ASSERT_TRUE(ParseConfig(std::string("source:\n  binlog: {address: h:1, user: u, server_id: 7, "
+                                      "start: earliest}\n") +
+                              kOneMetric,
+                          "x.yml", &config)
+                  .ok());
+  EXPECT_EQ(config.source.binlog.start, "earliest");
+}
+
+TEST(AgentConfigTest, ReadsTheBinlogPasswordFromAFile) {
+  const std::string dir = ::testing::TempDir();
+  {
+    std::FILE* f = std::fopen((dir + "/mysql.password").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("s3cret\n", f);
+    std::fclose(f);
+  }
+  AgentConfig config;
+  Status s = ParseConfig(std::string("source:\n  binlog: {address: h:1, user: u, server_id: 7, "
+                                     "password_file: mysql.password}\n") +
+                             kOneMetric,
+                         dir + "/txmon.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(config.source.binlog.password, "s3cret");
+  EXPECT_NE(ErrorOf(std::string("source:\n  binlog: {address: h:1, user: u, server_id: 7, "
+                                "password_file: /nonexistent/pw}\n") +
+                    kOneMetric)
+                .find("txmon.yml:2:64: source.binlog.password_file: /nonexistent/pw: cannot open"),
+            std::string::npos)
+      << ErrorOf(std::string("source:\n  binlog: {address: h:1, user: u, server_id: 7, "
+                             "password_file: /nonexistent/pw}\n") +
+                 kOneMetric);
+}
+
+TEST(AgentConfigTest, RefusesBadBinlogSettings) {
+  auto binlog = [](const std::string& fields) {
+    return ErrorOf("source:\n  binlog:\n" + fields + kOneMetric);
+  };
+  const std::string base = "    address: h:3306\n    user: u\n";
+  EXPECT_EQ(ErrorOf(std::string("source:\n  kafka: {brokers: b:1, topics: t}\n  binlog: "
+                                "{address: h:1, user: u, server_id: 1}\n") +
+                    kOneMetric),
+            "txmon.yml:3:11: source: source.kafka and source.binlog are exclusive: give one of "
+            "them");
+  EXPECT_EQ(binlog(base),
+            "txmon.yml:3:5: source.binlog: missing \"server_id\" (a number no other "
+            "replica of the server uses)");
+  EXPECT_EQ(binlog(base + "    server_id: 0\n"),
+            "txmon.yml:5:16: source.binlog.server_id: must not be 0 (a replica with server_id 0 "
+            "stops at the end of the binlog)");
+  EXPECT_EQ(binlog("    address: nowhere\n    user: u\n    server_id: 1\n"),
+            "txmon.yml:3:14: source.binlog.address: \"nowhere\" is neither host:port nor a "
+            "socket path");
+  EXPECT_EQ(binlog(base + "    server_id: 1\n    start: latest\n"),
+            "txmon.yml:6:12: source.binlog.start: want current, earliest, {file: NAME, pos: N} "
+            "or {gtid: \"D-S-N\"}");
+  EXPECT_EQ(binlog(base + "    server_id: 1\n    start: {file: binlog}\n"),
+            "txmon.yml:6:19: source.binlog.start.file: \"binlog\" is not a binlog file name (e.g. "
+            "mysql-bin.000042)");
+  EXPECT_EQ(binlog(base + "    server_id: 1\n    start: {gtid: 0-1}\n"),
+            "txmon.yml:6:19: source.binlog.start.gtid: \"0-1\" is not a MariaDB GTID "
+            "(domain-server-sequence, e.g. 0-1-100)");
+  EXPECT_EQ(binlog(base + "    server_id: 1\n    tls: {cert_file: c.pem}\n"),
+            "txmon.yml:6:10: source.binlog.tls: cert_file and key_file go together");
+  EXPECT_EQ(binlog(base + "    server_id: 1\n    pasword: x\n"),
+            "txmon.yml:6:5: source.binlog: unknown field \"pasword\" (known: address, databases, "
+            "password, password_file, server_id, start, tls, user)");
+}
+
 TEST(AgentConfigTest, MissingFileIsRefusedWithItsPath) {
   AgentConfig config;
   Status s = LoadConfigFile("/nonexistent/txmon.yml", &config);

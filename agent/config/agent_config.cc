@@ -354,8 +354,153 @@ bool ReadKafka(ConfigReader& r, const YAML::Node& node, KafkaConfig* kafka) {
   return true;
 }
 
-bool ReadSource(ConfigReader& r, const YAML::Node& node, SourceConfig* source) {
-  if (!r.ExpectMap(node, "source", {"format", "max_message_bytes", "kafka"})) return false;
+bool AllDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "D-S-N", three unsigned numbers (a MariaDB GTID).
+bool IsMariadbGtid(std::string_view text) {
+  const size_t a = text.find('-');
+  const size_t b = a == std::string_view::npos ? a : text.find('-', a + 1);
+  return b != std::string_view::npos && AllDigits(text.substr(0, a)) &&
+         AllDigits(text.substr(a + 1, b - a - 1)) && AllDigits(text.substr(b + 1));
+}
+
+// "BASE.NNNNNN", as servers name their binlog files.
+bool IsBinlogFileName(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  return dot != std::string_view::npos && dot > 0 && AllDigits(name.substr(dot + 1));
+}
+
+bool ReadBinlogStart(ConfigReader& r, const YAML::Node& node, BinlogConfig* binlog) {
+  const std::string path = "source.binlog.start";
+  if (node.IsScalar()) {
+    if (!r.String(node, path, &binlog->start)) return false;
+    if (binlog->start != "current" && binlog->start != "earliest") {
+      return r.Fail(node, path,
+                    "want current, earliest, {file: NAME, pos: N} or {gtid: \"D-S-N\"}");
+    }
+    return true;
+  }
+  if (!r.ExpectMap(node, path, {"file", "pos", "gtid"})) return false;
+  if (node["gtid"]) {
+    if (node["file"] || node["pos"]) return r.Fail(node, path, "give either gtid or file/pos");
+    if (!r.String(node["gtid"], path + ".gtid", &binlog->start_gtid)) return false;
+    std::stringstream parts(binlog->start_gtid);
+    for (std::string gtid; std::getline(parts, gtid, ',');) {
+      if (!IsMariadbGtid(gtid)) {
+        return r.Fail(
+            node["gtid"], path + ".gtid",
+            "\"" + gtid + "\" is not a MariaDB GTID (domain-server-sequence, e.g. 0-1-100)");
+      }
+    }
+    binlog->start = "gtid";
+    return true;
+  }
+  if (!node["file"]) return r.Fail(node, path, "missing \"file\"");
+  if (!r.String(node["file"], path + ".file", &binlog->start_file)) return false;
+  if (!IsBinlogFileName(binlog->start_file)) {
+    return r.Fail(
+        node["file"], path + ".file",
+        "\"" + binlog->start_file + "\" is not a binlog file name (e.g. mysql-bin.000042)");
+  }
+  if (node["pos"]) {
+    if (!r.Uint32(node["pos"], path + ".pos", &binlog->start_pos)) return false;
+    if (binlog->start_pos < 4) return r.Fail(node["pos"], path + ".pos", "must be >= 4");
+  }
+  binlog->start = "file";
+  return true;
+}
+
+bool ReadBinlogTls(ConfigReader& r, const YAML::Node& node, BinlogConfig* binlog) {
+  const std::string path = "source.binlog.tls";
+  if (!r.ExpectMap(node, path, {"ca_file", "cert_file", "key_file"})) return false;
+  if (node["ca_file"] && !r.String(node["ca_file"], path + ".ca_file", &binlog->tls_ca_file))
+    return false;
+  if (node["cert_file"] &&
+      !r.String(node["cert_file"], path + ".cert_file", &binlog->tls_cert_file))
+    return false;
+  if (node["key_file"] && !r.String(node["key_file"], path + ".key_file", &binlog->tls_key_file))
+    return false;
+  if (binlog->tls_cert_file.empty() != binlog->tls_key_file.empty()) {
+    return r.Fail(node, path, "cert_file and key_file go together");
+  }
+  return true;
+}
+
+// A relative path from the config file's folder.
+std::string FromConfigFolder(const std::string& config_file, const std::string& path) {
+  const std::filesystem::path base = std::filesystem::path(config_file).parent_path();
+  if (path.empty() || std::filesystem::path(path).is_absolute() || base.empty()) return path;
+  return (base / path).string();
+}
+
+bool ReadBinlogPassword(ConfigReader& r, const YAML::Node& node, const std::string& config_file,
+                        BinlogConfig* binlog) {
+  const std::string path = "source.binlog";
+  if (node["password"] && node["password_file"]) {
+    return r.Fail(node["password_file"], path, "give either password or password_file");
+  }
+  if (node["password"]) return r.String(node["password"], path + ".password", &binlog->password);
+  if (!node["password_file"]) return true;
+  if (!r.String(node["password_file"], path + ".password_file", &binlog->password_file))
+    return false;
+  binlog->password_file = FromConfigFolder(config_file, binlog->password_file);
+  std::string text;
+  if (Status s = ReadTextFile(binlog->password_file, &text); !s.ok()) {
+    return r.Fail(node["password_file"], path + ".password_file", s.message());
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  binlog->password = text;
+  return true;
+}
+
+bool ReadBinlog(ConfigReader& r, const YAML::Node& node, const std::string& config_file,
+                BinlogConfig* binlog) {
+  const std::string path = "source.binlog";
+  if (!r.ExpectMap(node, path,
+                   {"address", "user", "password", "password_file", "server_id", "start",
+                    "databases", "tls"}))
+    return false;
+  if (!node["address"])
+    return r.Fail(node, path, "missing \"address\" (host:port or a socket path)");
+  if (!r.String(node["address"], path + ".address", &binlog->address)) return false;
+  if (!binlog->address.starts_with('/') && binlog->address.find(':') == std::string::npos) {
+    return r.Fail(node["address"], path + ".address",
+                  "\"" + binlog->address + "\" is neither host:port nor a socket path");
+  }
+  if (!node["user"]) return r.Fail(node, path, "missing \"user\"");
+  if (!r.String(node["user"], path + ".user", &binlog->user)) return false;
+  if (!ReadBinlogPassword(r, node, config_file, binlog)) return false;
+  if (!node["server_id"]) {
+    return r.Fail(node, path,
+                  "missing \"server_id\" (a number no other replica of the server uses)");
+  }
+  if (!r.Uint32(node["server_id"], path + ".server_id", &binlog->server_id)) return false;
+  if (binlog->server_id == 0) {
+    return r.Fail(node["server_id"], path + ".server_id",
+                  "must not be 0 (a replica with server_id 0 stops at the end of the binlog)");
+  }
+  if (node["start"] && !ReadBinlogStart(r, node["start"], binlog)) return false;
+  if (node["databases"] &&
+      !r.StringList(node["databases"], path + ".databases", &binlog->databases))
+    return false;
+  if (node["tls"] && !ReadBinlogTls(r, node["tls"], binlog)) return false;
+  binlog->tls_ca_file = FromConfigFolder(config_file, binlog->tls_ca_file);
+  binlog->tls_cert_file = FromConfigFolder(config_file, binlog->tls_cert_file);
+  binlog->tls_key_file = FromConfigFolder(config_file, binlog->tls_key_file);
+  return true;
+}
+
+bool ReadSource(ConfigReader& r, const YAML::Node& node, const std::string& config_file,
+                SourceConfig* source) {
+  if (!r.ExpectMap(node, "source", {"format", "max_message_bytes", "kafka", "binlog"}))
+    return false;
+  if (node["kafka"] && node["binlog"]) {
+    return r.Fail(node["binlog"], "source",
+                  "source.kafka and source.binlog are exclusive: give one of them");
+  }
   if (node["format"]) {
     if (!r.String(node["format"], "source.format", &source->format)) return false;
     const std::vector<std::string_view>& formats = DecoderFormats();
@@ -372,6 +517,9 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, SourceConfig* source) {
       return r.Fail(node["max_message_bytes"], "source.max_message_bytes", "must be > 0");
     source->max_message_bytes = bytes;
   }
+  source->has_kafka = static_cast<bool>(node["kafka"]);
+  source->has_binlog = static_cast<bool>(node["binlog"]);
+  if (source->has_binlog) return ReadBinlog(r, node["binlog"], config_file, &source->binlog);
   return !node["kafka"] || ReadKafka(r, node["kafka"], &source->kafka);
 }
 
@@ -509,7 +657,7 @@ bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (root["global"] && !ReadGlobal(r, root["global"], config)) return false;
   if (root["rule_files"] && !ReadRuleFiles(r, root["rule_files"], config)) return false;
   if (root["alerting"] && !ReadAlerting(r, root["alerting"], config)) return false;
-  if (root["source"] && !ReadSource(r, root["source"], &config->source)) return false;
+  if (root["source"] && !ReadSource(r, root["source"], config->file, &config->source)) return false;
   const YAML::Node metrics = root["metrics"];
   if (!metrics || !metrics.IsSequence() || metrics.size() == 0) {
     return r.Fail(metrics ? metrics : root, "metrics", "expected a non-empty list of metrics");

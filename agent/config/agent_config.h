@@ -24,10 +24,29 @@ struct KafkaConfig {
   std::vector<std::pair<std::string, std::string>> properties;
 };
 
+// source.binlog: txmon as a replica of a MySQL/MariaDB server.
+struct BinlogConfig {
+  std::string address;  // host:port, or the path of a unix socket
+  std::string user;
+  std::string password;       // given inline, or read from password_file
+  std::string password_file;  // resolved against the config's folder
+  uint32_t server_id = 0;
+  // current | earliest | file (start_file, start_pos) | gtid (start_gtid)
+  std::string start = "current";
+  std::string start_file;
+  uint32_t start_pos = 4;
+  std::string start_gtid;
+  std::vector<std::string> databases;
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
+};
+
 struct SourceConfig {
   std::string format = "canal";
   size_t max_message_bytes = 1 << 20;
   KafkaConfig kafka;
+  bool has_kafka = false;   // source.kafka was given
+  bool has_binlog = false;  // source.binlog was given
+  BinlogConfig binlog;
 };
 
 // The live screen's figures: which metrics and labels it reads. Unset keys

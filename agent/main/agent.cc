@@ -9,6 +9,7 @@
 #include "agent/decode/decoder_factory.h"
 #include "agent/live/live_alerts.h"
 #include "agent/main/alert_checkpoint.h"
+#include "agent/main/binlog_wiring.h"
 #include "agent/main/live_board_checkpoint.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
@@ -27,13 +28,20 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   }
   if (Status s = agent->pipeline_metrics_.Register(agent->store_); !s.ok()) return s;
   if (Status s = agent->process_metrics_.Register(agent->store_); !s.ok()) return s;
+  if (agent->binlog_config() != nullptr) {
+    if (Status s = agent->pipeline_metrics_.RegisterReplica(agent->store_); !s.ok()) return s;
+  }
   if (Status s = agent->RegisterReloadMetrics(); !s.ok()) return s;
   if (Status s = RowMapper::Compile(config.metrics, agent->store_, &agent->mapper_); !s.ok()) {
     return s;
   }
   DecodeSchema schema = agent->mapper_->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
-  if (Status s = CreateDecoder(config.source.format, schema, &agent->decoder_); !s.ok()) return s;
+  if (Status s = MakeDecoder(config.source.format, schema, agent->binlog_config(),
+                             &agent->binlog_columns_, &agent->decoder_);
+      !s.ok()) {
+    return s;
+  }
   if (Status s = agent->CreateSource(); !s.ok()) return s;
   Agent* self = agent.get();  // the rules exist before the pipeline runs
   agent->options_.pipeline.save_alerts = [self] { return SaveAlertState(*self->rules_); };
@@ -95,7 +103,12 @@ Status Agent::CreateSource() {
     Log(LogLevel::kInfo, "source", "replaying a file", {{"path", options_.source_file}});
     return Status::Ok();
   }
+  if (binlog_config() != nullptr) return CreateBinlogSource(options_.config, &source_);
   const KafkaConfig& kafka = options_.config.source.kafka;
+  if (!options_.config.source.has_kafka) {
+    return Status::Error(options_.config.file +
+                         ": source: give source.kafka or source.binlog (or use --source.file)");
+  }
   if (kafka.brokers.empty() || kafka.topics.empty()) {
     return Status::Error(options_.config.file +
                          ": source.kafka needs brokers and topics (or use --source.file)");

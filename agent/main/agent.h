@@ -28,6 +28,8 @@
 
 namespace txmon {
 
+class BinlogColumnCatalog;
+
 struct AgentOptions {
   AgentConfig config;
   // Replay this JSON-lines file ("-": stdin) instead of consuming Kafka.
@@ -87,6 +89,12 @@ class Agent {
   // txmon_config_last_reload_* (in agent_reload.cc, like Reload).
   Status RegisterReloadMetrics();
   Status ApplyReload(const AgentConfig& config);
+  // The running source.binlog, or null when the source is Kafka or a file.
+  const BinlogConfig* binlog_config() const {
+    return options_.source_file.empty() && options_.config.source.has_binlog
+               ? &options_.config.source.binlog
+               : nullptr;
+  }
   // Sets the reload metrics; at start after the checkpoint is restored, so
   // the start's load replaces the reload state saved in it.
   void RecordReload(bool ok);
@@ -98,6 +106,8 @@ class Agent {
   ProcessMetrics process_metrics_;
   std::unique_ptr<RowMapper> mapper_;
   std::unique_ptr<Decoder> decoder_;
+  // source.binlog's column names, shared by the decoders of every reload.
+  std::shared_ptr<BinlogColumnCatalog> binlog_columns_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Pipeline> pipeline_;
   // Destroyed before the notifier they send to, after the web server.

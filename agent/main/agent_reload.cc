@@ -6,6 +6,7 @@
 #include "agent/base/wall_clock.h"
 #include "agent/decode/decoder_factory.h"
 #include "agent/main/agent.h"
+#include "agent/main/binlog_wiring.h"
 
 namespace txmon {
 
@@ -84,8 +85,10 @@ Status Agent::Reload() {
        {"metrics", std::to_string(loaded.metrics.size())},
        {"rule_groups", std::to_string(rules_->groups().size())}});
   const std::string time_zone = options_.config.time_zone;
+  SourceConfig source = std::move(options_.config.source);
   options_.config = std::move(loaded);
-  options_.config.time_zone = time_zone;  // still the one in use
+  options_.config.time_zone = time_zone;       // still the one in use
+  options_.config.source = std::move(source);  // likewise
   return Status::Ok();
 }
 
@@ -101,7 +104,11 @@ Status Agent::ApplyReload(const AgentConfig& config) {
   DecodeSchema schema = mapper->decode_schema();
   schema.max_message_bytes = config.source.max_message_bytes;
   std::unique_ptr<Decoder> decoder;
-  if (Status s = CreateDecoder(config.source.format, schema, &decoder); !s.ok()) return s;
+  if (Status s =
+          MakeDecoder(config.source.format, schema, binlog_config(), &binlog_columns_, &decoder);
+      !s.ok()) {
+    return s;
+  }
   rules_->Reload(std::move(groups), config.evaluation_interval_ms);
   pipeline_->Reconfigure(std::move(decoder), std::move(mapper));
   return Status::Ok();

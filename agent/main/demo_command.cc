@@ -2,6 +2,8 @@
 // An embedded Kafka (librdkafka's mock cluster, a real Kafka-protocol broker
 // on loopback), a simulated shop writing Canal messages into it, and the
 // agent consuming them through the same KafkaSource production uses.
+// With --source=binlog: a private mariadbd instead, the shop writing SQL
+// transactions into it, and the agent reading its binlog as a replica.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +11,8 @@
 #include "agent/base/log.h"
 #include "agent/demo/demo_shop.h"
 #include "agent/demo/embedded_kafka.h"
+#include "agent/demo/embedded_mariadb.h"
+#include "agent/demo/sql_shop.h"
 #include "agent/main/agent.h"
 #include "agent/main/commands.h"
 #include "agent/main/embedded_config.h"
@@ -30,6 +34,10 @@ void AddDemoFlags(FlagSet& flags) {
                   "Speeds up each order's life (payment, shipping, refunds) by this factor, so "
                   "every status shows within a minute or two.");
   flags.AddString("partitions", "6", "Partitions of the embedded topic.");
+  flags.AddString("source", "kafka",
+                  "kafka: the shop writes Canal messages into an embedded Kafka; binlog: the "
+                  "shop writes SQL into a private mariadbd (Debian's mariadb-server) and txmon "
+                  "reads its binlog as a replica.");
   flags.AddString("seed", "1", "Random seed of the simulated shop.");
   AddCommonFlags(flags);
 }
@@ -72,6 +80,43 @@ Status LoadDemoConfig(const FlagSet& flags, AgentConfig* config) {
   return ParseConfig(std::string(kEmbeddedConfig), "txmon.yml (embedded)", config);
 }
 
+// The demo from a real COMMIT: mariadbd, the shop as SQL, the binlog source.
+int RunBinlogDemo(const FlagSet& flags, const DemoShopOptions& shop_options, AgentOptions options) {
+  std::string error;
+  std::unique_ptr<EmbeddedMariadb> server = EmbeddedMariadb::Start(&error);
+  if (!server) {
+    Log(LogLevel::kError, "demo", "cannot start the private MariaDB server", {{"err", error}});
+    return kExitRuntimeError;
+  }
+  SqlShop shop({server->socket_path(), shop_options.simulator});
+  if (Status s = shop.Start(); !s.ok()) {
+    Log(LogLevel::kError, "demo", "cannot start the simulated shop", {{"err", s.message()}});
+    return kExitRuntimeError;
+  }
+  printf("txmon demo: private MariaDB at %s (socket %s), database shop, %s orders/s, surge x%s\n",
+         server->address().c_str(), server->socket_path().c_str(), flags.Get("rate").c_str(),
+         flags.Get("surge").c_str());
+  fflush(stdout);
+  SourceConfig& source = options.config.source;
+  source.has_kafka = false;
+  source.has_binlog = true;
+  source.binlog = BinlogConfig();
+  source.binlog.address = server->address();
+  source.binlog.user = EmbeddedMariadb::kUser;
+  source.binlog.password = EmbeddedMariadb::kPassword;
+  source.binlog.server_id = 4242;
+  source.binlog.start = "earliest";
+  source.binlog.databases = {"shop"};
+  if (Status s = ApplyWebFlags(flags, &options); !s.ok()) {
+    Log(LogLevel::kError, "config", "refused the web configuration", {{"err", s.message()}});
+    return kExitUsage;
+  }
+  int exit_code = RunAgentUntilSignal(std::move(options));
+  shop.Stop();
+  server->Stop();
+  return exit_code;
+}
+
 }  // namespace
 
 int RunDemoCommand(const std::vector<std::string>& args) {
@@ -106,6 +151,13 @@ int RunDemoCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
 
+  if (flags.Get("source") == "binlog")
+    return RunBinlogDemo(flags, shop_options, std::move(options));
+  if (flags.Get("source") != "kafka") {
+    fprintf(stderr, "txmon demo: --source must be kafka or binlog, not \"%s\"\n",
+            flags.Get("source").c_str());
+    return kExitUsage;
+  }
   std::string error;
   std::unique_ptr<EmbeddedKafka> kafka = EmbeddedKafka::Start({}, &error);
   if (!kafka) {

@@ -150,6 +150,7 @@ void Pipeline::RefreshSourceMetrics() {
   source_.VisitPartitionLag([&](std::string_view topic, int32_t partition, int64_t lag) {
     metrics_.SetConsumerLag(topic, partition, lag);
   });
+  if (ReplicaStats stats; source_.GetReplicaStats(&stats)) metrics_.SetReplicaStats(stats);
   metrics_.RefreshFoldedValues(store_);
 }
 

@@ -204,6 +204,110 @@ void PipelineMetrics::SetConsumerLag(std::string_view topic, int32_t partition, 
   consumer_lag_->Resolve({topic, std::string_view(partition_text)})->Set(lag * kOne);
 }
 
+Status PipelineMetrics::RegisterReplica(MetricStore& store) {
+  Metric *heartbeats, *reconnects, *purged, *file, *position, *behind;
+  const auto gauge = MetricType::kGauge;
+  const auto counter = MetricType::kCounter;
+  Status s;
+  if (!(s = AddMetric(store,
+                      {"txmon_binlog_events_total",
+                       "Binlog events received from the server, by event type.",
+                       counter,
+                       {"type"},
+                       {64},
+                       {}},
+                      &binlog_events_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_binlog_heartbeats_total",
+                       "Heartbeats received from the server while the binlog was idle.",
+                       counter,
+                       {},
+                       {},
+                       {}},
+                      &heartbeats))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_binlog_reconnects_total",
+                       "Times the binlog connection was lost and opened again.",
+                       counter,
+                       {},
+                       {},
+                       {}},
+                      &reconnects))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_binlog_purged_positions_total",
+                       "Resumes whose binlog position the server had purged: txmon continued at "
+                       "the oldest binlog left, and the changes in between were not counted.",
+                       counter,
+                       {},
+                       {},
+                       {}},
+                      &purged))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_binlog_file_number",
+                       "Sequence number of the binlog file applied up to (mysql-bin.000042: 42).",
+                       gauge,
+                       {},
+                       {},
+                       {}},
+                      &file))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_binlog_position_bytes",
+                       "Position in that binlog file after the last applied transaction.",
+                       gauge,
+                       {},
+                       {},
+                       {}},
+                      &position))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_binlog_seconds_behind_server",
+                       "Server time minus the time of the newest binlog event received; 0 once "
+                       "caught up (a heartbeat came).",
+                       gauge,
+                       {},
+                       {},
+                       {}},
+                      &behind))
+           .ok()) {
+    return s;
+  }
+  binlog_heartbeats_ = heartbeats->Resolve({});
+  binlog_reconnects_ = reconnects->Resolve({});
+  binlog_purged_ = purged->Resolve({});
+  binlog_file_ = file->Resolve({});
+  binlog_position_ = position->Resolve({});
+  binlog_behind_ = behind->Resolve({});
+  return Status::Ok();
+}
+
+void PipelineMetrics::SetReplicaStats(const ReplicaStats& stats) {
+  if (binlog_events_ == nullptr) return;
+  auto grow = [](Series* series, uint64_t now, uint64_t before) {
+    if (now > before) series->Add(static_cast<int64_t>(now - before) * kOne);
+  };
+  for (const auto& [type, count] : stats.events_by_type) {
+    uint64_t before = 0;
+    for (const auto& [old_type, old_count] : last_replica_.events_by_type) {
+      if (old_type == type) before = old_count;
+    }
+    grow(binlog_events_->Resolve({std::string_view(type)}), count, before);
+  }
+  grow(binlog_heartbeats_, stats.heartbeats, last_replica_.heartbeats);
+  grow(binlog_reconnects_, stats.reconnects, last_replica_.reconnects);
+  grow(binlog_purged_, stats.purged_positions, last_replica_.purged_positions);
+  if (stats.file_sequence > 0) {
+    binlog_file_->Set(static_cast<int64_t>(stats.file_sequence) * kOne);
+    binlog_position_->Set(static_cast<int64_t>(stats.position) * kOne);
+  }
+  binlog_behind_->Set(static_cast<int64_t>(stats.seconds_behind * 1e6));
+  last_replica_ = stats;
+}
+
 void PipelineMetrics::RefreshFoldedValues(const MetricStore& store) {
   struct Folded {
     std::string metric;

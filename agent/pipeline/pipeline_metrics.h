@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/decode/decoder.h"
+#include "agent/source/source.h"
 #include "agent/store/metric_store.h"
 
 namespace txmon {
@@ -29,6 +30,12 @@ class PipelineMetrics {
   void SetLastEventTime(int64_t commit_time_ms);
   void SetSourceUp(bool up) { source_up_->Set(up ? kOne : 0); }
   void SetConsumerLag(std::string_view topic, int32_t partition, int64_t lag);
+  // The binlog replica's metrics (txmon_binlog_*): registered only for a
+  // replica source, before a checkpoint is restored so its counters continue.
+  Status RegisterReplica(MetricStore& store);
+  // Copies a replica source's figures: counters grow by what the source
+  // counted since the last call. No-op before RegisterReplica.
+  void SetReplicaStats(const ReplicaStats& stats);
   void CountLostMessages(std::string_view topic, int32_t partition, int64_t lost);
   // Folded label values and series per metric, copied from the store's
   // metrics.
@@ -50,6 +57,12 @@ class PipelineMetrics {
   Series* last_event_ = nullptr;
   Series* source_up_ = nullptr;
   std::array<Series*, kDecodeErrorCount> decode_errors_{};
+
+  // txmon_binlog_*: null unless RegisterReplica ran.
+  Metric* binlog_events_ = nullptr;
+  Series *binlog_heartbeats_ = nullptr, *binlog_reconnects_ = nullptr, *binlog_purged_ = nullptr,
+         *binlog_file_ = nullptr, *binlog_position_ = nullptr, *binlog_behind_ = nullptr;
+  ReplicaStats last_replica_;
 
   // Rows come in runs of one table: keep that table's handles at hand.
   std::string cached_database_, cached_table_;

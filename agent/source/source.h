@@ -2,19 +2,35 @@
 // A source knows nothing of decoding or metrics.
 //
 // Threading: Poll/Acknowledge are called by the one pipeline thread.
-// Connected() and VisitPartitionLag() may be called from any thread.
+// Connected(), VisitPartitionLag() and GetReplicaStats() may be called from
+// any thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/base/status.h"
 #include "agent/source/source_message.h"
 
 namespace txmon {
+
+// A replica source's own figures (the binlog source's), for self-metrics.
+// Counters are totals since the source was created; the pipeline adds their
+// growth to its counters, so a restored checkpoint keeps them growing.
+struct ReplicaStats {
+  std::vector<std::pair<std::string, uint64_t>> events_by_type;  // "WRITE_ROWS", ...
+  uint64_t heartbeats = 0;
+  uint64_t reconnects = 0;
+  uint64_t purged_positions = 0;  // resumes whose position the server had purged
+  uint32_t file_sequence = 0;     // the applied position: mysql-bin.000042 → 42
+  uint64_t position = 0;          // ... and the byte in that file
+  double seconds_behind = 0;      // server time minus the newest event's time; 0 caught up
+};
 
 class Source {
  public:
@@ -42,6 +58,12 @@ class Source {
   using LagVisitor =
       std::function<void(std::string_view topic, int32_t partition, int64_t lag_messages)>;
   virtual void VisitPartitionLag(const LagVisitor& visit) const { (void)visit; }
+
+  // Fills `stats` and returns true if this is a replica source.
+  virtual bool GetReplicaStats(ReplicaStats* stats) const {
+    (void)stats;
+    return false;
+  }
 
   // Calls `visit` once per partition where messages were lost since the
   // last call (Kafka: offsets below the low watermark when the consumer

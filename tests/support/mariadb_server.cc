@@ -74,8 +74,14 @@ MariaDbServer::~MariaDbServer() {
 bool MariaDbServer::InstallDatabase(std::string* error) {
   ProcessOptions install;
   install.binary = options_.install_db;
-  install.args = {"--no-defaults", "--user=root", "--datadir=" + data_directory_,
-                  "--auth-root-authentication-method=normal", "--skip-test-db"};
+  // A private tmpdir: two installs sharing /tmp collide on temporary tables.
+  std::filesystem::create_directories(directory_ + "/tmp");
+  install.args = {"--no-defaults",
+                  "--user=root",
+                  "--datadir=" + data_directory_,
+                  "--auth-root-authentication-method=normal",
+                  "--skip-test-db",
+                  "--tmpdir=" + directory_ + "/tmp"};
   install.stdout_path = directory_ + "/install.log";
   install.stderr_path = directory_ + "/install.log";
   std::unique_ptr<Process> process = Process::Start(install, error);
@@ -100,6 +106,7 @@ bool MariaDbServer::StartProcess(std::string* error) {
                  "--skip-name-resolve",
                  "--server-id=" + std::to_string(options_.server_id),
                  "--pid-file=" + directory_ + "/mariadbd.pid",
+                 "--tmpdir=" + directory_ + "/tmp",
                  "--innodb-buffer-pool-size=32M",
                  "--innodb-log-file-size=16M"};
   if (options_.log_bin) {
