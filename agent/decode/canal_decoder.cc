@@ -116,7 +116,6 @@ class FlatMessageReader {
     return PaddedParser::CheckFullyRead(document);
   }
 
-
   // Walks the top-level object once, in whatever order its fields come.
   Problem ReadFields(ondemand::object& message, MessageFields* fields) {
     for (auto field_result : message) {
