@@ -75,7 +75,8 @@ TEST_F(CommandLineTest, HelpExplainsEveryFlagAndCommand) {
   }
   CommandResult demo = Execute({"demo", "--help"});
   EXPECT_EQ(demo.exit_code, 0);
-  for (const char* text : {"--rate", "--surge", "--web.listen-address", "--time-scale"}) {
+  for (const char* text : {"--rate", "--surge", "--web.listen-address", "--time-scale",
+                           "--outage.start", "--outage.duration", "ShopPaymentFailureRatioHigh"}) {
     EXPECT_NE(demo.out.find(text), std::string::npos) << text;
   }
   CommandResult version = Execute({"--version"});
@@ -107,6 +108,55 @@ TEST_F(CommandLineTest, CheckConfigAcceptsTheShippedFileAndRefusesABadOne) {
   EXPECT_NE(run.out.find(bad + ":2:5: metrics[0]: a histogram needs \"buckets\""),
             std::string::npos)
       << run.out;
+}
+
+TEST_F(CommandLineTest, ARuleFilesGlobThatMatchesNothingIsWarnedAbout) {
+  std::string config = WriteFile("txmon.yml",
+                                 "rule_files: [no-such-dir/*.yml]\n"
+                                 "metrics:\n"
+                                 "  - name: orders_total\n"
+                                 "    help: Orders.\n"
+                                 "    type: counter\n"
+                                 "    table: orders\n");
+  const std::string pattern = (dir_ / "no-such-dir/*.yml").string();
+  CommandResult check = Execute({"check", "config", config});
+  EXPECT_EQ(check.exit_code, 0) << check.out;  // as in Prometheus, not an error
+  EXPECT_NE(check.out.find("WARNING: rule_files: \"" + pattern + "\" matches no file"),
+            std::string::npos)
+      << check.out;
+  // The shipped config's rules/*.yml does match: no warning.
+  CommandResult shipped = Execute({"check", "config", kShippedConfig});
+  EXPECT_EQ(shipped.out.find("WARNING"), std::string::npos) << shipped.out;
+
+  std::string empty = WriteFile("empty.jsonl", "");
+  CommandResult run = Execute(
+      {"--config.file=" + config, "--source.file=" + empty, "--web.listen-address=127.0.0.1:0"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("level=warn component=rules msg=\"rule_files pattern matches no file"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("pattern=" + pattern), std::string::npos) << run.err;
+}
+
+TEST_F(CommandLineTest, TheDemoReloadsItsCompiledInConfig) {
+  std::string error;
+  TxmonProcess txmon =
+      StartTxmon({"demo", "--web.enable-lifecycle"}, (dir_ / "demo-reload").string(), &error);
+  ASSERT_TRUE(txmon.process) << error;
+  const std::string base = txmon.metrics_url.substr(0, txmon.metrics_url.find("/metrics"));
+  // Without --config.file every reload failed: "txmon.yml (embedded): cannot open".
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse reload = HttpPost(base + "/-/reload", "", "");
+    EXPECT_EQ(reload.status, 200) << reload.body;
+  }
+  MetricsText metrics = MetricsText::Parse(HttpGet(txmon.metrics_url).body);
+  EXPECT_EQ(metrics.Value("txmon_config_last_reload_successful", {}), 1);
+  txmon.process->Signal(SIGTERM);
+  ASSERT_TRUE(txmon.process->Wait(std::chrono::seconds(20)).has_value());
+  const std::string log = txmon.process->Stderr();
+  EXPECT_EQ(log.find("refused the reloaded configuration"), std::string::npos) << log;
+  EXPECT_EQ(log.find("source changes need a restart"), std::string::npos) << log;
+  EXPECT_NE(log.find("reloaded the configuration"), std::string::npos) << log;
 }
 
 TEST_F(CommandLineTest, TheAgentRefusesABadConfigAtStart) {

@@ -424,6 +424,29 @@ TEST_F(ShopSimulatorTest, OneOrdersMessagesShareAPartitionKeyAndComeInLifeOrder)
   EXPECT_GT(multi_row_updates, 0);
 }
 
+TEST_F(ShopSimulatorTest, AWarmShopIsSteadyFromItsFirstSecond) {
+  ShopSimulatorOptions cold = DemoOptions(7);
+  ShopSimulatorOptions warm = cold;
+  warm.warm_up_ms = 10 * kMinute;
+  ShopSimulator* cold_shop = nullptr;
+  ShopSimulator* warm_shop = nullptr;
+  Simulate(cold, 2'000, &cold_shop);
+  std::vector<CanalMessageOut> out = Simulate(warm, 2'000, &warm_shop);
+  ASSERT_FALSE(out.empty());
+  // Nothing from before the start is emitted, or counted.
+  for (const CanalMessageOut& message : out) EXPECT_GE(message.commit_time_ms, warm.start_time_ms);
+  EXPECT_EQ(warm_shop->truth().messages, static_cast<int64_t>(out.size()));
+  // Orders placed before the start are being completed already (about 16
+  // a second at this rate); an empty shop completes none in its first 2 s.
+  const ShopTruth::Pair completed{"shipped", "completed"};
+  EXPECT_EQ(cold_shop->truth().status_transitions.count(completed), 0u);
+  ASSERT_EQ(warm_shop->truth().status_transitions.count(completed), 1u);
+  EXPECT_GT(warm_shop->truth().status_transitions.at(completed), 10);
+  EXPECT_GT(TotalOf(warm_shop->truth().orders_paid), 20);
+  // The first message is still the DDL at the start.
+  EXPECT_NE(out.front().json.find("\"isDdl\":true"), std::string::npos) << out.front().json;
+}
+
 TEST_F(ShopSimulatorTest, SurgeMultipliesTheRate) {
   ShopSimulatorOptions options = DemoOptions(9);
   options.orders_per_second = 50;

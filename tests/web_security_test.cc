@@ -107,8 +107,11 @@ TEST_F(WebSecurityTest, RefusesBadFilesWithLineAndReason) {
     std::string error;  // expected after the file name
   };
   const std::vector<Case> cases = {
-      {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: []\n",
-       ":4:3: tls_server_config: unknown field \"cipher_suites\""},
+      {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+       "  curve_preferences: []\n",
+       ":4:3: tls_server_config: unknown field \"curve_preferences\""},
+      {TlsYaml("  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, AES128-SHA]\n"),
+       ":4:58: tls_server_config.cipher_suites: unknown cipher suite \"AES128-SHA\""},
       {"tls_server_config:\n  cert_file: server.crt\n",
        ":2:3: tls_server_config: missing \"key_file\" (or key)"},
       {"tls_server_config:\n  cert_file: nothing-here.crt\n  key_file: server.key\n",
@@ -157,6 +160,25 @@ TEST_F(WebSecurityTest, BasicAuthChecksHtpasswdHashes) {
   std::string lower = header(std::string(kUser) + ":" + kPassword);
   lower.replace(0, 5, "basic");
   EXPECT_TRUE(auth.Check(lower));
+}
+
+TEST_F(WebSecurityTest, BasicAuthRefusesANulInTheCredentials) {
+  BasicAuthenticator auth({{kUser, hash_}});
+  auto header = [](const std::string& user_password) {
+    std::string encoded(4 * ((user_password.size() + 2) / 3) + 1, '\0');
+    int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                 reinterpret_cast<const unsigned char*>(user_password.data()),
+                                 static_cast<int>(user_password.size()));
+    encoded.resize(static_cast<size_t>(length));
+    return "Basic " + encoded;
+  };
+  const std::string right = std::string(kUser) + ":" + kPassword;
+  EXPECT_TRUE(auth.Check(header(right)));
+  // The right password followed by a NUL and anything: crypt() would see
+  // only the part before the NUL.
+  EXPECT_FALSE(auth.Check(header(right + std::string("\0junk", 5))));
+  EXPECT_FALSE(auth.Check(header(right + std::string(1, '\0'))));
+  EXPECT_FALSE(auth.Check(header(std::string(kUser) + std::string("\0x", 2) + ":" + kPassword)));
 }
 
 TEST_F(WebSecurityTest, TlsWithBasicAuthAnswers401UnlessTheCredentialsAreRight) {
@@ -221,6 +243,47 @@ TEST_F(WebSecurityTest, Tls13OnlyRefusesATls12Client) {
   HttpClientOptions tls12 = TrustingClient();
   tls12.max_tls_version = "1.2";
   EXPECT_EQ(HttpGet(HttpsUrl(*server, "/-/healthy"), tls12).status, 0);
+  EXPECT_EQ(HttpGet(HttpsUrl(*server, "/-/healthy"), TrustingClient()).status, 200);
+}
+
+TEST_F(WebSecurityTest, Tls12OffersOnlyForwardSecretSuitesByDefault) {
+  auto server = Serve(TlsYaml());
+  ASSERT_NE(server, nullptr);
+  auto tls12_with = [&](const std::string& ciphers) {
+    HttpClientOptions client = TrustingClient();
+    client.max_tls_version = "1.2";
+    client.tls12_ciphers = ciphers;
+    return HttpGet(HttpsUrl(*server, "/-/healthy"), client).status;
+  };
+  // Static RSA key exchange: no forward secrecy, refused.
+  for (const char* weak : {"AES128-SHA", "AES256-SHA256", "AES128-GCM-SHA256", "AES256-SHA"}) {
+    EXPECT_EQ(tls12_with(weak), 0) << weak;
+  }
+  EXPECT_EQ(tls12_with("ECDHE-RSA-AES128-SHA"), 0) << "CBC suites are not in the default set";
+  EXPECT_EQ(tls12_with("ECDHE-RSA-AES128-GCM-SHA256"), 200);
+  EXPECT_EQ(tls12_with("ECDHE-RSA-CHACHA20-POLY1305"), 200);
+}
+
+TEST_F(WebSecurityTest, CipherSuitesTakeGoNamesAsExporterToolkitDoes) {
+  WebSecurity parsed;
+  ASSERT_TRUE(Parse(TlsYaml("  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+                            "    - TLS_AES_128_GCM_SHA256\n"),
+                    &parsed)
+                  .ok());
+  EXPECT_EQ(parsed.tls->cipher_suites,
+            (std::vector<std::string>{"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                                      "TLS_AES_128_GCM_SHA256"}));
+  auto server = Serve(TlsYaml("  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]\n"));
+  ASSERT_NE(server, nullptr);
+  auto tls12_with = [&](const std::string& ciphers) {
+    HttpClientOptions client = TrustingClient();
+    client.max_tls_version = "1.2";
+    client.tls12_ciphers = ciphers;
+    return HttpGet(HttpsUrl(*server, "/-/healthy"), client).status;
+  };
+  EXPECT_EQ(tls12_with("ECDHE-RSA-AES128-GCM-SHA256"), 0) << "not in cipher_suites";
+  EXPECT_EQ(tls12_with("ECDHE-RSA-AES256-GCM-SHA384"), 200);
+  // TLS 1.3 keeps its own suites, as with Go.
   EXPECT_EQ(HttpGet(HttpsUrl(*server, "/-/healthy"), TrustingClient()).status, 200);
 }
 

@@ -112,18 +112,35 @@ bool ReadVersions(ConfigReader& r, const YAML::Node& tls, const std::string& pat
   return true;
 }
 
+// cipher_suites: Go's names, as exporter-toolkit takes them.
+bool ReadCipherSuites(ConfigReader& r, const YAML::Node& tls, const std::string& path,
+                      TlsServerConfig* out) {
+  const YAML::Node node = tls["cipher_suites"];
+  if (!node) return true;
+  if (!r.StringList(node, path + ".cipher_suites", &out->cipher_suites)) return false;
+  for (size_t i = 0; i < out->cipher_suites.size(); ++i) {
+    if (!OpenSslCipherName(out->cipher_suites[i])) {
+      return r.Fail(node[i], path + ".cipher_suites",
+                    "unknown cipher suite \"" + out->cipher_suites[i] +
+                        "\" (want Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+    }
+  }
+  return true;
+}
+
 bool ReadTls(ConfigReader& r, const YAML::Node& tls, const std::filesystem::path& base,
              std::optional<TlsServerConfig>* out) {
   const std::string path = "tls_server_config";
   if (!r.ExpectMap(tls, path,
                    {"cert_file", "key_file", "cert", "key", "client_auth_type", "client_ca_file",
-                    "min_version", "max_version"})) {
+                    "min_version", "max_version", "cipher_suites"})) {
     return false;
   }
   TlsServerConfig config;
   if (!ReadPem(r, tls, path, "cert_file", "cert", base, &config.cert_file, &config.cert_pem) ||
       !ReadPem(r, tls, path, "key_file", "key", base, &config.key_file, &config.key_pem) ||
-      !ReadClientAuth(r, tls, path, base, &config) || !ReadVersions(r, tls, path, &config)) {
+      !ReadClientAuth(r, tls, path, base, &config) || !ReadVersions(r, tls, path, &config) ||
+      !ReadCipherSuites(r, tls, path, &config)) {
     return false;
   }
   *out = std::move(config);

@@ -9,14 +9,16 @@
 //     client_ca_file: ca.crt
 //     min_version: TLS12        # TLS10..TLS13, default TLS12
 //     max_version: TLS13
+//     cipher_suites:            # TLS 1.2 suites by Go's names; default: ECDHE + AEAD only
+//       - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
 //   http_server_config:
 //     headers: {Strict-Transport-Security: max-age=31536000}
 //   basic_auth_users:           # absent or empty: no authentication
 //     prometheus: $2y$10$...    # bcrypt, e.g. from `htpasswd -nBC 10 prometheus`
 //
 // Relative paths are resolved against the file's folder. Options this
-// server cannot honour (cipher_suites, curve_preferences, client_allowed_sans,
-// ...) are refused rather than ignored, with the file, line and reason.
+// server cannot honour (curve_preferences, client_allowed_sans, ...) are
+// refused rather than ignored, with the file, line and reason.
 #pragma once
 
 #include <string>

@@ -16,6 +16,22 @@ constexpr int64_t kSimulatedStepMs = 1000;
 
 }  // namespace
 
+ShopSimulatorOptions DemoScenario() {
+  ShopSimulatorOptions options;
+  options.orders_per_second = 20;
+  options.surge_multiplier = 4;
+  options.surge_start_ms = 60'000;
+  options.surge_duration_ms = 60'000;
+  options.time_scale = 30;
+  options.payment_outage_start_ms = 180'000;
+  options.payment_outage_duration_ms = 60'000;
+  // Long enough for every part of an order's life (at time_scale 30) to
+  // reach its steady rate before the first message.
+  options.warm_up_ms = 10 * 60'000;
+  options.record_each_order = false;  // the demo runs for hours
+  return options;
+}
+
 DemoShop::DemoShop(EmbeddedKafka* kafka, DemoShopOptions options)
     : kafka_(kafka), options_(std::move(options)) {}
 

@@ -42,6 +42,15 @@ struct DemoShopOptions {
   std::chrono::milliseconds tick{10};
 };
 
+// The shop `txmon demo` runs unless its flags say otherwise: open for 10
+// min already (steady rates from the first second), 20 orders/s, a x4
+// "Double 11" surge at 1 min for 1 min, each order's life 30 times faster,
+// and one staged incident, every payment failing from 3 min for 1 min, so
+// that ShopPaymentFailureRatioHigh fires and then resolves. Outside the
+// incident the shop is healthy against rules/shop.yml: a surge above about
+// x5 ends in ShopOrderRateCollapsed (its 30m average is still high).
+ShopSimulatorOptions DemoScenario();
+
 class DemoShop {
  public:
   DemoShop(EmbeddedKafka* kafka, DemoShopOptions options);

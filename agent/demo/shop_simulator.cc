@@ -98,8 +98,12 @@ constexpr Weighted kRefundReasons[] = {{"quality_issue", 30},
                                        {"not_as_described", 20},
                                        {"late_delivery", 10},
                                        {"wrong_item", 10}};
-constexpr Weighted kFailuresBeforePaying[] = {{"0", 82}, {"1", 13}, {"2", 5}};
-constexpr Weighted kFailuresBeforeCancelling[] = {{"0", 65}, {"1", 25}, {"2", 10}};
+// A healthy shop: about 1 payment attempt in 9 fails (declined cards,
+// timeouts), more often in checkouts that end up cancelled. The shipped
+// ShopPaymentFailureRatioHigh pages above 1 in 5, so the demo is calm until
+// its staged outage (payment_outage_*).
+constexpr Weighted kFailuresBeforePaying[] = {{"0", 94}, {"1", 5}, {"2", 1}};
+constexpr Weighted kFailuresBeforeCancelling[] = {{"0", 75}, {"1", 18}, {"2", 7}};
 
 constexpr double kPaidShare = 0.85;
 constexpr double kRefundShare = 0.04;
@@ -318,11 +322,13 @@ class ShopSimulator::Impl {
         users_table_("users", kUserColumns),
         now_ms_(options_.start_time_ms),
         max_user_id_(std::max<int64_t>(1, options_.initial_users)) {
-    next_checkout_at_ = static_cast<double>(options_.start_time_ms);
+    next_checkout_at_ =
+        static_cast<double>(options_.start_time_ms - std::max<int64_t>(0, options_.warm_up_ms));
     next_registration_at_ = next_checkout_at_;
     if (options_.emit_ddl) Schedule(options_.start_time_ms, EventKind::kDdl, 0);
     ScheduleNextCheckout();
     ScheduleNextRegistration();
+    WarmUp();
   }
 
   void AdvanceTo(int64_t now_ms, std::vector<CanalMessageOut>& out) {
@@ -333,6 +339,19 @@ class ShopSimulator::Impl {
       Handle(event, out);
     }
     now_ms_ = std::max(now_ms_, now_ms);
+  }
+
+  // Lives the warm-up (everything before start_time_ms) and forgets what it
+  // emitted, keeping only the orders, users and events still to come.
+  void WarmUp() {
+    std::vector<CanalMessageOut> discarded;
+    while (!events_.empty() && events_.top().time_ms < options_.start_time_ms) {
+      const Event event = events_.top();
+      events_.pop();
+      Handle(event, discarded);
+      discarded.clear();
+    }
+    truth_ = ShopTruth();
   }
 
   int64_t now_ms() const { return now_ms_; }

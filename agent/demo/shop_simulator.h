@@ -48,6 +48,12 @@ struct ShopSimulatorOptions {
   // retry a few seconds after it ends. 0 duration: no outage.
   int64_t payment_outage_start_ms = 0;
   int64_t payment_outage_duration_ms = 0;
+  // The shop has already been open this long at start_time_ms: orders
+  // placed before it are in flight (paid, shipped, refunded later), but only
+  // what commits from start_time_ms on is emitted (and in truth()), so every
+  // rate is steady from the first second instead of ramping up from an
+  // empty shop. 0: the shop opens at start_time_ms.
+  int64_t warm_up_ms = 0;
   bool emit_ddl = true;
   int64_t ddl_interval_ms = 10 * 60 * 1000;  // after the first, at start; 0: only that one
   int64_t initial_users = 10000;             // existing users (ids 1..N), never emitted

@@ -82,7 +82,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   // small worker stacks.
   agent->web_->Handle("/api/v1/rules", OnLargeStack(RulesApiHandler(rules)));
   agent->web_->Handle("/api/v1/alerts", OnLargeStack(AlertsApiHandler(rules)));
-  agent->web_->Handle("/api/v1/query", OnLargeStack(QueryApiHandler(rules)));
+  agent->web_->Handle("/api/v1/query", OnLargeStack(QueryApiHandler(rules)), kMaxQueryBodyBytes);
   agent->StartLiveBoard();
   agent->web_->Handle(
       "/-/reload", OnLargeStack(ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle)));

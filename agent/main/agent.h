@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,10 @@ struct AgentOptions {
   // Prometheus; SIGHUP always reloads.
   bool web_enable_lifecycle = false;
   PipelineOptions pipeline;
+  // What Reload reads. Unset: LoadConfigFile(config.file). The demo sets it
+  // to its compiled-in config with the embedded Kafka filled in, since
+  // there is no file to re-read.
+  std::function<Status(AgentConfig*)> load_config;
 };
 
 class Agent {

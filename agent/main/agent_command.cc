@@ -170,9 +170,13 @@ Status CheckOneFile(const std::string& what, const std::string& path, std::strin
   AgentConfig config;
   if (Status s = LoadConfigFile(path, &config); !s.ok()) return s;
   std::vector<RuleGroupSpec> groups;  // rule files are part of the config, as in promtool
-  if (Status s = LoadRuleFiles(config.rule_files, &groups); !s.ok()) return s;
+  std::vector<std::string> unmatched;
+  if (Status s = LoadRuleFiles(config.rule_files, &groups, &unmatched); !s.ok()) return s;
   *summary = std::to_string(config.metrics.size()) + " metrics, " + std::to_string(groups.size()) +
              " rule groups found";
+  for (const std::string& pattern : unmatched) {
+    *summary += "\n  WARNING: rule_files: \"" + pattern + "\" matches no file";
+  }
   return Status::Ok();
 }
 

@@ -32,6 +32,17 @@ void WarnAboutRestartOnlyChanges(const AgentConfig& running, const AgentConfig& 
   }
 }
 
+// Anyone who can reach POST /-/reload can ask for reloads as fast as the
+// network allows; with a broken file each would log a line. The gauge
+// txmon_config_last_reload_successful still says every outcome.
+void LogRefusedReload(const std::string& path, const Status& status) {
+  static LogRateLimit limit(2);
+  uint64_t suppressed = 0;
+  if (!limit.Allow(&suppressed)) return;
+  Log(LogLevel::kError, "config", "refused the reloaded configuration; keeping the running one",
+      {{"file", path}, {"err", status.message()}, {"suppressed", std::to_string(suppressed)}});
+}
+
 }  // namespace
 
 Status Agent::RegisterReloadMetrics() {
@@ -69,14 +80,13 @@ void Agent::RecordReload(bool ok) {
 
 Status Agent::Reload() {
   std::lock_guard lock(reload_mutex_);
-  const std::string& path = options_.config.file;
+  const std::string path = options_.config.file;
   AgentConfig loaded;
-  Status s = LoadConfigFile(path, &loaded);
+  Status s = options_.load_config ? options_.load_config(&loaded) : LoadConfigFile(path, &loaded);
   if (s.ok()) s = ApplyReload(loaded);
   RecordReload(s.ok());
   if (!s.ok()) {
-    Log(LogLevel::kError, "config", "refused the reloaded configuration; keeping the running one",
-        {{"file", path}, {"err", s.message()}});
+    LogRefusedReload(path, s);
     return s;
   }
   WarnAboutRestartOnlyChanges(options_.config, loaded);

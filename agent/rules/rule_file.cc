@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/base/log.h"
 #include "agent/promql/promql_parser.h"
 
 namespace txmon {
@@ -233,7 +234,8 @@ Status ParseRuleFile(const std::string& yaml, const std::string& file,
   }
 }
 
-Status LoadRuleFiles(const std::vector<std::string>& patterns, std::vector<RuleGroupSpec>* out) {
+Status LoadRuleFiles(const std::vector<std::string>& patterns, std::vector<RuleGroupSpec>* out,
+                     std::vector<std::string>* unmatched) {
   std::set<std::string> seen;
   for (const std::string& pattern : patterns) {
     glob_t matches{};
@@ -244,6 +246,14 @@ Status LoadRuleFiles(const std::vector<std::string>& patterns, std::vector<RuleG
     }
     std::vector<std::string> files(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
     globfree(&matches);
+    if (files.empty()) {
+      if (unmatched != nullptr) {
+        unmatched->push_back(pattern);
+      } else {
+        Log(LogLevel::kWarn, "rules",
+            "rule_files pattern matches no file; its rules are not loaded", {{"pattern", pattern}});
+      }
+    }
     for (const std::string& file : files) {
       if (!seen.insert(file).second) continue;
       std::ifstream input(file);

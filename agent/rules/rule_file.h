@@ -65,8 +65,10 @@ struct RuleGroupSpec {
 
 // Reads every file matching the glob patterns (sorted, duplicates once),
 // in pattern order. A pattern that matches nothing is not an error, as in
-// Prometheus.
-Status LoadRuleFiles(const std::vector<std::string>& patterns, std::vector<RuleGroupSpec>* out);
+// Prometheus, but it is most likely a mistake that silently drops alerts:
+// such patterns are put in `unmatched` if given, else logged as warnings.
+Status LoadRuleFiles(const std::vector<std::string>& patterns, std::vector<RuleGroupSpec>* out,
+                     std::vector<std::string>* unmatched = nullptr);
 
 // Parses one file's text; `file` names it in errors and in the groups.
 Status ParseRuleFile(const std::string& yaml, const std::string& file,

@@ -1,9 +1,14 @@
 #include "agent/web/prometheus_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <functional>
+#include <initializer_list>
+#include <string_view>
+#include <vector>
 
 #include "agent/base/float_text.h"
 #include "agent/base/json_text.h"
@@ -147,6 +152,23 @@ HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest&) {
 
 namespace {
 
+// Prometheus' MinTime and MaxTime (web/api/v1), in seconds: the range a
+// time.Time holds as Unix milliseconds.
+constexpr double kMinTimeSeconds = -9223309901257974.0;
+constexpr double kMaxTimeSeconds = 9223309901257973.0;
+
+// Unix seconds (a decimal, as Prometheus takes them) to milliseconds. NaN,
+// infinities and times outside Prometheus' range are refused: casting them
+// to an integer is undefined behaviour.
+std::optional<int64_t> ParseTimeMs(const std::string& text) {
+  std::optional<double> seconds = ParseFloat(text);
+  if (!seconds || !std::isfinite(*seconds) || *seconds < kMinTimeSeconds ||
+      *seconds > kMaxTimeSeconds) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(*seconds * 1000));
+}
+
 // [seconds, "value"] as Prometheus writes a sample.
 std::string JsonSampleValue(int64_t time_ms, double value) {
   char seconds[32];
@@ -166,9 +188,12 @@ HttpResponse ServeQueryApi(const RuleManager& rules, const HttpRequest& request)
   if (!query || query->empty()) return BadData("missing query parameter \"query\"");
   int64_t time_ms = WallClockMs();
   if (std::optional<std::string> time = request.QueryParameter("time")) {
-    std::optional<double> seconds = ParseFloat(*time);
-    if (!seconds) return BadData("invalid parameter \"time\": " + *time);
-    time_ms = static_cast<int64_t>(*seconds * 1000);
+    std::optional<int64_t> parsed = ParseTimeMs(*time);
+    if (!parsed) {
+      return BadData("invalid parameter \"time\": cannot parse \"" + *time +
+                     "\" to a valid timestamp");
+    }
+    time_ms = *parsed;
   }
   QueryResult result;
   if (Status s = rules.Query(*query, time_ms, &result); !s.ok()) return BadData(s.message());
@@ -193,16 +218,43 @@ HttpResponse ServeQueryApi(const RuleManager& rules, const HttpRequest& request)
   return Json(200, R"({"status":"success","data":)" + data + "}");
 }
 
+namespace {
+
+// The API answers only the methods Prometheus routes for each endpoint; any
+// other (PUT, DELETE, PATCH, OPTIONS, ...) is 405 with the Allow list.
+HttpHandler WithMethods(std::initializer_list<std::string_view> methods,
+                        std::function<HttpResponse(const HttpRequest&)> serve) {
+  std::string allowed;
+  for (std::string_view method : methods) {
+    allowed += (allowed.empty() ? "" : ", ") + std::string(method);
+  }
+  std::vector<std::string> list(methods.begin(), methods.end());
+  return [allowed, list, serve = std::move(serve)](const HttpRequest& request) {
+    if (std::find(list.begin(), list.end(), request.method) == list.end()) {
+      return HttpResponse::MethodNotAllowed(allowed);
+    }
+    return serve(request);
+  };
+}
+
+}  // namespace
+
 HttpHandler QueryApiHandler(const RuleManager* rules) {
-  return [rules](const HttpRequest& request) { return ServeQueryApi(*rules, request); };
+  return WithMethods({"GET", "HEAD", "POST"}, [rules](const HttpRequest& request) {
+    return ServeQueryApi(*rules, request);
+  });
 }
 
 HttpHandler RulesApiHandler(const RuleManager* rules) {
-  return [rules](const HttpRequest& request) { return ServeRulesApi(*rules, request); };
+  return WithMethods({"GET", "HEAD"}, [rules](const HttpRequest& request) {
+    return ServeRulesApi(*rules, request);
+  });
 }
 
 HttpHandler AlertsApiHandler(const RuleManager* rules) {
-  return [rules](const HttpRequest& request) { return ServeAlertsApi(*rules, request); };
+  return WithMethods({"GET", "HEAD"}, [rules](const HttpRequest& request) {
+    return ServeAlertsApi(*rules, request);
+  });
 }
 
 }  // namespace txmon

@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include <memory>
+#include <optional>
 
 namespace txmon {
 
@@ -106,6 +107,28 @@ bool ConfigureClientCertificates(SSL_CTX* context, const TlsServerConfig& tls, s
   return true;
 }
 
+// TLS 1.2 and older: the configured suites, else only forward-secret AEAD
+// ones (OpenSSL's default also takes static-RSA suites like AES128-SHA).
+bool ConfigureCiphers(SSL_CTX* context, const TlsServerConfig& tls, std::string* error) {
+  std::string list;
+  for (const std::string& go_name : tls.cipher_suites) {
+    std::optional<std::string> name = OpenSslCipherName(go_name);
+    if (!name) {
+      *error = "cipher_suites: unknown cipher suite " + go_name;
+      return false;
+    }
+    if (!name->empty()) list += (list.empty() ? "" : ":") + *name;
+  }
+  // Only TLS 1.3 suites named: TLS 1.2 gets the defaults, as in Go.
+  if (list.empty()) list = kDefaultTls12Ciphers;
+  if (SSL_CTX_set_cipher_list(context, list.c_str()) != 1) {
+    return Fail(error, "cipher_suites " + list);
+  }
+  // The server's order wins, as with Go (whose clients' preferences do not).
+  SSL_CTX_set_options(context, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  return true;
+}
+
 }  // namespace
 
 std::string TakeOpenSslError() {
@@ -126,7 +149,7 @@ bool ConfigureTlsContext(SSL_CTX* context, const TlsServerConfig& tls, std::stri
        SSL_CTX_set_max_proto_version(context, ProtocolVersion(*tls.max_version)) != 1)) {
     return Fail(error, "protocol versions");
   }
-  return LoadCertificateAndKey(context, tls, error) &&
+  return ConfigureCiphers(context, tls, error) && LoadCertificateAndKey(context, tls, error) &&
          ConfigureClientCertificates(context, tls, error);
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <cctype>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -57,6 +58,39 @@ bool BcryptMatches(const std::string& password, const std::string& hash) {
 
 }  // namespace
 
+std::optional<std::string> OpenSslCipherName(std::string_view go_name) {
+  // Go's crypto/tls names (tls.CipherSuites and tls.InsecureCipherSuites).
+  static const std::map<std::string_view, std::string_view> kNames = {
+      {"TLS_AES_128_GCM_SHA256", ""},
+      {"TLS_AES_256_GCM_SHA384", ""},
+      {"TLS_CHACHA20_POLY1305_SHA256", ""},
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+      {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA"},
+      {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+      {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+      {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+      {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+      {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
+      {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA"},
+  };
+  auto found = kNames.find(go_name);
+  if (found == kNames.end()) return std::nullopt;
+  return std::string(found->second);
+}
+
 bool IsBcryptHash(std::string_view hash) {
   // "$2y$" cost(2 digits) "$" then 53 characters of salt and digest.
   if (hash.size() != 60) return false;
@@ -81,7 +115,9 @@ bool BasicAuthenticator::Check(std::string_view authorization) {
     }
   }
   std::optional<std::string> decoded = DecodeBase64(authorization.substr(kScheme.size()));
-  if (!decoded) return false;
+  // crypt() reads the password as a C string: a NUL would cut it short, so
+  // "secret\0anything" would pass as "secret". No valid credential has one.
+  if (!decoded || decoded->find('\0') != std::string::npos) return false;
   size_t colon = decoded->find(':');
   if (colon == std::string::npos) return false;
   return Verify(decoded->substr(0, colon), decoded->substr(colon + 1));

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace txmon {
 
@@ -44,7 +45,23 @@ struct TlsServerConfig {
   std::string client_ca_file;
   TlsVersion min_version = TlsVersion::kTls12;
   std::optional<TlsVersion> max_version;
+  // exporter-toolkit's cipher_suites, by Go's names
+  // ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), for TLS 1.2 and older. Empty:
+  // kDefaultTls12Ciphers. As in Go, TLS 1.3 suites are not configurable.
+  std::vector<std::string> cipher_suites;
 };
+
+// The TLS 1.2 suites offered unless cipher_suites says otherwise, in
+// OpenSSL's names: ECDHE key exchange (forward secrecy) with AEAD ciphers
+// only, the suites Go's crypto/tls prefers.
+inline constexpr char kDefaultTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// OpenSSL's name of a cipher suite Go's crypto/tls names `go_name`; "" for
+// a TLS 1.3 suite (always enabled); nullopt for a name Go does not know.
+std::optional<std::string> OpenSslCipherName(std::string_view go_name);
 
 struct WebSecurity {
   std::optional<TlsServerConfig> tls;          // unset: plain HTTP

@@ -1,6 +1,7 @@
 #include "agent/web/web_server.h"
 
 #include <civetweb.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "agent/base/large_stack.h"
 #include "agent/base/log.h"
 #include "agent/web/metrics_text.h"
+#include "agent/web/request_path.h"
 #include "agent/web/tls_context.h"
 
 namespace txmon {
@@ -223,6 +225,44 @@ class StreamSlot {
   std::atomic<int>* const open_streams_;
 };
 
+// Requests this large (body in, or response out) leave freed memory behind
+// in the heap arenas of the threads that served them; see
+// ReleaseMemoryAfter.
+constexpr size_t kLargeRequestBodyBytes = size_t{64} << 10;
+constexpr size_t kLargeResponseBytes = size_t{1} << 20;
+
+std::string_view TrimSpaces(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// Two Content-Length headers that disagree make the body's end ambiguous
+// (the basis of request smuggling through a proxy): refused, as Go does.
+bool HasConflictingContentLength(const mg_request_info& info) {
+  std::optional<std::string_view> first;
+  for (int i = 0; i < info.num_headers; ++i) {
+    if (ToLower(info.http_headers[i].name) != "content-length") continue;
+    std::string_view value = TrimSpaces(info.http_headers[i].value);
+    if (first && *first != value) return true;
+    if (value.find(',') != std::string_view::npos) return true;  // "5, 6" in one header
+    first = value;
+  }
+  return false;
+}
+
+// The request target as the client sent it, without the query string.
+std::string_view RawTarget(const mg_request_info& info) {
+  std::string_view target = info.request_uri ? info.request_uri : "";
+  return target.substr(0, target.find('?'));
+}
+
+HttpResponse Redirect(const std::string& path, const std::string& query) {
+  HttpResponse response = HttpResponse::Text(301, "Moved Permanently");
+  response.headers.emplace_back("Location", query.empty() ? path : path + "?" + query);
+  return response;
+}
+
 bool PatternMatches(const std::string& pattern, const std::string& path) {
   if (pattern.empty() || pattern.back() != '/') return pattern == path;
   return path.compare(0, pattern.size(), pattern) == 0;
@@ -322,6 +362,8 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
       std::to_string(std::max(1, server->options_.request_header_timeout_ms));
   // The accept queue must hold a burst of connections while workers pick
   // them up; CivetWeb's default of 20 makes the accept loop stall instead.
+  // decode_url=no: the path reaches us as sent and is decoded once, by
+  // ResolveRequestPath; CivetWeb's own decoding ends the path at a %00.
   const char* civetweb_options[] = {"listening_ports",
                                     listening_port.c_str(),
                                     "num_threads",
@@ -332,6 +374,8 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
                                     "256",
                                     "listen_backlog",
                                     "1024",
+                                    "decode_url",
+                                    "no",
                                     nullptr};
   mg_callbacks callbacks = {};
   callbacks.log_message = &WebServer::OnLogMessage;
@@ -401,8 +445,8 @@ void WebServer::Stop() {
   Log(LogLevel::kInfo, kComponent, "Stopped", {{"address", address_}});
 }
 
-void WebServer::Handle(std::string pattern, HttpHandler handler) {
-  auto shared = std::make_shared<const HttpHandler>(std::move(handler));
+void WebServer::Handle(std::string pattern, HttpHandler handler, size_t max_body_bytes) {
+  auto shared = std::make_shared<const RouteEntry>(RouteEntry{std::move(handler), max_body_bytes});
   std::unique_lock<std::shared_mutex> lock(routes_mutex_);
   routes_[std::move(pattern)] = std::move(shared);
 }
@@ -475,16 +519,16 @@ std::vector<prometheus::MetricFamily> WebServer::CollectSelfMetrics() const {
   return self_registry_->Collect();
 }
 
-std::shared_ptr<const HttpHandler> WebServer::Route(const std::string& path,
-                                                    std::string* pattern) const {
+std::shared_ptr<const WebServer::RouteEntry> WebServer::Route(const std::string& path,
+                                                              std::string* pattern) const {
   std::shared_lock<std::shared_mutex> lock(routes_mutex_);
   const std::string* best_pattern = nullptr;
-  std::shared_ptr<const HttpHandler> best;
-  for (const auto& [candidate, handler] : routes_) {
+  std::shared_ptr<const RouteEntry> best;
+  for (const auto& [candidate, route] : routes_) {
     if (!PatternMatches(candidate, path)) continue;
     if (best_pattern == nullptr || candidate.size() > best_pattern->size()) {
       best_pattern = &candidate;
-      best = handler;
+      best = route;
     }
   }
   if (best_pattern != nullptr) *pattern = *best_pattern;
@@ -502,33 +546,75 @@ int WebServer::OnRequest(mg_connection* connection, void* self) {
   const mg_request_info* info = mg_get_request_info(connection);
   server->connection_limiter_.MarkActive(
       reinterpret_cast<uintptr_t>(mg_get_user_connection_data(connection)));
+  const bool large = info->content_length >= static_cast<long long>(kLargeRequestBodyBytes);
+  if (large) server->large_requests_in_flight_.fetch_add(1);
   HttpRequest request = ToRequest(*info);
-
   std::string handler_label = kUnmatchedHandlerLabel;
-  std::shared_ptr<const HttpHandler> handler = server->Route(request.path, &handler_label);
-  HttpResponse response;
-  if (std::optional<HttpResponse> refused = server->Authenticate(request)) {
-    response = std::move(*refused);
-  } else if (!handler) {
-    response = HttpResponse::Text(404, "Not Found");
-  } else if (!ReadBody(connection, info->content_length, server->options_.max_request_body_bytes,
-                       &request.body)) {
-    response = HttpResponse::Text(413, "Request Entity Too Large");
-  } else {
-    try {
-      response = (*handler)(request);
-    } catch (const std::exception& e) {
-      Log(LogLevel::kError, kComponent, "Handler failed",
-          {{"handler", handler_label}, {"err", e.what()}});
-      response = HttpResponse::Text(500, "Internal Server Error");
-    }
-  }
+  HttpResponse response = server->Respond(connection, *info, request, &handler_label);
   // Recorded before sending, so a client that has its response also sees it
   // counted; the duration is the time to produce the response.
   std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
   server->Record(handler_label, response.status, elapsed.count());
   WriteResponse(connection, response, server->options_.security.headers, request.method != "HEAD");
-  return response.status;
+  const int status = response.status;
+  const size_t response_bytes = response.body.size();
+  request = HttpRequest();  // freed before the heap is trimmed
+  response = HttpResponse();
+  if (large) server->large_requests_in_flight_.fetch_sub(1);
+  server->ReleaseMemoryAfter(large ? kLargeRequestBodyBytes : 0, response_bytes);
+  return status;
+}
+
+HttpResponse WebServer::Respond(mg_connection* connection, const mg_request_info& info,
+                                HttpRequest& request, std::string* handler_label) {
+  if (HasConflictingContentLength(info)) {
+    return HttpResponse::Text(400, "Bad Request: conflicting Content-Length headers");
+  }
+  RequestPath resolved = ResolveRequestPath(RawTarget(info));
+  if (resolved.verdict == RequestPath::Verdict::kBad) {
+    return HttpResponse::Text(400, "Bad Request: " + resolved.reason);
+  }
+  std::shared_ptr<const RouteEntry> route;
+  if (resolved.verdict == RequestPath::Verdict::kServe) {
+    request.path = resolved.path;
+    route = Route(request.path, handler_label);
+  }
+  if (std::optional<HttpResponse> refused = Authenticate(request)) return std::move(*refused);
+  if (resolved.verdict == RequestPath::Verdict::kRedirect) {
+    return Redirect(resolved.path, request.query);
+  }
+  if (!route) return HttpResponse::Text(404, "Not Found");
+  const size_t limit =
+      route->max_body_bytes > 0 ? route->max_body_bytes : options_.max_request_body_bytes;
+  if (!ReadBody(connection, info.content_length, limit, &request.body)) {
+    return HttpResponse::Text(413, "Request Entity Too Large");
+  }
+  return RunHandler(*route, request, *handler_label);
+}
+
+HttpResponse WebServer::RunHandler(const RouteEntry& route, const HttpRequest& request,
+                                   const std::string& handler_label) {
+  try {
+    return route.handler(request);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, kComponent, "Handler failed",
+        {{"handler", handler_label}, {"err", e.what()}});
+    return HttpResponse::Text(500, "Internal Server Error");
+  }
+}
+
+// glibc keeps memory a thread freed in that thread's arena, and CivetWeb
+// runs hundreds of worker threads (plus a fresh large-stack thread per
+// query), so a burst of large queries left RSS at its peak for good.
+// malloc_trim hands every arena's free pages back; it walks the heaps
+// (about a millisecond), so it runs only after large requests, once the
+// last of a burst has finished.
+void WebServer::ReleaseMemoryAfter(size_t request_bytes, size_t response_bytes) {
+  if (request_bytes < kLargeRequestBodyBytes && response_bytes < kLargeResponseBytes) return;
+  if (large_requests_in_flight_.load() > 0) return;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 std::optional<HttpResponse> WebServer::Authenticate(const HttpRequest& request) {

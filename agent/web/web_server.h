@@ -16,7 +16,15 @@
 //
 // Routing follows Go's ServeMux: a pattern ending in '/' matches its whole
 // subtree ("/api/v1/rules/" matches "/api/v1/rules/x"), any other pattern
-// matches only itself; the longest matching pattern wins.
+// matches only itself; the longest matching pattern wins. The path routed
+// is the request's, decoded and cleaned once (request_path.h): a NUL or a
+// broken escape is 400 and an unclean path is redirected, as Go's server
+// does, and so are two disagreeing Content-Length headers (400).
+//
+// Memory: after a large request (a body of 64 KiB or more, a response of
+// 1 MiB or more) the heap's free pages are handed back to the system once
+// no other large request is running, so a burst does not leave RSS at its
+// peak.
 //
 // Threading: handlers and the option callbacks run concurrently on CivetWeb's
 // worker threads, so they must be thread-safe. Handle() and
@@ -49,6 +57,7 @@
 
 struct mg_connection;
 struct mg_context;
+struct mg_request_info;
 
 namespace txmon {
 
@@ -164,7 +173,9 @@ class WebServer {
 
   // Registers (or replaces) the handler for `pattern`; see routing above.
   // The pattern doubles as the `handler` label of the self-metrics.
-  void Handle(std::string pattern, HttpHandler handler);
+  // `max_body_bytes` bounds this route's request bodies (larger: 413
+  // unread); 0 keeps WebServerOptions::max_request_body_bytes.
+  void Handle(std::string pattern, HttpHandler handler, size_t max_body_bytes = 0);
 
   // Registers a streaming GET route: `handler` writes the body of type
   // `content_type` (e.g. "text/event-stream") for as long as it runs. Its
@@ -192,9 +203,20 @@ class WebServer {
   static int OnInitConnection(const mg_connection* connection, void** connection_data);
   static void OnConnectionClose(const mg_connection* connection);
 
+  struct RouteEntry {
+    HttpHandler handler;
+    size_t max_body_bytes = 0;
+  };
+
   void InstallBuiltInRoutes();
-  HttpResponse Serve(const HttpRequest& request, std::string* handler_label) const;
-  std::shared_ptr<const HttpHandler> Route(const std::string& path, std::string* pattern) const;
+  std::shared_ptr<const RouteEntry> Route(const std::string& path, std::string* pattern) const;
+  HttpResponse Respond(mg_connection* connection, const mg_request_info& info, HttpRequest& request,
+                       std::string* handler_label);
+  HttpResponse RunHandler(const RouteEntry& route, const HttpRequest& request,
+                          const std::string& handler_label);
+  // Gives the heap's free pages back to the system once the last large
+  // request in flight has finished (see web_server.cc).
+  void ReleaseMemoryAfter(size_t request_bytes, size_t response_bytes);
   HttpResponse ServeMetrics();
   std::string RenderMetrics() const;
   // 401 with a challenge unless the request carries valid credentials.
@@ -214,7 +236,8 @@ class WebServer {
   BasicAuthenticator authenticator_;
 
   mutable std::shared_mutex routes_mutex_;
-  std::map<std::string, std::shared_ptr<const HttpHandler>> routes_;
+  std::map<std::string, std::shared_ptr<const RouteEntry>> routes_;
+  std::atomic<int> large_requests_in_flight_{0};
 
   std::shared_ptr<prometheus::Registry> self_registry_;
   prometheus::Family<prometheus::Counter>* requests_total_;

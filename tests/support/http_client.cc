@@ -95,6 +95,9 @@ HttpResponse HttpSend(const std::string& method, const std::string& url, const s
     curl_easy_setopt(handle, CURLOPT_USERPWD, options.user_password.c_str());
   }
   if (!options.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (!options.tls12_ciphers.empty()) {
+    curl_easy_setopt(handle, CURLOPT_SSL_CIPHER_LIST, options.tls12_ciphers.c_str());
+  }
   if (options.max_tls_version == "1.2") {
     curl_easy_setopt(handle, CURLOPT_SSLVERSION,
                      static_cast<long>(CURL_SSLVERSION_TLSv1_2) |

@@ -28,6 +28,7 @@ struct HttpClientOptions {
   std::string client_cert_file;      // PEM client certificate for https; empty: none
   std::string client_key_file;       // its private key
   std::string max_tls_version;       // "1.2" caps the client at TLS 1.2; empty: no cap
+  std::string tls12_ciphers;         // OpenSSL cipher list the client offers; empty: curl's
   bool accept_gzip = false;          // send Accept-Encoding: gzip and decode the body
 };
 
