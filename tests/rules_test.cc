@@ -280,9 +280,10 @@ TEST(RuleFileTest, LoadsBothRuleKinds) {
 
 TEST(RuleFileTest, ErrorsNameFileLineGroupRuleAndReason) {
   const std::pair<std::string, std::string> cases[] = {
-      {"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: label_replace(up, \"a\", "
-       "\"b\", \"c\", \"d\")\n",
-       "bad.yml:5:15: group \"g\": rule 1 (alert \"A\"): expr: 1:1: function \"label_replace\" is "
+      {"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: holt_winters(up[5m], "
+       "0.5, "
+       "0.5)\n",
+       "bad.yml:5:15: group \"g\": rule 1 (alert \"A\"): expr: 1:1: function \"holt_winters\" is "
        "not supported"},
       {"groups:\n  - name: g\n    rules:\n      - alert: A\n", "field 'expr' must be set in rule"},
       {"groups:\n  - name: g\n    rules:\n      - expr: up\n",

@@ -33,6 +33,7 @@ void SampleHistory::Append(SeriesId id, int64_t timestamp_ms, double value) {
     return;
   }
   window.points.push_back(Point{timestamp_ms, value});
+  ++live_samples_;
   Trim(window);
 }
 
@@ -44,7 +45,12 @@ void SampleHistory::Trim(Window& window) {
   while (window.begin + 1 < window.points.size() &&
          window.points[window.begin + 1].timestamp_ms <= cutoff) {
     ++window.begin;
+    --live_samples_;
   }
+  Compact(window);
+}
+
+void SampleHistory::Compact(Window& window) {
   // Compact when the dead prefix outweighs the live part: amortised O(1).
   if (window.begin >= 32 && window.begin * 2 >= window.points.size()) {
     window.points.erase(window.points.begin(), window.points.begin() + window.begin);
@@ -111,8 +117,54 @@ size_t SampleHistory::series_count() const {
 
 size_t SampleHistory::sample_count() const {
   std::shared_lock lock(mutex_);
+  return live_samples_;
+}
+
+void SampleHistory::SetMaxBytes(uint64_t max_bytes) {
+  std::unique_lock lock(mutex_);
+  max_bytes_ = max_bytes;
+}
+
+uint64_t SampleHistory::bytes() const {
+  std::shared_lock lock(mutex_);
+  return live_samples_ * sizeof(Point);
+}
+
+uint64_t SampleHistory::dropped_samples() const {
+  std::shared_lock lock(mutex_);
+  return dropped_;
+}
+
+size_t SampleHistory::DropOldest() {
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  for (const Window& window : windows_) {
+    if (window.points.size() - window.begin >= 2) {
+      oldest = std::min(oldest, window.points[window.begin].timestamp_ms);
+    }
+  }
+  if (oldest == std::numeric_limits<int64_t>::max()) return 0;
+  size_t dropped = 0;
+  for (Window& window : windows_) {
+    if (window.points.size() - window.begin >= 2 &&
+        window.points[window.begin].timestamp_ms == oldest) {
+      ++window.begin;
+      ++dropped;
+      Compact(window);
+    }
+  }
+  return dropped;
+}
+
+size_t SampleHistory::EnforceBudget() {
+  std::unique_lock lock(mutex_);
   size_t total = 0;
-  for (const Window& window : windows_) total += window.points.size() - window.begin;
+  while (live_samples_ * sizeof(Point) > max_bytes_) {
+    size_t dropped = DropOldest();
+    if (dropped == 0) break;  // every series is down to its newest sample
+    live_samples_ -= dropped;
+    total += dropped;
+  }
+  dropped_ += total;
   return total;
 }
 

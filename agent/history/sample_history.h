@@ -8,6 +8,11 @@
 // by the longest range the rules ask for. Samples must arrive in time order
 // per series; an older or same-time sample is ignored.
 //
+// Memory is also capped: past max_bytes (live samples × sizeof(Point)),
+// EnforceBudget drops the oldest samples of the whole history first (the
+// samples at the oldest timestamp, every series keeping its newest one),
+// and counts them.
+//
 // Threading: all methods may be called from any thread; writers take an
 // exclusive lock per call, Select a shared one for its duration.
 #pragma once
@@ -44,6 +49,17 @@ class SampleHistory : public SeriesStorage {
   size_t series_count() const;
   size_t sample_count() const;
 
+  // The cap EnforceBudget keeps to; unlimited by default.
+  void SetMaxBytes(uint64_t max_bytes);
+  // Drops the oldest samples until the live samples fit max_bytes; returns
+  // how many it dropped. O(series) per distinct timestamp dropped, so the
+  // sampler calls it once per tick, never per Append.
+  size_t EnforceBudget();
+  // Bytes of the live samples (what max_bytes caps).
+  uint64_t bytes() const;
+  // Samples dropped by EnforceBudget since creation.
+  uint64_t dropped_samples() const;
+
  private:
   struct Window {
     Labels labels;
@@ -53,6 +69,10 @@ class SampleHistory : public SeriesStorage {
   };
 
   void Trim(Window& window);
+  static void Compact(Window& window);
+  // Drops every sample at the oldest timestamp of the history (keeping each
+  // series' newest); returns how many, 0 when nothing can go.
+  size_t DropOldest();
   bool MatchesAll(const Labels& labels, std::span<const LabelMatcher> matchers) const;
   void VisitWindow(const Window& window, int64_t min_ms, int64_t max_ms,
                    const SeriesVisitor& visit) const;
@@ -61,6 +81,9 @@ class SampleHistory : public SeriesStorage {
   std::vector<Window> windows_;
   std::unordered_map<std::string, SeriesId> by_key_;
   std::unordered_map<std::string, std::vector<SeriesId>> by_name_;
+  size_t live_samples_ = 0;
+  uint64_t max_bytes_ = std::numeric_limits<uint64_t>::max();
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace txmon

@@ -169,6 +169,9 @@ Status Agent::CreateRules() {
   rule_options.rule_files = config.rule_files;
   rule_options.evaluation_interval_ms = config.evaluation_interval_ms;
   rule_options.external_url = ExternalUrl();
+  rule_options.history_retention_ms = config.history.retention_ms;
+  rule_options.history_resolution_ms = config.history.resolution_ms;
+  rule_options.history_max_bytes = config.history.max_bytes;
   std::vector<Label> external;
   for (const auto& [name, value] : config.external_labels) external.push_back({name, value});
   rule_options.external_labels = Labels(std::move(external));
