@@ -14,6 +14,7 @@ packages=(
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
   libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev libre2-dev
+  rapidjson-dev
   # servers the integration tests start, and tools the scripts use
   prometheus prometheus-alertmanager mariadb-server ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev
   # the live page's browser test (Chromium driven by playwright-core from npm),

@@ -1,6 +1,7 @@
 #include "agent/base/log.h"
 
 #include "agent/base/json_text.h"
+#include "agent/base/json_writer.h"
 #include "agent/base/rfc3339.h"
 
 #include <cstdio>
@@ -41,15 +42,9 @@ bool NeedsQuotes(std::string_view text) {
   return false;
 }
 
-void AppendField(std::string& out, std::string_view key, std::string_view value, bool first) {
-  if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
-    if (!first) out += ',';
-    AppendJsonString(out, key);
-    out += ':';
-    AppendJsonString(out, value);
-    return;
-  }
-  if (!first) out += ' ';
+// key=value, the value quoted (JSON escapes) when it needs to be.
+void AppendLogfmtField(std::string& out, std::string_view key, std::string_view value) {
+  if (!out.empty()) out += ' ';
   out += key;
   out += '=';
   if (NeedsQuotes(value)) {
@@ -85,16 +80,27 @@ bool SetLogFormat(std::string_view format) {
 void Log(LogLevel level, std::string_view component, std::string_view message,
          std::initializer_list<LogField> fields) {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
-  const bool json = g_format.load(std::memory_order_relaxed) == LogFormat::kJson;
+  const std::string ts = Timestamp();
   std::string line;
-  line.reserve(128);
-  if (json) line += '{';
-  AppendField(line, "ts", Timestamp(), true);
-  AppendField(line, "level", LevelName(level), false);
-  AppendField(line, "component", component, false);
-  AppendField(line, "msg", message, false);
-  for (const auto& [key, value] : fields) AppendField(line, key, value, false);
-  line += json ? "}\n" : "\n";
+  if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
+    JsonWriter json;
+    json.BeginObject()
+        .Field("ts", ts)
+        .Field("level", LevelName(level))
+        .Field("component", component)
+        .Field("msg", message);
+    for (const auto& [key, value] : fields) json.Field(key, value);
+    json.EndObject();
+    line = json.Take();
+  } else {
+    line.reserve(128);
+    AppendLogfmtField(line, "ts", ts);
+    AppendLogfmtField(line, "level", LevelName(level));
+    AppendLogfmtField(line, "component", component);
+    AppendLogfmtField(line, "msg", message);
+    for (const auto& [key, value] : fields) AppendLogfmtField(line, key, value);
+  }
+  line += '\n';
   fwrite(line.data(), 1, line.size(), stderr);
 }
 

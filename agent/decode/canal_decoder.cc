@@ -86,7 +86,7 @@ class FlatMessageReader {
         width_(schema.columns.size()),
         field_matcher_(kMessageFieldNames),
         column_matcher_(ColumnNames(schema.columns)),
-        parser_(std::min<size_t>(schema.max_message_bytes, simdjson::SIMDJSON_MAXSIZE_BYTES)) {}
+        parser_(schema.max_message_bytes) {}
 
   DecodeResult Decode(const SourceMessage& message) {
     MessageFields fields;
@@ -109,46 +109,13 @@ class FlatMessageReader {
     data_.Reset();
     old_.Reset();
     rows_.clear();
-    if (payload.empty()) return {DecodeError::kInvalidJson, "the message is empty"};
-    if (payload.size() > schema_.max_message_bytes) {
-      return {DecodeError::kTooLarge, "the message is larger than max_message_bytes"};
-    }
-    if (Problem problem = Reserve(payload.size())) return problem;
-    std::memcpy(padded_.data(), payload.data(), payload.size());
-
     ondemand::document document;
-    if (auto code = parser_.iterate(padded_.data(), payload.size(), padded_.size()).get(document)) {
-      return InvalidJson(code);
-    }
     ondemand::object message;
-    if (auto code = document.get_object().get(message)) {
-      return code == simdjson::INCORRECT_TYPE ? NotAnObject(document) : InvalidJson(code);
-    }
+    if (Problem problem = OpenObject(parser_, payload, &document, &message)) return problem;
     if (Problem problem = ReadFields(message, fields)) return problem;
-    // current_location() fails once the whole document has been consumed.
-    const char* trailing = nullptr;
-    if (document.current_location().get(trailing) == simdjson::SUCCESS) {
-      return {DecodeError::kInvalidJson, "content after the message object"};
-    }
-    return kNoProblem;
+    return PaddedParser::CheckFullyRead(document);
   }
 
-  // Grows the padded copy and the parser's buffers, doubling, when a message
-  // does not fit.
-  Problem Reserve(size_t payload_bytes) {
-    if (payload_bytes <= parser_.capacity() &&
-        payload_bytes + simdjson::SIMDJSON_PADDING <= padded_.size()) {
-      return kNoProblem;
-    }
-    const size_t capacity =
-        std::min(std::max({payload_bytes, 2 * parser_.capacity(), kInitialCapacityBytes}),
-                 parser_.max_capacity());
-    if (auto code = parser_.allocate(capacity)) {
-      return {DecodeError::kTooLarge, simdjson::error_message(code)};
-    }
-    padded_.resize(capacity + simdjson::SIMDJSON_PADDING);
-    return kNoProblem;
-  }
 
   // Walks the top-level object once, in whatever order its fields come.
   Problem ReadFields(ondemand::object& message, MessageFields* fields) {
@@ -297,8 +264,7 @@ class FlatMessageReader {
   const size_t width_;
   const RawKeyMatcher field_matcher_;
   const RawKeyMatcher column_matcher_;
-  ondemand::parser parser_;
-  std::vector<char> padded_;  // the payload copy simdjson reads, plus padding
+  PaddedParser parser_;  // the payload copy simdjson reads, and its buffers
   ImageTable data_;
   ImageTable old_;
   std::vector<RowChange> rows_;

@@ -7,8 +7,7 @@
 
 #include "agent/base/bucket_quantile.h"
 #include "agent/base/fixed_point.h"
-#include "agent/base/float_text.h"
-#include "agent/base/json_text.h"
+#include "agent/base/json_writer.h"
 #include "agent/base/wall_clock.h"
 
 namespace txmon {
@@ -125,59 +124,40 @@ void SetBucket(std::string_view index, double value, std::vector<double>* bucket
 }
 
 // Figures for display: three decimals are plenty, and keep frames small.
-void AppendNumber(std::string& out, std::optional<double> value) {
-  if (!value || !std::isfinite(*value)) {
-    out += "null";
-    return;
-  }
-  AppendFloatExact(out, std::round(*value * 1000) / 1000);
+std::optional<double> Rounded(std::optional<double> value) {
+  if (!value || !std::isfinite(*value)) return std::nullopt;
+  return std::round(*value * 1000) / 1000;
 }
 
-void AppendField(std::string& out, const char* name, std::optional<double> value) {
-  out += ",\"";
-  out += name;
-  out += "\":";
-  AppendNumber(out, value);
+void WriteNumbers(JsonWriter& json, const std::vector<double>& values) {
+  json.BeginArray();
+  for (double value : values) json.Number(Rounded(value));
+  json.EndArray();
 }
 
-void AppendNumbers(std::string& out, const std::vector<double>& values) {
-  out += "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ",";
-    AppendNumber(out, values[i]);
+void WriteShares(JsonWriter& json, const std::vector<LiveShare>& shares) {
+  json.BeginArray();
+  for (const LiveShare& share : shares) {
+    json.BeginObject().Field("name", share.name);
+    json.Key("orders").Number(Rounded(share.orders));
+    json.Key("gmv").Number(Rounded(share.gmv));
+    json.EndObject();
   }
-  out += "]";
+  json.EndArray();
 }
 
-void AppendShares(std::string& out, const std::vector<LiveShare>& shares) {
-  out += "[";
-  for (size_t i = 0; i < shares.size(); ++i) {
-    out += i > 0 ? ",{\"name\":" : "{\"name\":";
-    AppendJsonString(out, shares[i].name);
-    AppendField(out, "orders", shares[i].orders);
-    AppendField(out, "gmv", shares[i].gmv);
-    out += "}";
+void WriteAlerts(JsonWriter& json, const std::vector<LiveAlert>& alerts) {
+  json.BeginArray();
+  for (const LiveAlert& alert : alerts) {
+    json.BeginObject()
+        .Field("name", alert.name)
+        .Field("state", alert.state)
+        .Field("severity", alert.severity)
+        .Field("summary", alert.summary)
+        .Field("since", FormatLocal(alert.active_at_ms, "%H:%M:%S"))
+        .EndObject();
   }
-  out += "]";
-}
-
-void AppendAlerts(std::string& out, const std::vector<LiveAlert>& alerts) {
-  out += "[";
-  for (size_t i = 0; i < alerts.size(); ++i) {
-    const LiveAlert& alert = alerts[i];
-    out += i > 0 ? ",{\"name\":" : "{\"name\":";
-    AppendJsonString(out, alert.name);
-    out += ",\"state\":";
-    AppendJsonString(out, alert.state);
-    out += ",\"severity\":";
-    AppendJsonString(out, alert.severity);
-    out += ",\"summary\":";
-    AppendJsonString(out, alert.summary);
-    out += ",\"since\":";
-    AppendJsonString(out, FormatLocal(alert.active_at_ms, "%H:%M:%S"));
-    out += "}";
-  }
-  out += "]";
+  json.EndArray();
 }
 
 }  // namespace
@@ -198,28 +178,34 @@ std::optional<double> HistogramQuantile(double quantile, const std::vector<doubl
 
 std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_zone,
                             const std::string& currency) {
-  std::string out = "{\"time_ms\":" + std::to_string(figures.time_ms);
-  out += ",\"clock\":" + JsonString(FormatLocal(figures.time_ms, "%H:%M:%S"));
-  out += ",\"day\":" + JsonString(FormatLocal(figures.time_ms, "%Y-%m-%d"));
-  out += ",\"zone\":" + JsonString(time_zone);
-  out += ",\"currency\":" + JsonString(currency);
-  out += ",\"since\":" + JsonString(FormatLocal(figures.counting_since_ms, "%H:%M"));
-  AppendField(out, "orders_today", figures.orders_today);
-  AppendField(out, "gmv_today", figures.gmv_today);
-  AppendField(out, "orders_per_second", figures.orders_per_second);
-  AppendField(out, "conversion", figures.conversion);
-  AppendField(out, "payment_p95_seconds", figures.payment_p95_seconds);
-  out += ",\"chart\":{\"end_second\":" + std::to_string(figures.chart_end_second) + ",\"orders\":";
-  AppendNumbers(out, figures.chart_orders);
-  out += ",\"gmv\":";
-  AppendNumbers(out, figures.chart_gmv);
-  out += "},\"channels\":";
-  AppendShares(out, figures.channels);
-  out += ",\"provinces\":";
-  AppendShares(out, figures.provinces);
-  out += ",\"alerts\":";
-  AppendAlerts(out, figures.alerts);
-  return out + "}";
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("time_ms").Int(figures.time_ms);
+  json.Field("clock", FormatLocal(figures.time_ms, "%H:%M:%S"))
+      .Field("day", FormatLocal(figures.time_ms, "%Y-%m-%d"))
+      .Field("zone", time_zone)
+      .Field("currency", currency)
+      .Field("since", FormatLocal(figures.counting_since_ms, "%H:%M"));
+  json.Key("orders_today").Number(Rounded(figures.orders_today));
+  json.Key("gmv_today").Number(Rounded(figures.gmv_today));
+  json.Key("orders_per_second").Number(Rounded(figures.orders_per_second));
+  json.Key("conversion").Number(Rounded(figures.conversion));
+  json.Key("payment_p95_seconds").Number(Rounded(figures.payment_p95_seconds));
+  json.Key("chart").BeginObject();
+  json.Key("end_second").Int(figures.chart_end_second);
+  json.Key("orders");
+  WriteNumbers(json, figures.chart_orders);
+  json.Key("gmv");
+  WriteNumbers(json, figures.chart_gmv);
+  json.EndObject();
+  json.Key("channels");
+  WriteShares(json, figures.channels);
+  json.Key("provinces");
+  WriteShares(json, figures.provinces);
+  json.Key("alerts");
+  WriteAlerts(json, figures.alerts);
+  json.EndObject();
+  return json.Take();
 }
 
 LiveBoard::LiveBoard(const MetricStore* store, LiveBoardOptions options, int64_t now_ms)

@@ -1,7 +1,5 @@
 #include "agent/notify/alertmanager_client.h"
 
-#include "agent/base/rfc3339.h"
-
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -9,19 +7,17 @@
 #include <ctime>
 #include <mutex>
 
-#include "agent/base/json_text.h"
+#include "agent/base/json_writer.h"
+#include "agent/base/rfc3339.h"
 
 namespace txmon {
 
 namespace {
 
-std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  std::string out = "{";
-  for (const auto& [name, value] : pairs) {
-    if (out.size() > 1) out += ",";
-    out += JsonString(name) + ":" + JsonString(value);
-  }
-  return out + "}";
+void WritePairs(JsonWriter& json, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  json.BeginObject();
+  for (const auto& [name, value] : pairs) json.Field(name, value);
+  json.EndObject();
 }
 
 size_t KeepBody(char* data, size_t size, size_t count, void* kept) {
@@ -33,19 +29,23 @@ size_t KeepBody(char* data, size_t size, size_t count, void* kept) {
 }  // namespace
 
 std::string EncodeAlerts(std::span<const AlertmanagerAlert> alerts) {
-  std::string out = "[";
+  JsonWriter json;
+  json.BeginArray();
   for (const AlertmanagerAlert& alert : alerts) {
-    if (out.size() > 1) out += ",";
-    out += "{\"labels\":" + JsonObject(alert.labels) +
-           ",\"annotations\":" + JsonObject(alert.annotations);
-    if (alert.starts_at_ms != 0)
-      out +=
-          ",\"startsAt\":" + JsonString(FormatRfc3339(alert.starts_at_ms, Rfc3339Millis::kFixed));
-    if (alert.ends_at_ms != 0)
-      out += ",\"endsAt\":" + JsonString(FormatRfc3339(alert.ends_at_ms, Rfc3339Millis::kFixed));
-    out += ",\"generatorURL\":" + JsonString(alert.generator_url) + "}";
+    json.BeginObject().Key("labels");
+    WritePairs(json, alert.labels);
+    json.Key("annotations");
+    WritePairs(json, alert.annotations);
+    if (alert.starts_at_ms != 0) {
+      json.Field("startsAt", FormatRfc3339(alert.starts_at_ms, Rfc3339Millis::kFixed));
+    }
+    if (alert.ends_at_ms != 0) {
+      json.Field("endsAt", FormatRfc3339(alert.ends_at_ms, Rfc3339Millis::kFixed));
+    }
+    json.Field("generatorURL", alert.generator_url).EndObject();
   }
-  return out + "]";
+  json.EndArray();
+  return json.Take();
 }
 
 Status AlertmanagerClient::Create(const std::string& base_url, std::chrono::milliseconds timeout,
