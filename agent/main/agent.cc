@@ -79,10 +79,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_ = WebServer::Start(std::move(web), &error);
   if (!agent->web_) return Status::Error("web server: " + error);
   // PromQL is parsed, evaluated and printed recursively: never on CivetWeb's
-  // small worker stacks.
-  agent->web_->Handle("/api/v1/rules", OnLargeStack(RulesApiHandler(rules)));
-  agent->web_->Handle("/api/v1/alerts", OnLargeStack(AlertsApiHandler(rules)));
-  agent->web_->Handle("/api/v1/query", OnLargeStack(QueryApiHandler(rules)));
+  // small worker stacks (RegisterPrometheusApi wraps each handler).
+  RegisterPrometheusApi(agent->web_.get(), PrometheusApi{rules, &agent->store_, {}});
   agent->StartLiveBoard();
   agent->web_->Handle(
       "/-/reload", OnLargeStack(ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle)));
