@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
+#include <iterator>
 #include <thread>
 
 #include "agent/base/fixed_point.h"
@@ -13,6 +15,7 @@
 #include "agent/history/retention_plan.h"
 #include "agent/history/sample_history.h"
 #include "agent/history/store_sampler.h"
+#include "agent/history/xor_chunk.h"
 #include "agent/promql/promql_parser.h"
 #include "agent/rules/rule_manager.h"
 #include "agent/store/metric_store.h"
@@ -62,42 +65,87 @@ TEST(StoreSamplerTest, WithAFloorEveryStoreSeriesIsSampledAndTrimmed) {
   SampleHistory history;
   StoreSampler sampler(store, plan, &history);
   Series* app = orders->Resolve({"app"});
-  for (int i = 1; i <= 30; ++i) {
+  for (int i = 1; i <= 1000; ++i) {
     app->Add(kMicrosPerUnit);
     amount->Resolve({})->Observe(amount->BucketFor(5 * kMicrosPerUnit), 5 * kMicrosPerUnit);
     sampler.Sample(i * 1000);
   }
-  // 10 s of retention at 1 s, plus the newest older sample for lookback.
-  EXPECT_EQ(Points(history, "orders_total"), 11u);
-  EXPECT_EQ(Points(history, "amount_bucket"), 22u) << "le=10 and le=+Inf";
-  EXPECT_EQ(Points(history, "amount_count"), 11u);
-  EXPECT_EQ(Points(history, "amount_sum"), 11u);
-  EXPECT_EQ(history.series_count(), 5u);
-  EXPECT_EQ(history.sample_count(), 55u);
-  EXPECT_EQ(history.bytes(), 55u * sizeof(Point));
+  EXPECT_EQ(history.series_count(), 5u) << "the counter, two buckets, sum and count";
+  // The last 10 s, at 1 s.
+  EXPECT_EQ(Points(history, "orders_total", 990'000, 1'000'000), 11u);
+  EXPECT_EQ(Points(history, "amount_bucket", 990'000, 1'000'000), 22u) << "le=10 and le=+Inf";
+  EXPECT_EQ(Points(history, "amount_count", 990'000, 1'000'000), 11u);
+  EXPECT_EQ(Points(history, "amount_sum", 990'000, 1'000'000), 11u);
+  // Trimmed by whole chunks: at most one chunk more than the window.
+  EXPECT_GE(Points(history, "orders_total"), 11u);
+  EXPECT_LE(Points(history, "orders_total"), 11u + XorChunk::kMaxSamples);
+  EXPECT_LE(history.sample_count(), 5 * (11u + XorChunk::kMaxSamples));
 }
 
-TEST(SampleHistoryTest, ByteCapDropsTheOldestSamplesFirstAndCountsThem) {
+TEST(XorChunkTest, RoundTripsTimesAndValuesBitForBit) {
+  XorChunk chunk;
+  std::vector<Point> in;
+  int64_t t = 1'700'000'000'000;
+  const double values[] = {0,    1,          1,          -2.5, 1e300, NAN, StaleNaN(), INFINITY,
+                           -0.0, 8652242.44, 8652242.44, 3,    3,     3,   1e-300,     42};
+  for (size_t i = 0; i < XorChunk::kMaxSamples; ++i) {
+    // Steady 1 s steps with jitter and a few large gaps: every dod width.
+    t += i % 7 == 0 ? 1000 : i % 11 == 0 ? 70'000 : i % 13 == 0 ? 600'000'000 : 1000 + i % 3;
+    in.push_back(Point{t, values[i % std::size(values)]});
+    chunk.Append(t, in.back().value);
+  }
+  EXPECT_TRUE(chunk.full());
+  std::vector<Point> out;
+  chunk.Decode(INT64_MIN, INT64_MAX, &out);
+  ASSERT_EQ(out.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(out[i].timestamp_ms, in[i].timestamp_ms) << i;
+    uint64_t a, b;
+    std::memcpy(&a, &in[i].value, 8);
+    std::memcpy(&b, &out[i].value, 8);
+    EXPECT_EQ(a, b) << i;
+  }
+  out.clear();
+  chunk.Decode(in[10].timestamp_ms, in[20].timestamp_ms, &out);
+  ASSERT_EQ(out.size(), 11u);
+  EXPECT_EQ(out.front().timestamp_ms, in[10].timestamp_ms);
+}
+
+TEST(XorChunkTest, ASteadyCounterCostsAFewBitsASample) {
+  XorChunk still, moving;
+  for (int i = 0; i < XorChunk::kMaxSamples; ++i) {
+    still.Append(1000 * i, 5);
+    moving.Append(1000 * i, 3 * i);
+  }
+  still.Seal();
+  moving.Seal();
+  // 16 bytes for the first sample, 16 bits for the second one's delta,
+  // then 2 bits (dod 0, xor 0) each.
+  EXPECT_LE(still.memory_bytes() - sizeof(XorChunk), 16u + 2 + 120 / 4 + 1);
+  EXPECT_LE(moving.memory_bytes() - sizeof(XorChunk), 16u + 120 * 3);
+}
+
+TEST(SampleHistoryTest, ByteCapDropsTheOldestChunksFirstAndCountsThem) {
   SampleHistory history;
   Labels a{{"__name__", "a"}};
   Labels b{{"__name__", "b"}};
-  for (int t = 1; t <= 10; ++t) history.Append(a, t * 1000, t);
-  for (int t = 6; t <= 10; ++t) history.Append(b, t * 1000, t);
-  history.SetMaxBytes(8 * sizeof(Point));
-  EXPECT_EQ(history.EnforceBudget(), 7u);
-  EXPECT_EQ(history.dropped_samples(), 7u);
-  EXPECT_EQ(history.sample_count(), 8u);
-  // a kept 4..10 minus the drops at 6: oldest timestamps went first, across series.
-  EXPECT_EQ(Points(history, "a", 0, 6000), 0u);
-  EXPECT_EQ(Points(history, "a"), 4u) << "7..10";
-  EXPECT_EQ(Points(history, "b"), 4u) << "7..10";
+  // a: chunks from 1, 121, 241, 361, 481; b: from 301, 421, 541.
+  for (int t = 1; t <= 600; ++t) history.Append(a, t * 1000, t);
+  for (int t = 301; t <= 600; ++t) history.Append(b, t * 1000, t);
+  EXPECT_EQ(history.sample_count(), 900u);
+  history.SetMaxBytes(history.bytes() - 1);
+  EXPECT_EQ(history.EnforceBudget(), 120u) << "a's first chunk, the oldest";
+  EXPECT_EQ(Points(history, "a", 0, 120'000), 0u);
+  EXPECT_EQ(Points(history, "a"), 480u);
+  EXPECT_EQ(Points(history, "b"), 300u);
 
-  // Each series keeps its newest sample even when the cap cannot be met.
+  // Each series keeps its newest chunk even when the cap cannot be met.
   history.SetMaxBytes(1);
   history.EnforceBudget();
-  EXPECT_EQ(Points(history, "a"), 1u);
-  EXPECT_EQ(Points(history, "b"), 1u);
-  EXPECT_EQ(history.dropped_samples(), 13u);
+  EXPECT_EQ(Points(history, "a"), 120u);
+  EXPECT_EQ(Points(history, "b"), 60u);
+  EXPECT_EQ(history.dropped_samples(), 720u);
+  EXPECT_EQ(history.sample_count(), 180u);
 }
 
 TEST(RuleManagerHistoryTest, SamplerThreadFillsTheHistoryWithoutAnyRule) {
