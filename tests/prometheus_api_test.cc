@@ -91,6 +91,13 @@ TEST_F(PrometheusApiTest, RangeQueryEvaluatesAtStartPlusKSteps) {
                  "1970-01-01T00:00:10Z&step=1s"));
   EXPECT_EQ(rate.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
                        R"({"metric":{},"values":[[8,"3"],[9,"3"],[10,"3"]]}]}})");
+  // Offsets either way read outside [start, end]: the range snapshot covers them.
+  HttpResponse offset = ServeQueryRangeApi(
+      api_, Get("/api/v1/query_range",
+                "query=a_total%7Bjob%3D%22x%22%7D%20offset%202s%20-%20a_total%7Bjob%3D%22x%22%7D%"
+                "20offset%20-3s&start=5&end=7&step=1"));
+  EXPECT_EQ(offset.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
+                         R"({"metric":{"job":"x"},"values":[[5,"-5"],[6,"-5"],[7,"-5"]]}]}})");
   HttpResponse scalar =
       ServeQueryRangeApi(api_, Get("/api/v1/query_range", "query=1%2B1&start=0&end=1&step=0.5"));
   EXPECT_EQ(scalar.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
@@ -119,8 +126,9 @@ TEST_F(PrometheusApiTest, ErrorsUsePrometheusEnvelopeAndCodes) {
        400,
        R"({"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of )"
        R"x(11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"})x"},
-      {ServeQueryRangeApi(api_, Get("/api/v1/query_range", "query=a_total%5B1m%5D&start=0&end=1&"
-                                                           "step=1")),
+      {ServeQueryRangeApi(api_, Get("/api/v1/query_range",
+                                    "query=a_total%5B1m%5D&start=0&end=1&"
+                                    "step=1")),
        400, ""},
       // Two series on each side match one another: many-to-many.
       {ServeQueryApi(api_, Get("/api/v1/query", "query=a_total%20%2B%20on()%20a_total&time=5")),
