@@ -292,13 +292,17 @@ TEST(DeployFilesTest, PrometheusScrapesTxmonAndAlertsAlertmanager) {
   }
   EXPECT_TRUE(alertmanagers.count("alertmanager:9093"));
   // Grafana's $__rate_interval assumes the datasource's timeInterval is the
-  // scrape interval.
+  // scrape interval: Prometheus' for txmon-prometheus, the agent's
+  // history.resolution for txmon-live (the agent itself).
   YAML::Node datasources =
       YAML::LoadFile((kSource / "grafana/provisioning/datasources/datasources.yml").string());
+  YAML::Node agent = YAML::LoadFile((kSource / "docker/txmon.yml").string());
   for (const YAML::Node& datasource : datasources["datasources"]) {
     if (datasource["type"].as<std::string>("") != "prometheus") continue;
+    const bool live = datasource["uid"].as<std::string>("") == "txmon-live";
     EXPECT_EQ(datasource["jsonData"]["timeInterval"].as<std::string>(""),
-              config["global"]["scrape_interval"].as<std::string>(""));
+              live ? agent["history"]["resolution"].as<std::string>("1s")
+                   : config["global"]["scrape_interval"].as<std::string>(""));
   }
 }
 

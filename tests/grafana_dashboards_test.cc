@@ -58,6 +58,11 @@ const std::set<std::pair<std::string, std::string>> kMayHaveNoData = {
     {"txmon-pipeline-health", "Notifications to Alertmanager"},
 };
 
+// The dashboard answered by the agent itself (datasource txmon-live) rather
+// than by Prometheus; its panel queries run through the agent's API.
+const std::string kLiveDashboardUid = "txmon-shop-live";
+const std::string kLiveDatasourceUid = "txmon-live";
+
 const std::set<std::string> kPanelTypes = {"timeseries", "stat", "bargauge", "table"};
 // Grafana's own variables; the live test gives each a fixed value.
 const std::map<std::string, std::string> kBuiltInVariables = {
@@ -279,12 +284,15 @@ void CheckVariable(const Dashboard& dashboard, const Variable& variable, const s
 }
 
 TEST(GrafanaDashboardsTest, JsonModelIsWellFormed) {
-  const std::string uid = ProvisionedUid("prometheus");
-  ASSERT_FALSE(uid.empty()) << kDatasourcesFile << " provisions no Prometheus datasource uid";
+  const std::string prometheus_uid = ProvisionedUid("prometheus");
+  ASSERT_FALSE(prometheus_uid.empty())
+      << kDatasourcesFile << " provisions no Prometheus datasource uid";
   std::vector<Dashboard> dashboards = LoadDashboards();
   std::set<std::string> titles, uids;
   for (const Dashboard& dashboard : dashboards) {
     SCOPED_TRACE(dashboard.file);
+    const bool live = dashboard.uid == kLiveDashboardUid;
+    const std::string uid = live ? kLiveDatasourceUid : prometheus_uid;
     EXPECT_FALSE(dashboard.uid.empty());
     EXPECT_TRUE(uids.insert(dashboard.uid).second) << "uid " << dashboard.uid << " used twice";
     titles.insert(dashboard.title);
@@ -292,8 +300,9 @@ TEST(GrafanaDashboardsTest, JsonModelIsWellFormed) {
     EXPECT_EQ(dashboard.root["schemaVersion"].get_int64().get(schema), simdjson::SUCCESS);
     EXPECT_GE(schema, 36);
     EXPECT_LE(schema, 39);
-    EXPECT_EQ(StringField(dashboard.root, "refresh"), "5s");
-    EXPECT_EQ(StringField(dashboard.root["time"], "from"), "now-1h");
+    // The live dashboard moves every second over the agent's 15 minutes.
+    EXPECT_EQ(StringField(dashboard.root, "refresh"), live ? "1s" : "5s");
+    EXPECT_EQ(StringField(dashboard.root["time"], "from"), live ? "now-15m" : "now-1h");
     EXPECT_EQ(StringField(dashboard.root["time"], "to"), "now");
     CheckDatasourceReferences(dashboard.root, uid, dashboard.file);
 
@@ -322,14 +331,18 @@ TEST(GrafanaDashboardsTest, JsonModelIsWellFormed) {
   }
   EXPECT_TRUE(titles.count("Shop — real time"));
   EXPECT_TRUE(titles.count("txmon — pipeline health"));
+  EXPECT_TRUE(titles.count("Shop — live (agent)"));
 }
 
 TEST(GrafanaDashboardsTest, ShopDashboardHasTheFilterVariables) {
   for (const Dashboard& dashboard : LoadDashboards()) {
     std::set<std::string> names;
     for (const Variable& variable : dashboard.variables) names.insert(variable.name);
-    EXPECT_TRUE(names.count("instance")) << dashboard.file;
-    if (dashboard.title == "Shop — real time") {
+    // One agent answers the live dashboard: no instance to pick.
+    if (dashboard.uid != kLiveDashboardUid) {
+      EXPECT_TRUE(names.count("instance")) << dashboard.file;
+    }
+    if (dashboard.title == "Shop — real time" || dashboard.uid == kLiveDashboardUid) {
       EXPECT_TRUE(names.count("channel"));
       EXPECT_TRUE(names.count("province"));
     }
@@ -373,11 +386,16 @@ TEST(GrafanaDashboardsTest, ProvisioningMatchesTheComposeMounts) {
   EXPECT_EQ(datasources["apiVersion"].as<int>(0), 1);
   EXPECT_EQ(providers["apiVersion"].as<int>(0), 1);
 
-  bool prometheus = false, alertmanager = false;
+  bool prometheus = false, alertmanager = false, live = false;
   for (const YAML::Node& datasource : datasources["datasources"]) {
     const std::string type = datasource["type"].as<std::string>("");
     const std::string url = datasource["url"].as<std::string>("");
-    if (type == "prometheus") {
+    if (type == "prometheus" && datasource["uid"].as<std::string>("") == kLiveDatasourceUid) {
+      live = true;
+      EXPECT_FALSE(datasource["isDefault"].as<bool>(true));
+      EXPECT_EQ(url, "http://txmon:9464");
+      EXPECT_EQ(datasource["jsonData"]["timeInterval"].as<std::string>(""), "1s");
+    } else if (type == "prometheus") {
       prometheus = true;
       EXPECT_EQ(datasource["uid"].as<std::string>(""), "txmon-prometheus");
       EXPECT_TRUE(datasource["isDefault"].as<bool>(false));
@@ -389,6 +407,8 @@ TEST(GrafanaDashboardsTest, ProvisioningMatchesTheComposeMounts) {
     }
   }
   EXPECT_TRUE(prometheus) << "no Prometheus datasource";
+  EXPECT_TRUE(live) << "no txmon-live datasource";
+  EXPECT_TRUE(compose["services"]["txmon"]) << "datasource host txmon is no service";
   EXPECT_TRUE(alertmanager) << "no Alertmanager datasource";
   EXPECT_TRUE(compose["services"]["prometheus"]) << "datasource host prometheus is no service";
   EXPECT_TRUE(compose["services"]["alertmanager"]) << "datasource host alertmanager is no service";
@@ -444,7 +464,7 @@ bool Exempt(const Dashboard& dashboard, const Panel& panel, const MetricsText& a
 
 // label_values(SELECTOR, LABEL) -> values of LABEL on the series SELECTOR
 // matches, through Prometheus's HTTP API as Grafana asks.
-std::vector<std::string> LabelValues(const PrometheusServer& prometheus, const std::string& query,
+std::vector<std::string> LabelValues(const std::string& base_url, const std::string& query,
                                      std::string* error) {
   static const std::regex kLabelValues(R"(^label_values\((.+),\s*(\w+)\)$)");
   std::smatch match;
@@ -452,7 +472,7 @@ std::vector<std::string> LabelValues(const PrometheusServer& prometheus, const s
     *error = "not label_values(selector, label): " + query;
     return {};
   }
-  HttpResponse response = HttpGet(prometheus.url() + "/api/v1/label/" + match[2].str() +
+  HttpResponse response = HttpGet(base_url + "/api/v1/label/" + match[2].str() +
                                   "/values?match[]=" + UrlEncode(match[1].str()));
   simdjson::dom::parser parser;
   element document;
@@ -478,11 +498,51 @@ std::string Describe(const Selection& selection) {
   return text;
 }
 
+// True if a range query of `expr` over the last `seconds` at a 1 s step (as
+// the live dashboard asks at each refresh) answers 200 with a number in it.
+bool RangeHasData(const std::string& base_url, const std::string& expr, int seconds,
+                  std::string* error) {
+  const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count()) /
+                     1000;
+  HttpResponse response =
+      HttpPost(base_url + "/api/v1/query_range",
+               "query=" + UrlEncode(expr) + "&start=" + std::to_string(now - seconds) +
+                   "&end=" + std::to_string(now) + "&step=1",
+               "application/x-www-form-urlencoded");
+  simdjson::dom::parser parser;
+  element document;
+  array result;
+  if (response.status != 200 || parser.parse(response.body).get(document) ||
+      document["data"]["result"].get_array().get(result)) {
+    *error = "status " + std::to_string(response.status) + ": " + response.body;
+    return false;
+  }
+  for (element series : result) {
+    array values;
+    if (series["values"].get_array().get(values)) continue;
+    for (element point : values) {
+      std::string_view text;
+      if (point.at(1).get_string().get(text) == simdjson::SUCCESS && text != "NaN") return true;
+    }
+  }
+  *error = "no number in: " + response.body.substr(0, 300);
+  return false;
+}
+
+// Where a dashboard's queries go: Prometheus, or for the live dashboard the
+// agent's own API (instant queries and the range queries of a 1 s refresh).
+struct QueryTarget {
+  std::string base_url;
+  bool range_too = false;
+};
+
 // Runs every panel query of `dashboard` as a viewer with `selection` sees it:
 // each must parse; each of a panel that is not exempt must return a sample
 // that is a number (NaN, e.g. 0/0, is no data) and carry the labels its
 // legend shows. Returns the number of queries.
-int CheckPanelQueries(const PrometheusServer& prometheus, const Dashboard& dashboard,
+int CheckPanelQueries(const QueryTarget& server, const Dashboard& dashboard,
                       const Selection& selection, const MetricsText& agent_metrics) {
   static const std::regex kLegendLabel(R"(\{\{\s*(\w+)\s*\}\})");
   int queries = 0;
@@ -494,8 +554,11 @@ int CheckPanelQueries(const PrometheusServer& prometheus, const Dashboard& dashb
       std::vector<PromSample> samples;
       std::string error;
       ++queries;
-      EXPECT_TRUE(prometheus.Query(expr, &samples, &error)) << error;
+      EXPECT_TRUE(QueryInstant(server.base_url, expr, std::nullopt, &samples, &error)) << error;
       if (exempt) continue;
+      if (server.range_too) {
+        EXPECT_TRUE(RangeHasData(server.base_url, expr, 60, &error)) << expr << ": " << error;
+      }
       const bool number = std::any_of(samples.begin(), samples.end(),
                                       [](const PromSample& s) { return !std::isnan(s.value); });
       EXPECT_TRUE(number) << "no data (" << samples.size() << " samples, none a number): " << expr;
@@ -567,8 +630,12 @@ TEST(GrafanaDashboardsTest, EveryPanelQueryReturnsDataFromTheSimulatedShop) {
       << error;
   agent_metrics = agent->Scrape();
 
-  int queries = 0, exempt_panels = 0;
+  int queries = 0, exempt_panels = 0, live_queries = 0;
+  const QueryTarget via_prometheus{prometheus->url(), false};
+  const QueryTarget via_agent{"http://127.0.0.1:" + std::to_string(agent->agent().web_port()),
+                              true};
   for (const Dashboard& dashboard : dashboards) {
+    const QueryTarget& server = dashboard.uid == kLiveDashboardUid ? via_agent : via_prometheus;
     for (const Panel& panel : dashboard.panels)
       exempt_panels += Exempt(dashboard, panel, agent_metrics);
     // A viewer who leaves every variable at "All", then one who picks a
@@ -577,22 +644,26 @@ TEST(GrafanaDashboardsTest, EveryPanelQueryReturnsDataFromTheSimulatedShop) {
     Selection picked;
     for (const Variable& variable : dashboard.variables) {
       const std::string query = Substitute(variable.query, picked);
-      std::vector<std::string> values = LabelValues(*prometheus, query, &error);
+      std::vector<std::string> values = LabelValues(server.base_url, query, &error);
       ASSERT_FALSE(values.empty()) << dashboard.file << ": variable " << variable.name << " ("
                                    << query << ") has no values: " << error;
       picked[variable.name] = values.front();
     }
     for (const Selection& selection : {Selection{}, picked}) {
-      queries += CheckPanelQueries(*prometheus, dashboard, selection, agent_metrics);
+      int n = CheckPanelQueries(server, dashboard, selection, agent_metrics);
+      queries += n;
+      if (&server == &via_agent) live_queries += n;
     }
   }
   EXPECT_GT(queries, 60);
+  EXPECT_GT(live_queries, 40) << "the live dashboard's queries ran through the agent";
   live->shop().Stop();
   const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - started)
                            .count() /
                        1000.0;
-  std::printf("%d queries, %d panels exempt, %.1f s\n", queries, exempt_panels, seconds);
+  std::printf("%d queries (%d through the agent), %d panels exempt, %.1f s\n", queries,
+              live_queries, exempt_panels, seconds);
 }
 
 }  // namespace

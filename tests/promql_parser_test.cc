@@ -72,8 +72,12 @@ TEST(PromqlParserTest, BindsOperatorsWithPrometheusPrecedence) {
 
 TEST(PromqlParserTest, RefusesWhatIsOutsideTheSubsetByName) {
   const std::pair<std::string, std::string> cases[] = {
-      {"label_replace(x, \"a\", \"$1\", \"b\", \"(.*)\")",
-       "1:1: function \"label_replace\" is not supported"},
+      {"holt_winters(x[5m], 0.5, 0.5)", "1:1: function \"holt_winters\" is not supported"},
+      {"round(x, 1, 2)", "1:1: expected at most 2 argument(s) in call to \"round\", got 3"},
+      {"label_join(x, \"a\")",
+       "1:1: expected at least 3 argument(s) in call to \"label_join\", got 2"},
+      {"label_join(x, \"a\", \"-\", 1)",
+       "1:1: expected type string in call to function \"label_join\", got scalar"},
       {"quantile(0.9, x)", "1:1: aggregation \"quantile\" is not supported"},
       {"stddev(x)", "1:1: aggregation \"stddev\" is not supported"},
       {"rate(x[5m:1m])", "1:7: subqueries are not supported"},

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace txmon {
 
@@ -17,5 +19,10 @@ enum class Rfc3339Millis {
 
 // `ms` since the epoch (negative: before 1970), in UTC with a "Z".
 std::string FormatRfc3339(int64_t ms, Rfc3339Millis millis);
+
+// Reads "2026-12-01T20:28:01Z", "2026-12-01T20:28:01.123456789+08:00" (a
+// fraction of any length, truncated to ms; "Z" or a numeric offset) into ms
+// since the epoch, as Go's time.Parse(time.RFC3339Nano) accepts them.
+std::optional<int64_t> ParseRfc3339(std::string_view text);
 
 }  // namespace txmon

@@ -649,11 +649,65 @@ bool ReadLive(ConfigReader& r, const YAML::Node& node, const std::vector<MetricM
          (!node["currency"] || r.String(node["currency"], "live.currency", &live->currency));
 }
 
+// A byte size: a whole number, optionally with a unit as Prometheus'
+// --storage.tsdb.retention.size takes them (B, KB, MB, GB, TB: powers of
+// 1024; KiB, MiB, GiB, TiB as well).
+std::optional<uint64_t> ParseByteSize(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  uint64_t number = std::stoull(std::string(text.substr(0, digits)));
+  static const std::vector<std::pair<std::string_view, int>> kUnits = {
+      {"", 0},     {"B", 0},   {"KB", 10},  {"KiB", 10}, {"MB", 20},
+      {"MiB", 20}, {"GB", 30}, {"GiB", 30}, {"TB", 40},  {"TiB", 40}};
+  for (const auto& [unit, shift] : kUnits) {
+    if (text.substr(digits) == unit) return number << shift;
+  }
+  return std::nullopt;
+}
+
+bool ReadHistoryDuration(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                         bool allow_zero, int64_t* out) {
+  std::optional<std::chrono::milliseconds> ms =
+      node.IsScalar() ? ParseDuration(node.Scalar()) : std::nullopt;
+  if (!ms || ms->count() < 0 || (!allow_zero && ms->count() == 0)) {
+    return r.Fail(node, path, "expected a duration such as 15m or 1s");
+  }
+  *out = ms->count();
+  return true;
+}
+
+bool ReadHistory(ConfigReader& r, const YAML::Node& node, HistoryConfig* history) {
+  if (!r.ExpectMap(node, "history", {"retention", "resolution", "max_bytes"})) return false;
+  if (node["retention"] && !ReadHistoryDuration(r, node["retention"], "history.retention",
+                                                /*allow_zero=*/true, &history->retention_ms)) {
+    return false;
+  }
+  if (node["resolution"] && !ReadHistoryDuration(r, node["resolution"], "history.resolution",
+                                                 /*allow_zero=*/false, &history->resolution_ms)) {
+    return false;
+  }
+  if (const YAML::Node bytes = node["max_bytes"]) {
+    std::optional<uint64_t> parsed =
+        bytes.IsScalar() ? ParseByteSize(bytes.Scalar()) : std::nullopt;
+    if (!parsed || *parsed == 0) {
+      return r.Fail(bytes, "history.max_bytes", "expected a size such as 256MiB or 1GB");
+    }
+    history->max_bytes = *parsed;
+  }
+  if (history->retention_ms > 0 && history->retention_ms < history->resolution_ms) {
+    return r.Fail(node["retention"], "history.retention",
+                  "must be at least history.resolution (or 0 to turn the history off)");
+  }
+  return true;
+}
+
 bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
   if (!r.ExpectMap(root, "config",
-                   {"global", "source", "metrics", "rule_files", "alerting", "live"}))
+                   {"global", "source", "metrics", "rule_files", "alerting", "live", "history"}))
     return false;
+  if (root["history"] && !ReadHistory(r, root["history"], &config->history)) return false;
   if (root["global"] && !ReadGlobal(r, root["global"], config)) return false;
   if (root["rule_files"] && !ReadRuleFiles(r, root["rule_files"], config)) return false;
   if (root["alerting"] && !ReadAlerting(r, root["alerting"], config)) return false;

@@ -63,6 +63,15 @@ struct LiveConfig {
   std::string currency = "¥";
 };
 
+// history: the recent samples of every series the store holds, which the
+// PromQL API answers from. Rules that read further back keep their longer
+// windows for the series they select.
+struct HistoryConfig {
+  int64_t retention_ms = 15 * 60 * 1000;  // history.retention; 0 turns it off
+  int64_t resolution_ms = 1000;           // history.resolution: one sample per series per tick
+  uint64_t max_bytes = 256ull << 20;      // history.max_bytes: past it, the oldest samples go
+};
+
 struct AgentConfig {
   std::string time_zone = "UTC";
   // Rules: evaluated inside the agent (Prometheus rule-file format).
@@ -75,6 +84,7 @@ struct AgentConfig {
   SourceConfig source;
   std::vector<MetricMapping> metrics;
   LiveConfig live;
+  HistoryConfig history;
   std::string file;  // where it was read from
 };
 

@@ -4,7 +4,9 @@
 
 namespace txmon {
 
-RetentionPlan::RetentionPlan(const std::vector<const Expr*>& exprs, int64_t lookback_ms) {
+RetentionPlan::RetentionPlan(const std::vector<const Expr*>& exprs, int64_t lookback_ms,
+                             int64_t floor_ms)
+    : max_retention_ms_(std::max<int64_t>(floor_ms, 0)), floor_ms_(std::max<int64_t>(floor_ms, 0)) {
   for (const Expr* expr : exprs) {
     VisitSelectors(*expr, [&](const VectorSelector& selector, int64_t range_ms) {
       int64_t offset = std::max<int64_t>(selector.offset_ms, 0);
@@ -18,6 +20,7 @@ RetentionPlan::RetentionPlan(const std::vector<const Expr*>& exprs, int64_t look
 
 std::optional<int64_t> RetentionPlan::RetentionFor(const Labels& labels) const {
   std::optional<int64_t> retention;
+  if (floor_ms_ > 0) retention = floor_ms_;
   for (const Need& need : needs_) {
     bool all = std::all_of(need.matchers.begin(), need.matchers.end(),
                            [&](const LabelMatcher& m) { return m.Matches(labels.Get(m.name())); });
@@ -27,6 +30,7 @@ std::optional<int64_t> RetentionPlan::RetentionFor(const Labels& labels) const {
 }
 
 bool RetentionPlan::MayMatchName(std::string_view metric_name) const {
+  if (floor_ms_ > 0) return true;
   for (const Need& need : needs_) {
     bool all = std::all_of(need.matchers.begin(), need.matchers.end(), [&](const LabelMatcher& m) {
       return m.name() != kMetricNameLabel || m.Matches(metric_name);

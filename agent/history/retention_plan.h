@@ -5,6 +5,9 @@
 // for an instant selector with an offset, and just the newest sample for a
 // plain instant selector (rules always evaluate at "now").
 //
+// With a floor (history.retention), every series is kept for at least the
+// floor, whether a rule selects it or not: the PromQL API reads them all.
+//
 // Immutable after construction: thread-safe.
 #pragma once
 
@@ -22,13 +25,14 @@ class RetentionPlan {
  public:
   RetentionPlan() = default;
   // Every selector of every expression, with the engine's lookback.
-  RetentionPlan(const std::vector<const Expr*>& exprs, int64_t lookback_ms);
+  RetentionPlan(const std::vector<const Expr*>& exprs, int64_t lookback_ms, int64_t floor_ms = 0);
 
-  // How long to keep the series with `labels`, or nullopt if no selector
-  // can match it.
+  // How long to keep the series with `labels`: the floor, or longer where a
+  // selector needs it; nullopt if there is no floor and no selector can
+  // match it.
   std::optional<int64_t> RetentionFor(const Labels& labels) const;
-  // False if no selector can match any series named `metric_name`: the
-  // whole metric can be skipped.
+  // False if there is no floor and no selector can match any series named
+  // `metric_name`: the whole metric can be skipped.
   bool MayMatchName(std::string_view metric_name) const;
 
   // The longest retention of all selectors (what sizes the history).
@@ -42,6 +46,7 @@ class RetentionPlan {
   };
   std::vector<Need> needs_;
   int64_t max_retention_ms_ = 0;
+  int64_t floor_ms_ = 0;
 };
 
 }  // namespace txmon

@@ -17,7 +17,7 @@ SampleHistory::SeriesId SampleHistory::Intern(const Labels& labels, int64_t rete
   std::unique_lock lock(mutex_);
   auto [it, inserted] = by_key_.try_emplace(std::move(key), static_cast<SeriesId>(windows_.size()));
   if (inserted) {
-    windows_.push_back(Window{labels, retention_ms, {}, 0});
+    windows_.push_back(Window{labels, retention_ms, {}});
     by_name_[std::string(labels.metric_name())].push_back(it->second);
   } else {
     Window& window = windows_[it->second];
@@ -29,34 +29,46 @@ SampleHistory::SeriesId SampleHistory::Intern(const Labels& labels, int64_t rete
 void SampleHistory::Append(SeriesId id, int64_t timestamp_ms, double value) {
   std::unique_lock lock(mutex_);
   Window& window = windows_[id];
-  if (window.points.size() > window.begin && window.points.back().timestamp_ms >= timestamp_ms) {
-    return;
+  if (!window.chunks.empty() && window.chunks.back().max_time() >= timestamp_ms) return;
+  if (window.chunks.empty() || window.chunks.back().full()) {
+    if (!window.chunks.empty()) {
+      bytes_ -= window.chunks.back().memory_bytes();
+      window.chunks.back().Seal();
+      bytes_ += window.chunks.back().memory_bytes();
+    }
+    window.chunks.emplace_back();
+    bytes_ += window.chunks.back().memory_bytes();
   }
-  window.points.push_back(Point{timestamp_ms, value});
+  XorChunk& head = window.chunks.back();
+  size_t before = head.memory_bytes();
+  head.Append(timestamp_ms, value);
+  bytes_ += head.memory_bytes() - before;
+  ++live_samples_;
   Trim(window);
+}
+
+void SampleHistory::DropFirstChunk(Window& window) {
+  live_samples_ -= window.chunks.front().count();
+  bytes_ -= window.chunks.front().memory_bytes();
+  window.chunks.erase(window.chunks.begin());
 }
 
 void SampleHistory::Trim(Window& window) {
   if (window.retention_ms == kKeepAll) return;
-  int64_t cutoff = window.points.back().timestamp_ms - window.retention_ms;
-  // Keep the newest sample at or before the cutoff: the lookback of an
-  // instant selector still reaches it.
-  while (window.begin + 1 < window.points.size() &&
-         window.points[window.begin + 1].timestamp_ms <= cutoff) {
-    ++window.begin;
-  }
-  // Compact when the dead prefix outweighs the live part: amortised O(1).
-  if (window.begin >= 32 && window.begin * 2 >= window.points.size()) {
-    window.points.erase(window.points.begin(), window.points.begin() + window.begin);
-    window.begin = 0;
+  int64_t cutoff = window.chunks.back().max_time() - window.retention_ms;
+  // A chunk goes once the next one starts at or before the cutoff: the
+  // newest sample at or before it, which the lookback of an instant
+  // selector still reaches, is then in the next one.
+  while (window.chunks.size() >= 2 && window.chunks[1].min_time() <= cutoff) {
+    DropFirstChunk(window);
   }
 }
 
 int64_t SampleHistory::LastTimestamp(SeriesId id) const {
   std::shared_lock lock(mutex_);
   const Window& window = windows_[id];
-  if (window.points.size() <= window.begin) return std::numeric_limits<int64_t>::min();
-  return window.points.back().timestamp_ms;
+  if (window.chunks.empty()) return std::numeric_limits<int64_t>::min();
+  return window.chunks.back().max_time();
 }
 
 bool SampleHistory::MatchesAll(const Labels& labels, std::span<const LabelMatcher> matchers) const {
@@ -68,21 +80,13 @@ bool SampleHistory::MatchesAll(const Labels& labels, std::span<const LabelMatche
 
 void SampleHistory::VisitWindow(const Window& window, int64_t min_ms, int64_t max_ms,
                                 const SeriesVisitor& visit) const {
-  auto first = window.points.begin() + static_cast<ptrdiff_t>(window.begin);
-  auto last = window.points.end();
-  if (first == last) return;
-  // Rules read at "now" over windows close to the retention, so the common
-  // case needs no search at either end.
-  auto from = first->timestamp_ms >= min_ms
-                  ? first
-                  : std::lower_bound(first, last, min_ms,
-                                     [](const Point& p, int64_t t) { return p.timestamp_ms < t; });
-  auto to = (last - 1)->timestamp_ms <= max_ms
-                ? last
-                : std::upper_bound(from, last, max_ms,
-                                   [](int64_t t, const Point& p) { return t < p.timestamp_ms; });
-  if (from == to) return;
-  visit(window.labels, std::span<const Point>(&*from, static_cast<size_t>(to - from)));
+  // Each query thread decodes into its own buffer, reused across series (a
+  // visitor never selects again from inside, so one buffer per thread).
+  thread_local std::vector<Point> points;
+  points.clear();
+  for (const XorChunk& chunk : window.chunks) chunk.Decode(min_ms, max_ms, &points);
+  if (points.empty()) return;
+  visit(window.labels, std::span<const Point>(points));
 }
 
 void SampleHistory::Select(std::span<const LabelMatcher> matchers, int64_t min_ms, int64_t max_ms,
@@ -111,8 +115,49 @@ size_t SampleHistory::series_count() const {
 
 size_t SampleHistory::sample_count() const {
   std::shared_lock lock(mutex_);
+  return live_samples_;
+}
+
+void SampleHistory::SetMaxBytes(uint64_t max_bytes) {
+  std::unique_lock lock(mutex_);
+  max_bytes_ = max_bytes;
+}
+
+uint64_t SampleHistory::bytes() const {
+  std::shared_lock lock(mutex_);
+  return bytes_;
+}
+
+uint64_t SampleHistory::dropped_samples() const {
+  std::shared_lock lock(mutex_);
+  return dropped_;
+}
+
+size_t SampleHistory::DropOldest() {
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  for (const Window& window : windows_) {
+    if (window.chunks.size() >= 2) oldest = std::min(oldest, window.chunks[0].min_time());
+  }
+  if (oldest == std::numeric_limits<int64_t>::max()) return 0;
+  size_t dropped = 0;
+  for (Window& window : windows_) {
+    if (window.chunks.size() >= 2 && window.chunks[0].min_time() == oldest) {
+      dropped += window.chunks[0].count();
+      DropFirstChunk(window);
+    }
+  }
+  return dropped;
+}
+
+size_t SampleHistory::EnforceBudget() {
+  std::unique_lock lock(mutex_);
   size_t total = 0;
-  for (const Window& window : windows_) total += window.points.size() - window.begin;
+  while (bytes_ > max_bytes_) {
+    size_t dropped = DropOldest();
+    if (dropped == 0) break;  // every series is down to its newest chunk
+    total += dropped;
+  }
+  dropped_ += total;
   return total;
 }
 

@@ -79,10 +79,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_ = WebServer::Start(std::move(web), &error);
   if (!agent->web_) return Status::Error("web server: " + error);
   // PromQL is parsed, evaluated and printed recursively: never on CivetWeb's
-  // small worker stacks.
-  agent->web_->Handle("/api/v1/rules", OnLargeStack(RulesApiHandler(rules)));
-  agent->web_->Handle("/api/v1/alerts", OnLargeStack(AlertsApiHandler(rules)));
-  agent->web_->Handle("/api/v1/query", OnLargeStack(QueryApiHandler(rules)), kMaxQueryBodyBytes);
+  // small worker stacks (RegisterPrometheusApi wraps each handler).
+  RegisterPrometheusApi(agent->web_.get(), PrometheusApi{rules, &agent->store_, {}});
   agent->StartLiveBoard();
   agent->web_->Handle(
       "/-/reload", OnLargeStack(ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle)));
@@ -169,6 +167,9 @@ Status Agent::CreateRules() {
   rule_options.rule_files = config.rule_files;
   rule_options.evaluation_interval_ms = config.evaluation_interval_ms;
   rule_options.external_url = ExternalUrl();
+  rule_options.history_retention_ms = config.history.retention_ms;
+  rule_options.history_resolution_ms = config.history.resolution_ms;
+  rule_options.history_max_bytes = config.history.max_bytes;
   std::vector<Label> external;
   for (const auto& [name, value] : config.external_labels) external.push_back({name, value});
   rule_options.external_labels = Labels(std::move(external));

@@ -8,6 +8,8 @@
 #include <unordered_set>
 #include <variant>
 
+#include <re2/re2.h>
+
 #include "agent/base/bucket_quantile.h"
 #include "agent/promql/float_format.h"
 #include "agent/promql/promql_functions.h"
@@ -192,6 +194,11 @@ class Evaluator {
   Value EvalRangeFunction(const Call& call);
   Value EvalHistogramQuantile(const Call& call);
   Value EvalAbsent(const Call& call);
+  Value EvalTimestamp(const Call& call);
+  Value EvalSort(const Call& call, bool descending);
+  Value EvalLabelReplace(const Call& call);
+  Value EvalLabelJoin(const Call& call);
+  std::string EvalString(const Expr& expr) { return std::get<std::string>(Eval(expr)); }
   Value EvalNode(const Aggregate& aggregate);
   Value EvalTopk(const Aggregate& aggregate, const Vector& input);
   Value EvalNode(const Binary& binary);
@@ -209,7 +216,8 @@ Value Evaluator::EvalNode(const Call& call) {
   if (function.range) return EvalRangeFunction(call);
   if (function.elementwise) {
     Vector vector = EvalVector(*call.args[0]);
-    const double argument = call.args.size() > 1 ? EvalScalar(*call.args[1]) : 0;
+    const double argument =
+        call.args.size() > 1 ? EvalScalar(*call.args[1]) : function.default_argument;
     for (Sample& sample : vector) {
       sample.metric = sample.metric.WithoutMetricName();
       sample.value = function.elementwise(sample.value, argument);
@@ -230,6 +238,15 @@ Value Evaluator::EvalNode(const Call& call) {
       Vector vector = EvalVector(*call.args[0]);
       return vector.size() == 1 ? vector[0].value : NAN;
     }
+    case SpecialFunction::kTimestamp:
+      return EvalTimestamp(call);
+    case SpecialFunction::kSort:
+    case SpecialFunction::kSortDesc:
+      return EvalSort(call, function.special == SpecialFunction::kSortDesc);
+    case SpecialFunction::kLabelReplace:
+      return EvalLabelReplace(call);
+    case SpecialFunction::kLabelJoin:
+      return EvalLabelJoin(call);
     case SpecialFunction::kNone:
       break;
   }
@@ -239,7 +256,19 @@ Value Evaluator::EvalNode(const Call& call) {
 // Streams each selected series through the function: no copy of the
 // window unless it holds staleness markers.
 Value Evaluator::EvalRangeFunction(const Call& call) {
-  const auto& matrix = std::get<MatrixSelector>(call.args[0]->node);
+  // The matrix is any argument (quantile_over_time's second); the other
+  // one, if any, is the scalar the function takes.
+  const MatrixSelector* matrix_arg = nullptr;
+  double argument = 0;
+  for (const ExprPtr& arg : call.args) {
+    if (const auto* m = std::get_if<MatrixSelector>(&arg->node)) {
+      matrix_arg = m;
+    } else {
+      argument = EvalScalar(*arg);
+    }
+  }
+  if (matrix_arg == nullptr) throw EvalError{"range function without a range selector"};
+  const MatrixSelector& matrix = *matrix_arg;
   int64_t range_end = time_ms_ - matrix.selector.offset_ms;
   int64_t range_start = range_end - matrix.range_ms;
   const FunctionDef& function = *call.function;
@@ -251,7 +280,7 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
                     std::span<const Point> live = WithoutStale(points, &scratch);
                     if (live.empty()) return;
                     std::optional<double> value =
-                        function.range(live, range_start, range_end, matrix.range_ms);
+                        function.range(live, range_start, range_end, matrix.range_ms, argument);
                     if (!value) return;
                     out.push_back(Sample{keeps_name ? labels : labels.WithoutMetricName(), *value});
                   });
@@ -306,6 +335,161 @@ Value Evaluator::EvalAbsent(const Call& call) {
     for (const std::string& name : ambiguous) builder.Del(name);
   }
   return Vector{Sample{builder.Build(), 1}};
+}
+
+// timestamp(): each sample's own time for a plain selector (what the
+// lookback found), the evaluation time for any other expression.
+Value Evaluator::EvalTimestamp(const Call& call) {
+  Vector out;
+  if (const auto* selector = std::get_if<VectorSelector>(&call.args[0]->node)) {
+    int64_t ref = time_ms_ - selector->offset_ms;
+    storage_.Select(selector->matchers, ref - options_.lookback_ms, ref,
+                    [&](const Labels& labels, std::span<const Point> points) {
+                      const Point& last = points.back();
+                      if (IsStaleNaN(last.value)) return;
+                      out.push_back(Sample{labels.WithoutMetricName(),
+                                           static_cast<double>(last.timestamp_ms) / 1000});
+                    });
+  } else {
+    out = EvalVector(*call.args[0]);
+    for (Sample& sample : out) {
+      sample.metric = sample.metric.WithoutMetricName();
+      sample.value = static_cast<double>(time_ms_) / 1000;
+    }
+  }
+  CheckUniqueLabelsets(out);
+  return out;
+}
+
+// sort()/sort_desc(): by value, NaN last either way, as Prometheus; ties
+// keep their label order so the answer is stable.
+Value Evaluator::EvalSort(const Call& call, bool descending) {
+  Vector out = EvalVector(*call.args[0]);
+  std::stable_sort(out.begin(), out.end(), [descending](const Sample& a, const Sample& b) {
+    if (std::isnan(a.value) || std::isnan(b.value))
+      return !std::isnan(a.value) && std::isnan(b.value);
+    return descending ? a.value > b.value : a.value < b.value;
+  });
+  return out;
+}
+
+namespace {
+
+bool IsLabelName(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// Go's regexp.Expand: $1, ${1}, $name, ${name} name a group (the longest
+// run of letters, digits and '_' after '$'), $$ is '$'; an unknown or
+// unmatched group is empty.
+std::string ExpandTemplate(const re2::RE2& regex, std::string_view templ,
+                           const std::vector<re2::StringPiece>& groups) {
+  std::string out;
+  for (size_t i = 0; i < templ.size(); ++i) {
+    if (templ[i] != '$' || i + 1 == templ.size()) {
+      out += templ[i];
+      continue;
+    }
+    if (templ[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    std::string_view name;
+    size_t next = i + 1;
+    if (templ[next] == '{') {
+      size_t close = templ.find('}', next);
+      if (close == std::string_view::npos) {
+        out += templ[i];
+        continue;
+      }
+      name = templ.substr(next + 1, close - next - 1);
+      next = close + 1;
+    } else {
+      size_t end = next;
+      while (end < templ.size() &&
+             (std::isalnum(static_cast<unsigned char>(templ[end])) || templ[end] == '_')) {
+        ++end;
+      }
+      name = templ.substr(next, end - next);
+      next = end;
+    }
+    if (name.empty()) {
+      out += templ[i];
+      continue;
+    }
+    int index = -1;
+    if (std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      index = name.size() < 6 ? std::stoi(std::string(name)) : -1;
+    } else {
+      auto it = regex.NamedCapturingGroups().find(std::string(name));
+      if (it != regex.NamedCapturingGroups().end()) index = it->second;
+    }
+    if (index >= 0 && static_cast<size_t>(index) < groups.size()) {
+      out.append(groups[static_cast<size_t>(index)].data(),
+                 groups[static_cast<size_t>(index)].size());
+    }
+    i = next - 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// label_replace(v, dst, replacement, src, regex), as Prometheus: the regex
+// is anchored; no match leaves the sample as it is; an empty result
+// removes dst.
+Value Evaluator::EvalLabelReplace(const Call& call) {
+  Vector out = EvalVector(*call.args[0]);
+  const std::string dst = EvalString(*call.args[1]);
+  const std::string replacement = EvalString(*call.args[2]);
+  const std::string src = EvalString(*call.args[3]);
+  const std::string pattern = EvalString(*call.args[4]);
+  re2::RE2 regex("^(?:" + pattern + ")$", re2::RE2::Quiet);
+  if (!regex.ok()) throw EvalError{"invalid regular expression in label_replace(): " + pattern};
+  if (!IsLabelName(dst))
+    throw EvalError{"invalid destination label name in label_replace(): " + dst};
+  std::vector<re2::StringPiece> groups(static_cast<size_t>(regex.NumberOfCapturingGroups()) + 1);
+  for (Sample& sample : out) {
+    std::string value(sample.metric.Get(src));
+    if (!regex.Match(value, 0, value.size(), re2::RE2::UNANCHORED, groups.data(),
+                     static_cast<int>(groups.size()))) {
+      continue;
+    }
+    sample.metric =
+        LabelsBuilder(sample.metric).Set(dst, ExpandTemplate(regex, replacement, groups)).Build();
+  }
+  CheckUniqueLabelsets(out);
+  return out;
+}
+
+// label_join(v, dst, separator, src...): the src values joined, set as dst
+// (an empty result removes it).
+Value Evaluator::EvalLabelJoin(const Call& call) {
+  Vector out = EvalVector(*call.args[0]);
+  const std::string dst = EvalString(*call.args[1]);
+  const std::string separator = EvalString(*call.args[2]);
+  std::vector<std::string> sources;
+  for (size_t i = 3; i < call.args.size(); ++i) {
+    sources.push_back(EvalString(*call.args[i]));
+    if (!IsLabelName(sources.back())) {
+      throw EvalError{"invalid source label name in label_join(): " + sources.back()};
+    }
+  }
+  if (!IsLabelName(dst)) throw EvalError{"invalid destination label name in label_join(): " + dst};
+  for (Sample& sample : out) {
+    std::string joined;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (i > 0) joined += separator;
+      joined += sample.metric.Get(sources[i]);
+    }
+    sample.metric = LabelsBuilder(sample.metric).Set(dst, joined).Build();
+  }
+  CheckUniqueLabelsets(out);
+  return out;
 }
 
 // The labels of the group a sample falls into under `by` or `without`.

@@ -51,6 +51,8 @@ class PromqlEngine {
  public:
   explicit PromqlEngine(EngineOptions options = {}) : options_(options) {}
 
+  const EngineOptions& options() const { return options_; }
+
   // Evaluates `expr` at `time_ms`. Errors are Prometheus's runtime errors
   // ("many-to-many matching not allowed ...", "vector cannot contain
   // metrics with the same labelset").

@@ -79,50 +79,178 @@ double AvgOverTime(std::span<const Point> points) {
   return mean;
 }
 
+// Go's kahanSumInc (Neumaier's variant), as Prometheus sums regressions.
+void KahanAdd(double inc, double* sum, double* c) {
+  double t = *sum + inc;
+  if (std::isinf(t)) {
+    *c = 0;
+  } else if (std::fabs(*sum) >= std::fabs(inc)) {
+    *c += (*sum - t) + inc;
+  } else {
+    *c += (inc - t) + *sum;
+  }
+  *sum = t;
+}
+
+struct Regression {
+  double slope, intercept;
+};
+
+// Prometheus' linearRegression: least squares with x in seconds from
+// `intercept_ms`; a constant series has slope 0 (NaN if infinite).
+Regression LinearRegression(std::span<const Point> points, int64_t intercept_ms) {
+  double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0, c_x2 = 0;
+  const double init_y = points[0].value;
+  bool const_y = true;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const Point& p = points[i];
+    if (const_y && i > 0 && p.value != init_y) const_y = false;
+    n += 1;
+    double x = static_cast<double>(p.timestamp_ms - intercept_ms) / 1e3;
+    KahanAdd(x, &sum_x, &c_x);
+    KahanAdd(p.value, &sum_y, &c_y);
+    KahanAdd(x * p.value, &sum_xy, &c_xy);
+    KahanAdd(x * x, &sum_x2, &c_x2);
+  }
+  if (const_y) {
+    if (std::isinf(init_y)) return {NAN, NAN};
+    return {0, init_y};
+  }
+  sum_x += c_x;
+  sum_y += c_y;
+  sum_xy += c_xy;
+  sum_x2 += c_x2;
+  double cov_xy = sum_xy - sum_x * sum_y / n;
+  double var_x = sum_x2 - sum_x * sum_x / n;
+  double slope = cov_xy / var_x;
+  return {slope, sum_y / n - slope * sum_x / n};
+}
+
+// Prometheus' quantile(): linear interpolation between the closest ranks.
+double Quantile(double q, std::vector<double> values) {
+  if (values.empty() || std::isnan(q)) return NAN;
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  std::sort(values.begin(), values.end(), [](double a, double b) {
+    return std::isnan(a) ? !std::isnan(b) : a < b;  // NaN first, as Go's sort of the heap
+  });
+  double n = static_cast<double>(values.size());
+  double rank = q * (n - 1);
+  double lower = std::max(0.0, std::floor(rank));
+  double upper = std::min(n - 1, lower + 1);
+  double weight = rank - std::floor(rank);
+  return values[static_cast<size_t>(lower)] * (1 - weight) +
+         values[static_cast<size_t>(upper)] * weight;
+}
+
 // -------------------------------------------------------------- the table
 
-std::optional<double> Rate(std::span<const Point> points, int64_t start, int64_t end,
-                           int64_t range) {
+std::optional<double> Deriv(std::span<const Point> points, int64_t, int64_t, int64_t, double) {
+  if (points.size() < 2) return std::nullopt;
+  return LinearRegression(points, points[0].timestamp_ms).slope;
+}
+std::optional<double> PredictLinear(std::span<const Point> points, int64_t, int64_t end, int64_t,
+                                    double horizon_seconds) {
+  if (points.size() < 2) return std::nullopt;
+  // The intercept at the evaluation time (the range's end).
+  Regression r = LinearRegression(points, end);
+  return r.slope * horizon_seconds + r.intercept;
+}
+// Welford's running variance, as Prometheus 2.x's stddev_over_time.
+std::optional<double> StddevOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                     double) {
+  double aux = 0, count = 0, mean = 0;
+  for (const Point& p : points) {
+    count++;
+    double delta = p.value - mean;
+    mean += delta / count;
+    aux += delta * (p.value - mean);
+  }
+  return std::sqrt(aux / count);
+}
+std::optional<double> QuantileOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                       double q) {
+  std::vector<double> values;
+  values.reserve(points.size());
+  for (const Point& p : points) values.push_back(p.value);
+  return Quantile(q, std::move(values));
+}
+std::optional<double> Changes(std::span<const Point> points, int64_t, int64_t, int64_t, double) {
+  double changes = 0;
+  for (size_t i = 1; i < points.size(); ++i) {
+    double previous = points[i - 1].value, current = points[i].value;
+    if (current != previous && !(std::isnan(current) && std::isnan(previous))) changes++;
+  }
+  return changes;
+}
+std::optional<double> Resets(std::span<const Point> points, int64_t, int64_t, int64_t, double) {
+  double resets = 0;
+  for (size_t i = 1; i < points.size(); ++i) {
+    if (points[i].value < points[i - 1].value) resets++;
+  }
+  return resets;
+}
+
+std::optional<double> Rate(std::span<const Point> points, int64_t start, int64_t end, int64_t range,
+                           double) {
   return ExtrapolatedRate(points, start, end, range, true, true);
 }
 std::optional<double> Increase(std::span<const Point> points, int64_t start, int64_t end,
-                               int64_t range) {
+                               int64_t range, double) {
   return ExtrapolatedRate(points, start, end, range, true, false);
 }
 std::optional<double> Delta(std::span<const Point> points, int64_t start, int64_t end,
-                            int64_t range) {
+                            int64_t range, double) {
   return ExtrapolatedRate(points, start, end, range, false, false);
 }
-std::optional<double> Irate(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> Irate(std::span<const Point> points, int64_t, int64_t, int64_t, double) {
   return InstantRate(points);
 }
-std::optional<double> AvgOverTimeOf(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> AvgOverTimeOf(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                    double) {
   return AvgOverTime(points);
 }
-std::optional<double> SumOverTime(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> SumOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                  double) {
   double sum = 0;
   for (const Point& p : points) sum += p.value;
   return sum;
 }
-std::optional<double> MaxOverTime(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> MaxOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                  double) {
   double max = points[0].value;
   for (const Point& p : points) {
     if (p.value > max || std::isnan(max)) max = p.value;
   }
   return max;
 }
-std::optional<double> MinOverTime(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> MinOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                  double) {
   double min = points[0].value;
   for (const Point& p : points) {
     if (p.value < min || std::isnan(min)) min = p.value;
   }
   return min;
 }
-std::optional<double> CountOverTime(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> CountOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                    double) {
   return static_cast<double>(points.size());
 }
-std::optional<double> LastOverTime(std::span<const Point> points, int64_t, int64_t, int64_t) {
+std::optional<double> LastOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                   double) {
   return points.back().value;
+}
+
+// Go's math.Floor(x*inverse+0.5)/inverse, as Prometheus' funcRound: halves
+// round up, and the inverse keeps 0.1-style steps exact.
+double Round(double value, double to_nearest) {
+  double inverse = 1.0 / to_nearest;
+  return std::floor(value * inverse + 0.5) / inverse;
+}
+double Sgn(double value, double) {
+  if (value > 0) return 1;
+  if (value < 0) return -1;
+  return value;  // 0 and NaN stay
 }
 
 double ClampMin(double value, double bound) { return GoMax(bound, value); }
@@ -132,11 +260,17 @@ double Abs(double value, double) { return std::fabs(value); }
 constexpr ValueType kScalar = ValueType::kScalar;
 constexpr ValueType kVector = ValueType::kVector;
 constexpr ValueType kMatrix = ValueType::kMatrix;
+constexpr ValueType kString = ValueType::kString;
 
-FunctionDef Range(std::string_view name,
-                  std::optional<double> (*range)(std::span<const Point>, int64_t, int64_t, int64_t),
-                  bool keeps_metric_name = false) {
+using RangeFn = std::optional<double> (*)(std::span<const Point>, int64_t, int64_t, int64_t,
+                                          double);
+
+FunctionDef Range(std::string_view name, RangeFn range, bool keeps_metric_name = false) {
   return FunctionDef{name, {kMatrix}, kVector, range, keeps_metric_name};
+}
+
+FunctionDef RangeWith(std::string_view name, std::vector<ValueType> args, RangeFn range) {
+  return FunctionDef{name, std::move(args), kVector, range};
 }
 
 FunctionDef Elementwise(std::string_view name, std::vector<ValueType> args,
@@ -145,8 +279,8 @@ FunctionDef Elementwise(std::string_view name, std::vector<ValueType> args,
 }
 
 FunctionDef Special(std::string_view name, std::vector<ValueType> args, ValueType result,
-                    SpecialFunction special) {
-  return FunctionDef{name, std::move(args), result, nullptr, false, nullptr, special};
+                    SpecialFunction special, int variadic = 0) {
+  return FunctionDef{name, std::move(args), result, nullptr, false, nullptr, special, variadic};
 }
 
 }  // namespace
@@ -163,15 +297,38 @@ const std::vector<FunctionDef>& PromqlFunctions() {
       Range("sum_over_time", &SumOverTime),
       Range("count_over_time", &CountOverTime),
       Range("last_over_time", &LastOverTime, /*keeps_metric_name=*/true),
+      Range("stddev_over_time", &StddevOverTime),
+      RangeWith("quantile_over_time", {kScalar, kMatrix}, &QuantileOverTime),
+      Range("deriv", &Deriv),
+      RangeWith("predict_linear", {kMatrix, kScalar}, &PredictLinear),
+      Range("changes", &Changes),
+      Range("resets", &Resets),
       Special("histogram_quantile", {kScalar, kVector}, kVector,
               SpecialFunction::kHistogramQuantile),
       Special("absent", {kVector}, kVector, SpecialFunction::kAbsent),
       Special("time", {}, kScalar, SpecialFunction::kTime),
       Special("vector", {kScalar}, kVector, SpecialFunction::kVector),
       Special("scalar", {kVector}, kScalar, SpecialFunction::kScalar),
+      Special("timestamp", {kVector}, kVector, SpecialFunction::kTimestamp),
+      Special("sort", {kVector}, kVector, SpecialFunction::kSort),
+      Special("sort_desc", {kVector}, kVector, SpecialFunction::kSortDesc),
+      Special("label_replace", {kVector, kString, kString, kString, kString}, kVector,
+              SpecialFunction::kLabelReplace),
+      Special("label_join", {kVector, kString, kString, kString}, kVector,
+              SpecialFunction::kLabelJoin, /*variadic=*/-1),
       Elementwise("clamp_min", {kVector, kScalar}, &ClampMin),
       Elementwise("clamp_max", {kVector, kScalar}, &ClampMax),
       Elementwise("abs", {kVector}, &Abs),
+      FunctionDef{"round",
+                  {kVector, kScalar},
+                  kVector,
+                  nullptr,
+                  false,
+                  &Round,
+                  SpecialFunction::kNone,
+                  /*variadic=*/1,
+                  /*default_argument=*/1},
+      Elementwise("sgn", {kVector}, &Sgn),
   };
   return functions;
 }
@@ -192,7 +349,6 @@ bool IsUnsupportedPrometheusFunction(std::string_view name) {
                                                         "atan",
                                                         "atanh",
                                                         "ceil",
-                                                        "changes",
                                                         "clamp",
                                                         "cos",
                                                         "cosh",
@@ -201,7 +357,6 @@ bool IsUnsupportedPrometheusFunction(std::string_view name) {
                                                         "day_of_year",
                                                         "days_in_month",
                                                         "deg",
-                                                        "deriv",
                                                         "exp",
                                                         "floor",
                                                         "histogram_count",
@@ -210,31 +365,20 @@ bool IsUnsupportedPrometheusFunction(std::string_view name) {
                                                         "holt_winters",
                                                         "hour",
                                                         "idelta",
-                                                        "label_join",
-                                                        "label_replace",
                                                         "ln",
                                                         "log10",
                                                         "log2",
                                                         "minute",
                                                         "month",
                                                         "pi",
-                                                        "predict_linear",
                                                         "present_over_time",
-                                                        "quantile_over_time",
                                                         "rad",
-                                                        "resets",
-                                                        "round",
-                                                        "sgn",
                                                         "sin",
                                                         "sinh",
-                                                        "sort",
-                                                        "sort_desc",
                                                         "sqrt",
-                                                        "stddev_over_time",
                                                         "stdvar_over_time",
                                                         "tan",
                                                         "tanh",
-                                                        "timestamp",
                                                         "year"};
   return std::find(kOthers.begin(), kOthers.end(), name) != kOthers.end();
 }

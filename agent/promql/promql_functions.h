@@ -4,7 +4,8 @@
 // engine calls the implementation, so a function over a range (rate, the
 // *_over_time family) or over each sample (abs, clamp_min) is one entry.
 // The few that need the engine itself (histogram_quantile, absent, time,
-// vector, scalar) name a SpecialFunction the engine evaluates.
+// vector, scalar, timestamp, sort, label_replace, ...) name a
+// SpecialFunction the engine evaluates.
 //
 // Pure data and pure functions: thread-safe.
 #pragma once
@@ -20,22 +21,41 @@
 
 namespace txmon {
 
-enum class SpecialFunction { kNone, kHistogramQuantile, kAbsent, kTime, kVector, kScalar };
+enum class SpecialFunction {
+  kNone,
+  kHistogramQuantile,
+  kAbsent,
+  kTime,
+  kVector,
+  kScalar,
+  kTimestamp,
+  kSort,
+  kSortDesc,
+  kLabelReplace,
+  kLabelJoin,
+};
 
 struct FunctionDef {
   std::string_view name;
   std::vector<ValueType> args;
   ValueType result;
   // Over the points of one series in [range_start, range_end] (staleness
-  // markers removed, never empty); nullopt: no sample for that series.
+  // markers removed, never empty), with the call's scalar argument if it
+  // has one (predict_linear's horizon, quantile_over_time's q), else 0;
+  // nullopt: no sample for that series. The matrix may be any argument.
   std::optional<double> (*range)(std::span<const Point> points, int64_t range_start,
-                                 int64_t range_end, int64_t range_ms) = nullptr;
+                                 int64_t range_end, int64_t range_ms, double argument) = nullptr;
   // The range result keeps the series' metric name (last_over_time).
   bool keeps_metric_name = false;
   // Per sample of the first (vector) argument, with the second (scalar)
   // argument if there is one, else 0.
   double (*elementwise)(double value, double argument) = nullptr;
   SpecialFunction special = SpecialFunction::kNone;
+  // As Prometheus' Variadic: 0, exactly `args`; n > 0, the last n may be
+  // left out; -1, the last one repeats any number of times (label_join).
+  int variadic = 0;
+  // The elementwise argument when an optional one is left out (round's 1).
+  double default_argument = 0;
 };
 
 // Every supported function, in the order `--help`-style lists give them.

@@ -701,15 +701,34 @@ class Parser {
   }
 
   static void CheckCall(const Call& call, const FunctionDef& signature, size_t offset) {
-    if (call.args.size() != signature.args.size()) {
-      throw ParseError{offset, "expected " + std::to_string(signature.args.size()) +
+    const size_t declared = signature.args.size();
+    const size_t got_count = call.args.size();
+    if (signature.variadic == 0 && got_count != declared) {
+      throw ParseError{offset, "expected " + std::to_string(declared) +
                                    " argument(s) in call to \"" + std::string(signature.name) +
-                                   "\", got " + std::to_string(call.args.size())};
+                                   "\", got " + std::to_string(got_count)};
+    }
+    if (signature.variadic != 0) {
+      // As Prometheus: at least the fixed ones (a repeated last one may be
+      // absent), at most the optional ones more.
+      size_t min = signature.variadic > 0 ? declared - static_cast<size_t>(signature.variadic)
+                                          : declared - 1;
+      if (got_count < min) {
+        throw ParseError{offset, "expected at least " + std::to_string(min) +
+                                     " argument(s) in call to \"" + std::string(signature.name) +
+                                     "\", got " + std::to_string(got_count)};
+      }
+      if (signature.variadic > 0 && got_count > declared) {
+        throw ParseError{offset, "expected at most " + std::to_string(declared) +
+                                     " argument(s) in call to \"" + std::string(signature.name) +
+                                     "\", got " + std::to_string(got_count)};
+      }
     }
     for (size_t i = 0; i < call.args.size(); ++i) {
       ValueType got = call.args[i]->type();
-      if (got != signature.args[i]) {
-        throw ParseError{offset, "expected type " + std::string(ValueTypeName(signature.args[i])) +
+      ValueType want = signature.args[std::min(i, declared - 1)];
+      if (got != want) {
+        throw ParseError{offset, "expected type " + std::string(ValueTypeName(want)) +
                                      " in call to function \"" + std::string(signature.name) +
                                      "\", got " + std::string(ValueTypeName(got))};
       }

@@ -54,6 +54,7 @@ Status RuleManager::Create(RuleManagerOptions options, std::vector<RuleGroupSpec
   manager->options_ = std::move(options);
   manager->store_ = store;
   manager->engine_ = PromqlEngine(EngineOptions{manager->options_.lookback_ms});
+  manager->history_.SetMaxBytes(manager->options_.history_max_bytes);
   manager->generation_ = manager->BuildGeneration(std::move(groups));
   *out = std::move(manager);
   return Status::Ok();
@@ -67,7 +68,7 @@ std::shared_ptr<RuleManager::Generation> RuleManager::BuildGeneration(
   for (const RuleGroupSpec& group : groups) {
     for (const RuleSpec& rule : group.rules) exprs.push_back(rule.expr.get());
   }
-  generation->plan = RetentionPlan(exprs, o.lookback_ms);
+  generation->plan = RetentionPlan(exprs, o.lookback_ms, o.history_retention_ms);
   if (store_ != nullptr) {
     generation->sampler = std::make_unique<StoreSampler>(*store_, generation->plan, &history_);
   }
@@ -216,6 +217,9 @@ void RuleManager::StartThreads() {
   for (const auto& group : generation_->groups) {
     threads_.emplace_back([this, g = group.get()] { RunGroup(g); });
   }
+  if (options_.history_retention_ms > 0 && generation_->sampler) {
+    threads_.emplace_back([this, s = generation_->sampler.get()] { RunSampler(s); });
+  }
 }
 
 void RuleManager::Stop() {
@@ -259,6 +263,22 @@ void RuleManager::RunGroup(RuleGroup* group) {
   }
 }
 
+void RuleManager::RunSampler(StoreSampler* sampler) {
+  const int64_t interval = std::max<int64_t>(options_.history_resolution_ms, 1);
+  int64_t next = (WallClockMs() / interval + 1) * interval;
+  std::unique_lock lock(stop_mutex_);
+  while (!stopping_) {
+    auto wake = std::chrono::system_clock::time_point(std::chrono::milliseconds(next));
+    if (stop_signal_.wait_until(lock, wake, [this] { return stopping_; })) break;
+    lock.unlock();
+    sampler->Sample(next);
+    history_.EnforceBudget();
+    lock.lock();
+    // Behind schedule: the missed ticks are gaps in the history, not a burst.
+    next = std::max(next + interval, (WallClockMs() / interval + 1) * interval);
+  }
+}
+
 void RuleManager::EvaluateAll(int64_t time_ms) {
   for (const auto& group : generation_->groups) group->Evaluate(time_ms);
 }
@@ -296,8 +316,18 @@ std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
   auto history_samples = Family("txmon_rule_history_samples",
                                 "Samples kept in the rules' sample history.", MetricType::Gauge);
   AddValue(&history_samples, "", static_cast<double>(history_.sample_count()));
-  return {evaluations, failures, missed,         duration,       last,
-          interval,    rules,    history_series, history_samples};
+  auto history_bytes = Family("txmon_history_bytes",
+                              "Bytes of the samples kept in the history (what history.max_bytes "
+                              "caps).",
+                              MetricType::Gauge);
+  AddValue(&history_bytes, "", static_cast<double>(history_.bytes()));
+  auto history_dropped = Family("txmon_history_samples_dropped_total",
+                                "Oldest samples dropped to keep the history within "
+                                "history.max_bytes.",
+                                MetricType::Counter);
+  AddValue(&history_dropped, "", static_cast<double>(history_.dropped_samples()));
+  return {evaluations, failures,       missed,          duration,      last,           interval,
+          rules,       history_series, history_samples, history_bytes, history_dropped};
 }
 
 }  // namespace txmon

@@ -13,7 +13,7 @@
 // rules, the threads start again. The sample history is kept.
 //
 // Threading: Start/Stop/Reload from one owner thread at a time;
-// GroupSnapshot(), history() and CollectMetrics() from any thread while
+// GroupSnapshot(), history(), Query() and CollectMetrics() from any thread while
 // running; groups() and retention_plan() from any thread when no Reload can
 // run concurrently (tests). EvaluateAll is for tests and benchmarks, and
 // must not run while the group threads do.
@@ -51,6 +51,12 @@ struct RuleManagerOptions {
   std::string external_url;
   Labels external_labels;  // added to every alert sent
   AlertSink notify;        // receives alerts due for sending; may be empty
+  // history: with a retention, every store series is sampled into the
+  // history at each resolution tick (on a thread of its own) and kept for
+  // at least the retention, rules or not; 0 keeps only what rules select.
+  int64_t history_retention_ms = 0;
+  int64_t history_resolution_ms = 1000;
+  uint64_t history_max_bytes = UINT64_MAX;
 };
 
 class RuleManager {
@@ -98,11 +104,14 @@ class RuleManager {
   // The current groups, kept alive for the caller across a Reload.
   std::shared_ptr<const GroupList> GroupSnapshot() const;
   SampleHistory& history() { return history_; }
+  const SampleHistory& history() const { return history_; }
+  const PromqlEngine& engine() const { return engine_; }
   const RetentionPlan& retention_plan() const { return generation_->plan; }
 
   // Evaluates a PromQL expression at `time_ms` over the sample history, as
-  // Prometheus's /api/v1/query does. The history holds only the series the
-  // loaded rules select, for the windows they use. Any thread.
+  // Prometheus's /api/v1/query does. The history holds every store series
+  // for history_retention_ms, and the series the loaded rules select for
+  // the windows they use. Any thread.
   Status Query(std::string_view expr, int64_t time_ms, QueryResult* out) const;
 
   // txmon_rule_* self-metrics (Prometheus's prometheus_rule_* names).
@@ -121,6 +130,10 @@ class RuleManager {
   RuleManager() = default;
   std::shared_ptr<Generation> BuildGeneration(std::vector<RuleGroupSpec> groups);
   void RunGroup(RuleGroup* group);
+  // Samples the store into the history every resolution tick (aligned on
+  // the wall clock like the groups, so a group at the same tick shares the
+  // sample) and keeps the history within its byte cap.
+  void RunSampler(StoreSampler* sampler);
   void StartThreads();
   void JoinThreads();
 

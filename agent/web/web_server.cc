@@ -288,6 +288,19 @@ std::optional<std::string> HttpRequest::QueryParameter(std::string_view name) co
   return value;
 }
 
+std::vector<std::string> HttpRequest::QueryParameters(std::string_view name) const {
+  std::string name_text(name);
+  std::vector<std::string> values;
+  std::string value(query.size() + 1, '\0');
+  for (size_t occurrence = 0;; ++occurrence) {
+    int length = mg_get_var2(query.data(), query.size(), name_text.c_str(), value.data(),
+                             value.size(), occurrence);
+    if (length < 0) break;
+    values.emplace_back(value.data(), static_cast<size_t>(length));
+  }
+  return values;
+}
+
 HttpResponse HttpResponse::MethodNotAllowed(std::string allowed, std::string body) {
   HttpResponse response = Text(405, std::move(body));
   response.headers.emplace_back("Allow", std::move(allowed));

@@ -76,6 +76,8 @@ struct HttpRequest {
   std::string_view Header(std::string_view name) const;
   // The URL-decoded value of query parameter `name`, if present.
   std::optional<std::string> QueryParameter(std::string_view name) const;
+  // Every URL-decoded value of a repeated parameter (`match[]=a&match[]=b`).
+  std::vector<std::string> QueryParameters(std::string_view name) const;
 };
 
 struct HttpResponse {
