@@ -91,6 +91,13 @@ TEST_F(PrometheusApiTest, RangeQueryEvaluatesAtStartPlusKSteps) {
                  "1970-01-01T00:00:10Z&step=1s"));
   EXPECT_EQ(rate.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
                        R"({"metric":{},"values":[[8,"3"],[9,"3"],[10,"3"]]}]}})");
+  // A subquery's inner selectors are read before start: the snapshot covers them.
+  HttpResponse subquery = ServeQueryRangeApi(
+      api_,
+      Get("/api/v1/query_range",
+          "query=min_over_time(a_total%7Bjob%3D%22x%22%7D%5B2s%3A1s%5D)&start=5&end=6&step=1"));
+  EXPECT_EQ(subquery.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
+                           R"({"metric":{"job":"x"},"values":[[5,"3"],[6,"4"]]}]}})");
   // Offsets either way read outside [start, end]: the range snapshot covers them.
   HttpResponse offset = ServeQueryRangeApi(
       api_, Get("/api/v1/query_range",

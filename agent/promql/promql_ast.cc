@@ -1,5 +1,7 @@
 #include "agent/promql/promql_ast.h"
 
+#include <algorithm>
+
 #include "agent/promql/float_format.h"
 #include "agent/promql/labels.h"
 #include "agent/promql/promql_functions.h"
@@ -61,6 +63,10 @@ struct Printer {
     return SelectorString(m.selector) + "[" + FormatDuration(m.range_ms) + "]" +
            OffsetString(m.selector.offset_ms);
   }
+  std::string operator()(const Subquery& q) const {
+    return q.expr->String() + "[" + FormatDuration(q.range_ms) + ":" + FormatDuration(q.step_ms) +
+           "]" + OffsetString(q.offset_ms);
+  }
   std::string operator()(const Call& call) const {
     std::string args;
     for (const ExprPtr& arg : call.args) args += (args.empty() ? "" : ", ") + arg->String();
@@ -90,6 +96,7 @@ struct TypeOf {
   ValueType operator()(const StringLiteral&) const { return ValueType::kString; }
   ValueType operator()(const VectorSelector&) const { return ValueType::kVector; }
   ValueType operator()(const MatrixSelector&) const { return ValueType::kMatrix; }
+  ValueType operator()(const Subquery&) const { return ValueType::kMatrix; }
   ValueType operator()(const Call& c) const { return c.function->result; }
   ValueType operator()(const Aggregate&) const { return ValueType::kVector; }
   ValueType operator()(const Binary& b) const {
@@ -207,6 +214,13 @@ void VisitSelectors(const Expr& expr,
           visit(node, 0);
         } else if constexpr (std::is_same_v<T, MatrixSelector>) {
           visit(node.selector, node.range_ms);
+        } else if constexpr (std::is_same_v<T, Subquery>) {
+          // The inner selectors are read at every step of the subquery's
+          // range: their own window (or the default 5m lookback) more.
+          const int64_t extra = node.range_ms + std::max<int64_t>(node.offset_ms, 0);
+          VisitSelectors(*node.expr, [&](const VectorSelector& selector, int64_t range_ms) {
+            visit(selector, (range_ms > 0 ? range_ms : kSubqueryLookbackMs) + extra);
+          });
         } else if constexpr (std::is_same_v<T, Call>) {
           for (const ExprPtr& arg : node.args) VisitSelectors(*arg, visit);
         } else if constexpr (std::is_same_v<T, Aggregate>) {

@@ -99,6 +99,15 @@ struct MatrixSelector {
   int64_t range_ms = 0;
 };
 
+// expr[range:step] offset d: `expr` (an instant vector) evaluated at every
+// multiple of step in [t - offset - range, t - offset], as a range vector.
+struct Subquery {
+  ExprPtr expr;
+  int64_t range_ms = 0;
+  int64_t step_ms = 0;
+  int64_t offset_ms = 0;
+};
+
 struct Call {
   const FunctionDef* function;  // never null; points into PromqlFunctions()
   std::vector<ExprPtr> args;
@@ -140,8 +149,8 @@ struct Paren {
 };
 
 struct Expr {
-  std::variant<NumberLiteral, StringLiteral, VectorSelector, MatrixSelector, Call, Aggregate,
-               Binary, Unary, Paren>
+  std::variant<NumberLiteral, StringLiteral, VectorSelector, MatrixSelector, Subquery, Call,
+               Aggregate, Binary, Unary, Paren>
       node;
 
   ValueType type() const;
@@ -152,8 +161,14 @@ struct Expr {
 // "5m", "1h30m", "250ms" as Prometheus prints durations.
 std::string FormatDuration(int64_t ms);
 
+// Prometheus' default lookback, which VisitSelectors assumes for the instant
+// selectors inside a subquery (they are read at each of its steps).
+inline constexpr int64_t kSubqueryLookbackMs = 5 * 60 * 1000;
+
 // Calls `visit` for every selector in the tree (matrix selectors once, with
-// their range; instant selectors with range 0).
+// their range; instant selectors with range 0; a selector inside a subquery
+// with the span it is read over: its range or kSubqueryLookbackMs, plus the
+// subquery's range and offset).
 void VisitSelectors(const Expr& expr,
                     const std::function<void(const VectorSelector&, int64_t range_ms)>& visit);
 

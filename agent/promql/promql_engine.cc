@@ -178,6 +178,30 @@ class Evaluator {
     return out;
   }
 
+  Value EvalNode(const Subquery& subquery) { return EvalSubquery(subquery); }
+
+  // The inner expression at each multiple of the step in [ref - range, ref]
+  // (ref = time - offset), as Prometheus aligns subquery steps.
+  Matrix EvalSubquery(const Subquery& subquery) {
+    const int64_t ref = time_ms_ - subquery.offset_ms;
+    const int64_t step = subquery.step_ms;
+    const int64_t from = ref - subquery.range_ms;
+    int64_t t = step * (from / step);
+    if (t < from) t += step;
+    Matrix out;
+    std::unordered_map<std::string, size_t> index;
+    for (; t <= ref; t += step) {
+      Evaluator inner(storage_, t, options_);
+      Vector vector = std::get<Vector>(inner.Eval(*subquery.expr));
+      for (Sample& sample : vector) {
+        auto [it, inserted] = index.try_emplace(sample.metric.Key(), out.size());
+        if (inserted) out.push_back(SeriesPoints{std::move(sample.metric), {}});
+        out[it->second].points.push_back(Point{t, sample.value});
+      }
+    }
+    return out;
+  }
+
   Value EvalNode(const Unary& unary) {
     Value value = Eval(*unary.expr);
     if (double* scalar = std::get_if<double>(&value)) return -*scalar;
@@ -192,6 +216,7 @@ class Evaluator {
 
   Value EvalNode(const Call& call);
   Value EvalRangeFunction(const Call& call);
+  Value RangeOverSubquery(const Call& call, const Subquery& subquery, double argument);
   Value EvalHistogramQuantile(const Call& call);
   Value EvalAbsent(const Call& call);
   Value EvalTimestamp(const Call& call);
@@ -259,14 +284,18 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
   // The matrix is any argument (quantile_over_time's second); the other
   // one, if any, is the scalar the function takes.
   const MatrixSelector* matrix_arg = nullptr;
+  const Subquery* subquery_arg = nullptr;
   double argument = 0;
   for (const ExprPtr& arg : call.args) {
     if (const auto* m = std::get_if<MatrixSelector>(&arg->node)) {
       matrix_arg = m;
+    } else if (const auto* q = std::get_if<Subquery>(&arg->node)) {
+      subquery_arg = q;
     } else {
       argument = EvalScalar(*arg);
     }
   }
+  if (subquery_arg != nullptr) return RangeOverSubquery(call, *subquery_arg, argument);
   if (matrix_arg == nullptr) throw EvalError{"range function without a range selector"};
   const MatrixSelector& matrix = *matrix_arg;
   int64_t range_end = time_ms_ - matrix.selector.offset_ms;
@@ -287,6 +316,25 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
   // Series of one metric name stay distinct without it: check only when the
   // selector can match several names.
   if (!SelectsOneName(matrix.selector)) CheckUniqueLabelsets(out);
+  return out;
+}
+
+// A range function over a subquery's series: the same window semantics as
+// over a range selector, the window being the subquery's range.
+Value Evaluator::RangeOverSubquery(const Call& call, const Subquery& subquery, double argument) {
+  const FunctionDef& function = *call.function;
+  const int64_t range_end = time_ms_ - subquery.offset_ms;
+  const int64_t range_start = range_end - subquery.range_ms;
+  Vector out;
+  for (SeriesPoints& series : EvalSubquery(subquery)) {
+    std::optional<double> value =
+        function.range(series.points, range_start, range_end, subquery.range_ms, argument);
+    if (!value) continue;
+    out.push_back(Sample{
+        function.keeps_metric_name ? std::move(series.metric) : series.metric.WithoutMetricName(),
+        *value});
+  }
+  CheckUniqueLabelsets(out);
   return out;
 }
 

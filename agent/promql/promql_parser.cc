@@ -587,13 +587,10 @@ class Parser {
     // "[5m:1m]": the lexer reads ":1m" as an identifier (names may hold ':').
     bool colon =
         Peek().kind == Tok::kColon || (Peek().kind == Tok::kIdentifier && Peek().text[0] == ':');
-    if (colon) throw ParseError{offset, "subqueries are not supported"};
+    if (colon) return ParseSubquery(std::move(expr), range, offset);
     Expect(Tok::kRightBracket, "in range selector, expected \"]\"");
     auto* selector = std::get_if<VectorSelector>(&expr->node);
     if (selector == nullptr) {
-      if (expr->type() == ValueType::kMatrix) {
-        throw ParseError{offset, "subqueries are not supported"};
-      }
       throw ParseError{offset, "ranges only allowed for vector selectors"};
     }
     if (selector->offset_ms != 0) {
@@ -601,6 +598,33 @@ class Parser {
     }
     if (range <= 0) throw ParseError{offset, "range must be positive"};
     return MakeExpr(MatrixSelector{std::move(*selector), range});
+  }
+
+  // After "expr[range": ":step]". The step must be given (Prometheus would
+  // take its global evaluation interval, which the agent does not have).
+  ExprPtr ParseSubquery(ExprPtr expr, int64_t range, size_t offset) {
+    int64_t step = 0;
+    if (Peek().kind == Tok::kColon) {
+      Take();
+      if (Peek().kind == Tok::kRightBracket) {
+        throw ParseError{offset, "a subquery needs its step: [5m:1s]"};
+      }
+      step = ParseDurationToken("in subquery step");
+    } else {
+      // The lexer read ":1m" as one identifier (":" alone: no step).
+      const Token token = Take();
+      if (token.text == ":") throw ParseError{offset, "a subquery needs its step: [5m:1s]"};
+      Status s = ParseDuration(std::string_view(token.text).substr(1), &step);
+      if (!s.ok()) throw ParseError{token.offset, "bad subquery step \"" + token.text + "\""};
+    }
+    Expect(Tok::kRightBracket, "in subquery, expected \"]\"");
+    if (expr->type() != ValueType::kVector) {
+      throw ParseError{offset, "subquery is only allowed on instant vector, got " +
+                                   std::string(ValueTypeName(expr->type()))};
+    }
+    if (range <= 0 || step <= 0)
+      throw ParseError{offset, "subquery range and step must be positive"};
+    return MakeExpr(Subquery{std::move(expr), range, step, 0});
   }
 
   ExprPtr ParseOffset(ExprPtr expr) {
@@ -612,6 +636,13 @@ class Parser {
     }
     int64_t ms = ParseDurationToken("in offset");
     if (negative) ms = -ms;
+    if (auto* subquery = std::get_if<Subquery>(&expr->node)) {
+      if (subquery->offset_ms != 0) {
+        throw ParseError{offset, "offset may not be set multiple times"};
+      }
+      subquery->offset_ms = ms;
+      return expr;
+    }
     VectorSelector* selector = std::get_if<VectorSelector>(&expr->node);
     if (auto* matrix = std::get_if<MatrixSelector>(&expr->node)) selector = &matrix->selector;
     if (selector == nullptr) {
