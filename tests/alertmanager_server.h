@@ -39,9 +39,8 @@ class WebhookReceiver {
   WebhookReceiver() {
     WebServerOptions options;
     options.listen_address = "127.0.0.1:0";
-    std::string error;
-    server_ = WebServer::Start(std::move(options), &error);
-    EXPECT_TRUE(server_) << error;
+    Status status = WebServer::Start(std::move(options), &server_);
+    EXPECT_TRUE(status.ok()) << status.message();
     server_->Handle("/", [this](const HttpRequest& request) {
       std::lock_guard lock(mutex_);
       posts_.push_back({request.path, request.body});

@@ -80,9 +80,9 @@ class BinlogSourceTest : public ::testing::Test {
   }
 
   static std::unique_ptr<BinlogSource> Create(BinlogSourceOptions options) {
-    std::string error;
-    auto source = BinlogSource::Create(std::move(options), &error);
-    EXPECT_NE(source, nullptr) << error;
+    std::unique_ptr<BinlogSource> source;
+    Status status = BinlogSource::Create(std::move(options), &source);
+    EXPECT_TRUE(status.ok()) << status.message();
     return source;
   }
 

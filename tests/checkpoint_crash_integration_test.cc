@@ -49,9 +49,8 @@ class CheckpointCrashTest : public ::testing::Test {
     fs::create_directories(dir_);
     config_ = ShippedConfig();
     ASSERT_TRUE(LocalZone::Use(config_.time_zone).ok());
-    std::string error;
-    kafka_ = EmbeddedKafka::Start({}, &error);
-    ASSERT_TRUE(kafka_) << error;
+    Status status = EmbeddedKafka::Start({}, &kafka_);
+    ASSERT_TRUE(status.ok()) << status.message();
     ASSERT_TRUE(kafka_->CreateTopic(kTopic, kPartitions).ok());
     ShopSimulatorOptions options;
     options.seed = 5;

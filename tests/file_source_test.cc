@@ -62,9 +62,9 @@ class FileSourceTest : public ::testing::Test {
 TEST_F(FileSourceTest, PositionsAreLineNumbersAndBlankLinesAreSkipped) {
   const std::string path =
       WriteFile("changes.jsonl", "{\"a\":1}\n\n   \n{\"b\":2}\r\n\t\n{\"c\":3}\n{\"d\":4}");
-  std::string error;
-  auto source = FileSource::Create(path, &error);
-  ASSERT_NE(source, nullptr) << error;
+  std::unique_ptr<FileSource> source;
+  Status status = FileSource::Create(path, &source);
+  ASSERT_TRUE(status.ok()) << status.message();
   EXPECT_TRUE(source->Connected());
   EXPECT_FALSE(source->Finished());
   EXPECT_EQ(source->name(), path);
@@ -84,9 +84,9 @@ TEST_F(FileSourceTest, PositionsAreLineNumbersAndBlankLinesAreSkipped) {
 TEST_F(FileSourceTest, SmallBatchesKeepOrderAndViewsStayValidUntilNextPoll) {
   std::string content;
   for (int i = 1; i <= 1000; ++i) content += "{\"n\":" + std::to_string(i) + "}\n";
-  std::string error;
-  auto source = FileSource::Create(WriteFile("many.jsonl", content), &error);
-  ASSERT_NE(source, nullptr) << error;
+  std::unique_ptr<FileSource> source;
+  Status status = FileSource::Create(WriteFile("many.jsonl", content), &source);
+  ASSERT_TRUE(status.ok()) << status.message();
 
   std::vector<SourceMessage> batch;
   int64_t expected = 1;
@@ -105,9 +105,10 @@ TEST_F(FileSourceTest, SmallBatchesKeepOrderAndViewsStayValidUntilNextPoll) {
 
 TEST_F(FileSourceTest, LineLongerThanTheBufferPassesThroughWhole) {
   const std::string long_line = "{\"blob\":\"" + std::string(20 << 20, 'x') + "\"}";
-  std::string error;
-  auto source = FileSource::Create(WriteFile("long.jsonl", "{}\n" + long_line + "\n{}\n"), &error);
-  ASSERT_NE(source, nullptr) << error;
+  std::unique_ptr<FileSource> source;
+  Status status =
+      FileSource::Create(WriteFile("long.jsonl", "{}\n" + long_line + "\n{}\n"), &source);
+  ASSERT_TRUE(status.ok()) << status.message();
   std::vector<Line> lines = ReadAll(*source, 10);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[1].payload.size(), long_line.size());
@@ -116,9 +117,9 @@ TEST_F(FileSourceTest, LineLongerThanTheBufferPassesThroughWhole) {
 }
 
 TEST_F(FileSourceTest, EmptyFileFinishesAtOnce) {
-  std::string error;
-  auto source = FileSource::Create(WriteFile("empty.jsonl", ""), &error);
-  ASSERT_NE(source, nullptr) << error;
+  std::unique_ptr<FileSource> source;
+  Status status = FileSource::Create(WriteFile("empty.jsonl", ""), &source);
+  ASSERT_TRUE(status.ok()) << status.message();
   std::vector<SourceMessage> batch;
   ASSERT_TRUE(source->Poll(batch, 10, milliseconds(10)).ok());
   EXPECT_TRUE(batch.empty());
@@ -127,15 +128,19 @@ TEST_F(FileSourceTest, EmptyFileFinishesAtOnce) {
 
 TEST_F(FileSourceTest, MissingFileNamesPathAndReason) {
   const std::string path = (directory_ / "absent.jsonl").string();
-  std::string error;
-  EXPECT_EQ(FileSource::Create(path, &error), nullptr);
+  std::unique_ptr<FileSource> source;
+  Status status = FileSource::Create(path, &source);
+  EXPECT_EQ(source, nullptr);
+  const std::string& error = status.message();
   EXPECT_NE(error.find(path), std::string::npos) << error;
   EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
 }
 
 TEST_F(FileSourceTest, DirectoryIsRefused) {
-  std::string error;
-  EXPECT_EQ(FileSource::Create(directory_.string(), &error), nullptr);
+  std::unique_ptr<FileSource> source;
+  Status status = FileSource::Create(directory_.string(), &source);
+  EXPECT_EQ(source, nullptr);
+  const std::string& error = status.message();
   EXPECT_NE(error.find("Is a directory"), std::string::npos) << error;
 }
 
@@ -146,9 +151,9 @@ TEST_F(FileSourceTest, PipeWaitsForWholeLinesAndFinishesOnClose) {
   ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
   int writer = open(path.c_str(), O_RDWR);  // does not block, unlike O_WRONLY
   ASSERT_GE(writer, 0);
-  std::string error;
-  auto source = FileSource::Create(path, &error);
-  ASSERT_NE(source, nullptr) << error;
+  std::unique_ptr<FileSource> source;
+  Status status = FileSource::Create(path, &source);
+  ASSERT_TRUE(status.ok()) << status.message();
 
   std::vector<SourceMessage> batch;
   ASSERT_TRUE(source->Poll(batch, 10, milliseconds(20)).ok());

@@ -32,10 +32,11 @@ TEST(PrometheusServerTest, QueriesACounterScrapedFromTheWebServer) {
   WebServerOptions web_options;
   web_options.listen_address = "127.0.0.1:0";
   web_options.collect_metrics = [registry] { return registry->Collect(); };
-  std::string error;
-  std::unique_ptr<WebServer> web = WebServer::Start(web_options, &error);
-  ASSERT_NE(web, nullptr) << error;
+  std::unique_ptr<WebServer> web;
+  Status status = WebServer::Start(web_options, &web);
+  ASSERT_TRUE(status.ok()) << status.message();
 
+  std::string error;
   PrometheusOptions options;
   options.targets = {web->address()};
   options.scrape_interval = kScrapeInterval;

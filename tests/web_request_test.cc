@@ -57,9 +57,8 @@ class WebRequestTest : public ::testing::Test {
   void SetUp() override {
     WebServerOptions options;
     options.listen_address = "127.0.0.1:0";
-    std::string error;
-    server_ = WebServer::Start(std::move(options), &error);
-    ASSERT_NE(server_, nullptr) << error;
+    Status status = WebServer::Start(std::move(options), &server_);
+    ASSERT_TRUE(status.ok()) << status.message();
     server_->Handle("/echo", [](const HttpRequest& request) {
       return HttpResponse::Text(200, request.path + "|" + request.body);
     });

@@ -53,9 +53,9 @@ class WebSecurityTest : public ::testing::Test {
     options.listen_address = "127.0.0.1:0";
     Status parsed = Parse(yaml, &options.security);
     EXPECT_TRUE(parsed.ok()) << parsed.message();
-    std::string error;
-    auto server = WebServer::Start(std::move(options), &error);
-    EXPECT_NE(server, nullptr) << error;
+    std::unique_ptr<WebServer> server;
+    Status status = WebServer::Start(std::move(options), &server);
+    EXPECT_TRUE(status.ok()) << status.message();
     return server;
   }
   HttpClientOptions TrustingClient(const std::string& user_password = "") const {
@@ -309,8 +309,9 @@ TEST_F(WebSecurityTest, AKeyThatDoesNotMatchTheCertificateStopsTheStart) {
   ASSERT_TRUE(Parse("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n",
                     &options.security)
                   .ok());
-  std::string error;
-  EXPECT_EQ(WebServer::Start(std::move(options), &error), nullptr);
+  std::unique_ptr<WebServer> server;
+  const std::string error = WebServer::Start(std::move(options), &server).message();
+  EXPECT_EQ(server, nullptr);
   EXPECT_NE(error.find("TLS: key_file " + files_->client_key() + ": "), std::string::npos) << error;
   EXPECT_NE(error.find("key values mismatch"), std::string::npos) << error;
 }

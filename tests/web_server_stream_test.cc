@@ -107,9 +107,9 @@ std::unique_ptr<WebServer> StartServer(int threads, int max_streams) {
   options.listen_address = "127.0.0.1:0";
   options.threads = threads;
   options.max_streams = max_streams;
-  std::string error;
-  std::unique_ptr<WebServer> server = WebServer::Start(std::move(options), &error);
-  EXPECT_NE(server, nullptr) << error;
+  std::unique_ptr<WebServer> server;
+  Status status = WebServer::Start(std::move(options), &server);
+  EXPECT_TRUE(status.ok()) << status.message();
   return server;
 }
 

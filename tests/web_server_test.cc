@@ -27,9 +27,9 @@ using test::MetricsText;
 constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 std::unique_ptr<WebServer> StartOrFail(WebServerOptions options) {
-  std::string error;
-  std::unique_ptr<WebServer> server = WebServer::Start(std::move(options), &error);
-  EXPECT_NE(server, nullptr) << error;
+  std::unique_ptr<WebServer> server;
+  Status status = WebServer::Start(std::move(options), &server);
+  EXPECT_TRUE(status.ok()) << status.message();
   return server;
 }
 
@@ -262,8 +262,9 @@ TEST(WebServerTest, PortTakenGivesAClearError) {
   ASSERT_NE(first, nullptr);
   WebServerOptions options;
   options.listen_address = "127.0.0.1:" + std::to_string(first->port());
-  std::string error;
-  EXPECT_EQ(WebServer::Start(options, &error), nullptr);
+  std::unique_ptr<WebServer> second;
+  const std::string error = WebServer::Start(options, &second).message();
+  EXPECT_EQ(second, nullptr);
   EXPECT_EQ(error, "listen " + options.listen_address + ": address in use");
 }
 
@@ -271,8 +272,9 @@ TEST(WebServerTest, MalformedAddressesAreRejected) {
   for (const char* address : {"9464", "127.0.0.1:", "127.0.0.1:65536", "::1:9464", "[::1:9464"}) {
     WebServerOptions options;
     options.listen_address = address;
-    std::string error;
-    EXPECT_EQ(WebServer::Start(options, &error), nullptr) << address;
+    std::unique_ptr<WebServer> server;
+    const std::string error = WebServer::Start(options, &server).message();
+    EXPECT_EQ(server, nullptr) << address;
     EXPECT_EQ(error, "listen " + std::string(address) + ": invalid address, want [host]:port");
   }
 }
@@ -280,8 +282,8 @@ TEST(WebServerTest, MalformedAddressesAreRejected) {
 TEST(WebServerTest, Ipv6AddressServesOrExplainsWhyNot) {
   WebServerOptions options;
   options.listen_address = "[::1]:0";
-  std::string error;
-  std::unique_ptr<WebServer> server = WebServer::Start(options, &error);
+  std::unique_ptr<WebServer> server;
+  const std::string error = WebServer::Start(options, &server).message();
   if (mg_check_feature(MG_FEATURES_IPV6) != 0) {
     ASSERT_NE(server, nullptr) << error;
     EXPECT_EQ(HttpGet("http://[::1]:" + std::to_string(server->port()) + "/-/healthy").status, 200);

@@ -41,11 +41,10 @@ Status ErrorStatus(const std::string& what, rd_kafka_resp_err_t err) {
 
 }  // namespace
 
-std::unique_ptr<EmbeddedKafka> EmbeddedKafka::Start(const EmbeddedKafkaOptions& options,
-                                                    std::string* error) {
+Status EmbeddedKafka::Start(const EmbeddedKafkaOptions& options,
+                            std::unique_ptr<EmbeddedKafka>* out) {
   if (options.brokers < 1) {
-    *error = "embedded kafka: at least one broker is needed";
-    return nullptr;
+    return Status::Error("embedded kafka: at least one broker is needed");
   }
   std::unique_ptr<EmbeddedKafka> kafka(new EmbeddedKafka());
   char reason[512];
@@ -57,13 +56,11 @@ std::unique_ptr<EmbeddedKafka> EmbeddedKafka::Start(const EmbeddedKafkaOptions& 
   kafka->cluster_owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, reason, sizeof reason);
   if (kafka->cluster_owner_ == nullptr) {
     rd_kafka_conf_destroy(owner_conf);
-    *error = std::string("embedded kafka: ") + reason;
-    return nullptr;
+    return Status::Error(std::string("embedded kafka: ") + reason);
   }
   kafka->cluster_ = rd_kafka_mock_cluster_new(kafka->cluster_owner_, options.brokers);
   if (kafka->cluster_ == nullptr) {
-    *error = "embedded kafka: cannot start the mock cluster";
-    return nullptr;
+    return Status::Error("embedded kafka: cannot start the mock cluster");
   }
   kafka->broker_count_ = options.brokers;
   kafka->bootstrap_servers_ = rd_kafka_mock_cluster_bootstraps(kafka->cluster_);
@@ -78,8 +75,7 @@ std::unique_ptr<EmbeddedKafka> EmbeddedKafka::Start(const EmbeddedKafkaOptions& 
   }
   if (!status.ok()) {
     rd_kafka_conf_destroy(conf);
-    *error = status.message();
-    return nullptr;
+    return status;
   }
   rd_kafka_conf_set_opaque(conf, kafka.get());
   rd_kafka_conf_set_dr_msg_cb(conf, &EmbeddedKafka::OnDelivery);
@@ -87,13 +83,13 @@ std::unique_ptr<EmbeddedKafka> EmbeddedKafka::Start(const EmbeddedKafkaOptions& 
   kafka->producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
   if (kafka->producer_ == nullptr) {
     rd_kafka_conf_destroy(conf);
-    *error = std::string("embedded kafka producer: ") + reason;
-    return nullptr;
+    return Status::Error(std::string("embedded kafka producer: ") + reason);
   }
   Log(LogLevel::kInfo, kComponent, "embedded kafka started",
       {{"bootstrap_servers", kafka->bootstrap_servers_},
        {"brokers", std::to_string(options.brokers)}});
-  return kafka;
+  *out = std::move(kafka);
+  return Status::Ok();
 }
 
 EmbeddedKafka::~EmbeddedKafka() {

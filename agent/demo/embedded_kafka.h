@@ -39,10 +39,9 @@ struct EmbeddedKafkaOptions {
 
 class EmbeddedKafka {
  public:
-  // Starts the brokers and the producer. Returns null and sets `error` if
-  // librdkafka refuses (e.g. a bad producer property).
-  static std::unique_ptr<EmbeddedKafka> Start(const EmbeddedKafkaOptions& options,
-                                              std::string* error);
+  // Starts the brokers and the producer into `out`. An error if librdkafka
+  // refuses (e.g. a bad producer property).
+  static Status Start(const EmbeddedKafkaOptions& options, std::unique_ptr<EmbeddedKafka>* out);
   ~EmbeddedKafka();  // waits briefly for undelivered messages, then stops
 
   EmbeddedKafka(const EmbeddedKafka&) = delete;

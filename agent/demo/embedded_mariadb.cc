@@ -76,12 +76,11 @@ std::string ReadLog(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<EmbeddedMariadb> EmbeddedMariadb::Start(std::string* error) {
+Status EmbeddedMariadb::Start(std::unique_ptr<EmbeddedMariadb>* out) {
   std::unique_ptr<EmbeddedMariadb> server(new EmbeddedMariadb());
   std::string pattern = (std::filesystem::temp_directory_path() / "txmon-demo-mariadb-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
-    *error = "cannot create a temporary folder";
-    return nullptr;
+    return Status::Error("cannot create a temporary folder");
   }
   server->dir_ = pattern;
   server->socket_ = server->dir_ + "/mysqld.sock";
@@ -93,21 +92,15 @@ std::unique_ptr<EmbeddedMariadb> EmbeddedMariadb::Start(std::string* error) {
   int status = 0;
   if (install < 0 || waitpid(install, &status, 0) != install || !WIFEXITED(status) ||
       WEXITSTATUS(status) != 0) {
-    *error =
+    return Status::Error(
         "mariadb-install-db failed (is Debian's mariadb-server installed? scripts/setup.sh "
         "installs it): " +
-        ReadLog(log);
-    return nullptr;
+        ReadLog(log));
   }
-  if (Status s = server->Launch(); !s.ok()) {
-    *error = s.message();
-    return nullptr;
-  }
-  if (Status s = server->CreateSchema(); !s.ok()) {
-    *error = s.message();
-    return nullptr;
-  }
-  return server;
+  if (Status launched = server->Launch(); !launched.ok()) return launched;
+  if (Status created = server->CreateSchema(); !created.ok()) return created;
+  *out = std::move(server);
+  return Status::Ok();
 }
 
 Status EmbeddedMariadb::Launch() {

@@ -20,9 +20,9 @@ namespace txmon {
 
 class EmbeddedMariadb {
  public:
-  // Null and `error` (with the server's log) when Debian's mariadb-server is
-  // missing or the server does not start.
-  static std::unique_ptr<EmbeddedMariadb> Start(std::string* error);
+  // An error (with the server's log) when Debian's mariadb-server is missing
+  // or the server does not start.
+  static Status Start(std::unique_ptr<EmbeddedMariadb>* out);
   ~EmbeddedMariadb();
   EmbeddedMariadb(const EmbeddedMariadb&) = delete;
   EmbeddedMariadb& operator=(const EmbeddedMariadb&) = delete;

@@ -75,9 +75,9 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
     for (auto& family : notifier->CollectMetrics()) families.push_back(std::move(family));
     return families;
   };
-  std::string error;
-  agent->web_ = WebServer::Start(std::move(web), &error);
-  if (!agent->web_) return Status::Error("web server: " + error);
+  if (Status s = WebServer::Start(std::move(web), &agent->web_); !s.ok()) {
+    return Status::Error("web server: " + s.message());
+  }
   // PromQL is parsed, evaluated and printed recursively: never on CivetWeb's
   // small worker stacks (RegisterPrometheusApi wraps each handler).
   RegisterPrometheusApi(agent->web_.get(), PrometheusApi{rules, &agent->store_, {}});
@@ -94,10 +94,12 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
 }
 
 Status Agent::CreateSource() {
-  std::string error;
   if (!options_.source_file.empty()) {
-    source_ = FileSource::Create(options_.source_file, &error);
-    if (!source_) return Status::Error("source file: " + error);
+    std::unique_ptr<FileSource> file;
+    if (Status s = FileSource::Create(options_.source_file, &file); !s.ok()) {
+      return Status::Error("source file: " + s.message());
+    }
+    source_ = std::move(file);
     Log(LogLevel::kInfo, "source", "replaying a file", {{"path", options_.source_file}});
     return Status::Ok();
   }
@@ -113,8 +115,11 @@ Status Agent::CreateSource() {
   }
   KafkaSourceOptions kafka_options{kafka.brokers, kafka.topics, kafka.group_id, kafka.start_offset,
                                    kafka.properties};
-  source_ = KafkaSource::Create(kafka_options, &error);
-  if (!source_) return Status::Error("kafka source: " + error);
+  std::unique_ptr<KafkaSource> consumer;
+  if (Status s = KafkaSource::Create(kafka_options, &consumer); !s.ok()) {
+    return Status::Error("kafka source: " + s.message());
+  }
+  source_ = std::move(consumer);
   std::string topics;
   for (const std::string& topic : kafka.topics) topics += (topics.empty() ? "" : ",") + topic;
   Log(LogLevel::kInfo, "source", "consuming from kafka",

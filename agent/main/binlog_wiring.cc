@@ -70,9 +70,10 @@ Status CreateBinlogSource(const AgentConfig& config, std::unique_ptr<Source>* so
     options.start = BinlogSourceOptions::Start::kGtid;
     options.start_gtid = binlog.start_gtid;
   }
-  std::string error;
-  std::unique_ptr<BinlogSource> created = BinlogSource::Create(std::move(options), &error);
-  if (!created) return Status::Error(config.file + ": source.binlog: " + error);
+  std::unique_ptr<BinlogSource> created;
+  if (Status s = BinlogSource::Create(std::move(options), &created); !s.ok()) {
+    return Status::Error(config.file + ": source.binlog: " + s.message());
+  }
   Log(LogLevel::kInfo, "source", "reading the binlog as a replica",
       {{"address", binlog.address},
        {"user", binlog.user},

@@ -141,10 +141,10 @@ void PrintIncident(const FlagSet& flags, const DemoShopOptions& shop_options) {
 // The demo from a real COMMIT: mariadbd, the shop as SQL, the binlog source.
 int RunBinlogDemo(const FlagSet& flags, const std::string& config_file,
                   const DemoShopOptions& shop_options, AgentOptions options) {
-  std::string error;
-  std::unique_ptr<EmbeddedMariadb> server = EmbeddedMariadb::Start(&error);
-  if (!server) {
-    Log(LogLevel::kError, "demo", "cannot start the private MariaDB server", {{"err", error}});
+  std::unique_ptr<EmbeddedMariadb> server;
+  if (Status started = EmbeddedMariadb::Start(&server); !started.ok()) {
+    Log(LogLevel::kError, "demo", "cannot start the private MariaDB server",
+        {{"err", started.message()}});
     return kExitRuntimeError;
   }
   SqlShop shop({server->socket_path(), shop_options.simulator});
@@ -217,10 +217,9 @@ int RunDemoCommand(const std::vector<std::string>& args) {
             flags.Get("source").c_str());
     return kExitUsage;
   }
-  std::string error;
-  std::unique_ptr<EmbeddedKafka> kafka = EmbeddedKafka::Start({}, &error);
-  if (!kafka) {
-    Log(LogLevel::kError, "demo", "cannot start the embedded Kafka", {{"err", error}});
+  std::unique_ptr<EmbeddedKafka> kafka;
+  if (Status started = EmbeddedKafka::Start({}, &kafka); !started.ok()) {
+    Log(LogLevel::kError, "demo", "cannot start the embedded Kafka", {{"err", started.message()}});
     return kExitRuntimeError;
   }
   DemoShop shop(kafka.get(), shop_options);

@@ -56,26 +56,23 @@ struct BinlogSource::Session {
   }
 };
 
-std::unique_ptr<BinlogSource> BinlogSource::Create(BinlogSourceOptions options,
-                                                   std::string* error) {
+Status BinlogSource::Create(BinlogSourceOptions options, std::unique_ptr<BinlogSource>* out) {
   if (options.endpoint.address.empty()) {
-    *error = "no address (host:port or a unix socket path)";
-    return nullptr;
+    return Status::Error("no address (host:port or a unix socket path)");
   }
   if (options.server_id == 0) {
-    *error = "server_id must be a non-zero number no other replica of the server uses";
-    return nullptr;
+    return Status::Error("server_id must be a non-zero number no other replica of the server uses");
   }
   if (options.start == BinlogSourceOptions::Start::kFilePosition) {
     std::string base;
     uint32_t sequence = 0;
     if (!SplitBinlogFileName(options.start_position.file, &base, &sequence)) {
-      *error = "start file \"" + options.start_position.file +
-               "\" is not a binlog file name (BASE.NNNNNN)";
-      return nullptr;
+      return Status::Error("start file \"" + options.start_position.file +
+                           "\" is not a binlog file name (BASE.NNNNNN)");
     }
   }
-  return std::unique_ptr<BinlogSource>(new BinlogSource(std::move(options)));
+  *out = std::unique_ptr<BinlogSource>(new BinlogSource(std::move(options)));
+  return Status::Ok();
 }
 
 BinlogSource::BinlogSource(BinlogSourceOptions options)

@@ -76,7 +76,7 @@ struct BinlogSourceOptions {
 class BinlogSource : public Source {
  public:
   // Validates the options; connects only at the first Poll.
-  static std::unique_ptr<BinlogSource> Create(BinlogSourceOptions options, std::string* error);
+  static Status Create(BinlogSourceOptions options, std::unique_ptr<BinlogSource>* out);
   ~BinlogSource() override;
   BinlogSource(const BinlogSource&) = delete;
   BinlogSource& operator=(const BinlogSource&) = delete;

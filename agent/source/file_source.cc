@@ -27,20 +27,22 @@ int RemainingMs(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-std::unique_ptr<FileSource> FileSource::Create(const std::string& path, std::string* error) {
-  if (path == "-") return std::unique_ptr<FileSource>(new FileSource(STDIN_FILENO, false, "stdin"));
+Status FileSource::Create(const std::string& path, std::unique_ptr<FileSource>* out) {
+  if (path == "-") {
+    *out = std::unique_ptr<FileSource>(new FileSource(STDIN_FILENO, false, "stdin"));
+    return Status::Ok();
+  }
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *error = "open " + path + ": " + std::strerror(errno);
-    return nullptr;
+    return Status::Error("open " + path + ": " + std::strerror(errno));
   }
   struct stat info;
   if (fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
     close(fd);
-    *error = "open " + path + ": " + std::strerror(EISDIR);
-    return nullptr;
+    return Status::Error("open " + path + ": " + std::strerror(EISDIR));
   }
-  return std::unique_ptr<FileSource>(new FileSource(fd, true, path));
+  *out = std::unique_ptr<FileSource>(new FileSource(fd, true, path));
+  return Status::Ok();
 }
 
 FileSource::FileSource(int fd, bool owns_fd, std::string name)

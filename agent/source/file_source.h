@@ -26,9 +26,9 @@ namespace txmon {
 
 class FileSource : public Source {
  public:
-  // Opens `path` ("-" = stdin). Returns null and sets `error` (naming the
-  // path and the system's reason) if it cannot be opened or is a directory.
-  static std::unique_ptr<FileSource> Create(const std::string& path, std::string* error);
+  // Opens `path` ("-" = stdin) into `out`. An error naming the path and the
+  // system's reason if it cannot be opened or is a directory.
+  static Status Create(const std::string& path, std::unique_ptr<FileSource>* out);
   ~FileSource() override;
 
   FileSource(const FileSource&) = delete;

@@ -83,13 +83,9 @@ int RemainingMs(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& options,
-                                                 std::string* error) {
+Status KafkaSource::Create(const KafkaSourceOptions& options, std::unique_ptr<KafkaSource>* out) {
   Status checked = CheckOptions(options);
-  if (!checked.ok()) {
-    *error = checked.message();
-    return nullptr;
-  }
+  if (!checked.ok()) return checked;
   std::unique_ptr<KafkaSource> source(new KafkaSource());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   Status status = Status::Ok();
@@ -104,8 +100,7 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
   }
   if (!status.ok()) {
     rd_kafka_conf_destroy(conf);
-    *error = status.message();
-    return nullptr;
+    return status;
   }
   rd_kafka_conf_set_opaque(conf, source.get());
   rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::OnRebalance);
@@ -116,8 +111,7 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
   source->consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
   if (source->consumer_ == nullptr) {
     rd_kafka_conf_destroy(conf);  // still ours when rd_kafka_new fails
-    *error = std::string("kafka: cannot create consumer: ") + reason;
-    return nullptr;
+    return Status::Error(std::string("kafka: cannot create consumer: ") + reason);
   }
   // Serve rebalance/error events from rd_kafka_consumer_poll.
   rd_kafka_poll_set_consumer(source->consumer_);
@@ -130,15 +124,15 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
   rd_kafka_resp_err_t subscribed = rd_kafka_subscribe(source->consumer_, subscription);
   rd_kafka_topic_partition_list_destroy(subscription);
   if (subscribed != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    *error = std::string("kafka: cannot subscribe: ") + rd_kafka_err2str(subscribed);
-    return nullptr;
+    return Status::Error(std::string("kafka: cannot subscribe: ") + rd_kafka_err2str(subscribed));
   }
   Log(LogLevel::kInfo, kComponent, "kafka consumer subscribed",
       {{"brokers", options.brokers},
        {"group", options.group_id},
        {"topics", std::to_string(options.topics.size())},
        {"start_offset", options.start_offset}});
-  return source;
+  *out = std::move(source);
+  return Status::Ok();
 }
 
 KafkaSource::~KafkaSource() {

@@ -50,10 +50,10 @@ struct KafkaSourceOptions {
 
 class KafkaSource : public Source {
  public:
-  // Creates the consumer and subscribes. Returns null and sets `error` for a
-  // missing broker/topic/group or a property librdkafka refuses (the message
-  // names the property and carries librdkafka's reason).
-  static std::unique_ptr<KafkaSource> Create(const KafkaSourceOptions& options, std::string* error);
+  // Creates the consumer and subscribes, into `out`. An error for a missing
+  // broker/topic/group or a property librdkafka refuses (the message names
+  // the property and carries librdkafka's reason).
+  static Status Create(const KafkaSourceOptions& options, std::unique_ptr<KafkaSource>* out);
   ~KafkaSource() override;
 
   KafkaSource(const KafkaSource&) = delete;

@@ -347,22 +347,21 @@ WebServer::WebServer(WebServerOptions options)
 
 WebServer::~WebServer() { Stop(); }
 
-std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::string* error) {
+Status WebServer::Start(WebServerOptions options, std::unique_ptr<WebServer>* out) {
   const std::string listen_address = options.listen_address;
   std::optional<ListenAddress> address = ParseListenAddress(listen_address);
   if (!address) {
-    *error = "listen " + listen_address + ": invalid address, want [host]:port";
-    return nullptr;
+    return Status::Error("listen " + listen_address + ": invalid address, want [host]:port");
   }
   if (address->ipv6 && !CivetwebHasIpv6()) {
-    *error = "listen " + listen_address + ": IPv6 is not supported by the installed CivetWeb";
-    return nullptr;
+    return Status::Error("listen " + listen_address +
+                         ": IPv6 is not supported by the installed CivetWeb");
   }
   const bool tls = options.security.tls.has_value();
   if (!InitCivetwebOnce() && tls) {
-    *error = "listen " + listen_address +
-             ": TLS is not available: CivetWeb could not load OpenSSL (libssl.so, libcrypto.so)";
-    return nullptr;
+    return Status::Error(
+        "listen " + listen_address +
+        ": TLS is not available: CivetWeb could not load OpenSSL (libssl.so, libcrypto.so)");
   }
 
   std::unique_ptr<WebServer> server(new WebServer(std::move(options)));
@@ -402,8 +401,7 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
   mg_error_data error_data = {&error_code, error_text, sizeof error_text};
   server->context_ = mg_start2(&init, &error_data);
   if (server->context_ == nullptr) {
-    *error = server->StartError(listen_address, error_text);
-    return nullptr;
+    return Status::Error(server->StartError(listen_address, error_text));
   }
   server->started_ = true;
 
@@ -419,8 +417,8 @@ std::unique_ptr<WebServer> WebServer::Start(WebServerOptions options, std::strin
       {{"address", server->address_},
        {"tls", tls ? "true" : "false"},
        {"basic_auth_users", std::to_string(server->options_.security.users.size())}});
-  error->clear();
-  return server;
+  *out = std::move(server);
+  return Status::Ok();
 }
 
 std::string WebServer::StartError(const std::string& listen_address,

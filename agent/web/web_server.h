@@ -43,7 +43,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
 #include <vector>
+#include "agent/base/status.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -158,9 +160,9 @@ struct WebServerOptions {
 
 class WebServer {
  public:
-  // Starts serving at once. Returns null and sets `error` (e.g. "listen
+  // Starts serving at once, into `out`. An error (e.g. "listen
   // 127.0.0.1:9464: address in use") if the address is bad or cannot be bound.
-  static std::unique_ptr<WebServer> Start(WebServerOptions options, std::string* error);
+  static Status Start(WebServerOptions options, std::unique_ptr<WebServer>* out);
 
   ~WebServer();
   WebServer(const WebServer&) = delete;

@@ -47,10 +47,11 @@ std::unique_ptr<EmbeddedKafka> StartShopBacklog(int shop_seconds, const std::str
                                                 int partitions, std::vector<std::string>* messages,
                                                 size_t* rows) {
   if (!LocalZone::Use("Asia/Shanghai").ok()) return nullptr;  // the simulator's zone
-  std::string error;
-  auto kafka = EmbeddedKafka::Start({}, &error);
-  if (!kafka || !kafka->CreateTopic(topic, partitions).ok()) {
-    fprintf(stderr, "embedded kafka: %s\n", error.c_str());
+  std::unique_ptr<EmbeddedKafka> kafka;
+  Status status = EmbeddedKafka::Start({}, &kafka);
+  if (status.ok()) status = kafka->CreateTopic(topic, partitions);
+  if (!status.ok()) {
+    fprintf(stderr, "embedded kafka: %s\n", status.message().c_str());
     return nullptr;
   }
   *messages = GenerateShopMessages(shop_seconds, rows);

@@ -12,8 +12,10 @@ std::unique_ptr<LiveShop> LiveShop::Create(DemoShopOptions options, std::string*
     *error = s.message();
     return nullptr;
   }
-  live->kafka_ = EmbeddedKafka::Start({}, error);
-  if (!live->kafka_) return nullptr;
+  if (Status s = EmbeddedKafka::Start({}, &live->kafka_); !s.ok()) {
+    *error = s.message();
+    return nullptr;
+  }
   live->shop_ = std::make_unique<DemoShop>(live->kafka_.get(), std::move(options));
   return live;
 }
