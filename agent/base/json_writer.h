@@ -62,6 +62,10 @@ class JsonWriter {
   // The shortest text that reads back as `value`; null when not finite
   // (JSON has no NaN or infinity).
   JsonWriter& Number(double value);
+  // Go's encoding/json text of a float64, as the Prometheus API writes
+  // durations and evaluation times: plain decimals, an exponent only below
+  // 1e-6 or from 1e21 ("1e-7", "1e+21"); 0 when not finite.
+  JsonWriter& GoFloat(double value);
   // A number, or null when absent.
   JsonWriter& Number(std::optional<double> value) { return value ? Number(*value) : Null(); }
   // Key and value in one call, the common case.

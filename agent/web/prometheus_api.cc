@@ -31,73 +31,6 @@ std::string ApiTime(int64_t ms) {
   return FormatRfc3339(ms, Rfc3339Millis::kTrimmed);
 }
 
-// Go's encoding/json for float64: plain decimals, an exponent only for
-// very small or large magnitudes (finite values only reach here).
-std::string JsonNumber(double value) {
-  if (!std::isfinite(value)) return "0";
-  char buffer[64];
-  double magnitude = std::fabs(value);
-  auto format = (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21))
-                    ? std::chars_format::scientific
-                    : std::chars_format::fixed;
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value, format);
-  (void)error;
-  return std::string(buffer, end);
-}
-
-std::string JsonLabels(const Labels& labels) {
-  std::string out = "{";
-  for (const Label& label : labels) {
-    if (out.size() > 1) out += ",";
-    out += JsonString(label.name) + ":" + JsonString(label.value);
-  }
-  return out + "}";
-}
-
-std::string JsonPairs(const std::vector<TemplatedPair>& pairs) {
-  std::vector<Label> labels;
-  for (const TemplatedPair& pair : pairs) labels.push_back(Label{pair.name, pair.text});
-  return JsonLabels(Labels(std::move(labels)));
-}
-
-std::string JsonAlert(const Alert& alert) {
-  return "{\"labels\":" + JsonLabels(alert.labels) +
-         ",\"annotations\":" + JsonLabels(alert.annotations) +
-         ",\"state\":" + JsonString(AlertStateName(alert.state)) +
-         ",\"activeAt\":" + JsonString(ApiTime(alert.active_at_ms)) +
-         ",\"value\":" + JsonString(FormatFloatExponent(alert.value)) + "}";
-}
-
-std::string JsonEvaluation(const RuleEvaluation& evaluation) {
-  std::string out = ",\"health\":" + JsonString(RuleHealthName(evaluation.health));
-  if (!evaluation.last_error.empty()) out += ",\"lastError\":" + JsonString(evaluation.last_error);
-  return out + ",\"evaluationTime\":" + JsonNumber(evaluation.duration_seconds) +
-         ",\"lastEvaluation\":" + JsonString(ApiTime(evaluation.last_evaluation_ms));
-}
-
-std::string JsonAlertingRule(const AlertingRule& rule) {
-  const RuleSpec& spec = rule.spec();
-  std::string alerts;
-  for (const Alert& alert : rule.ActiveAlerts()) {
-    alerts += (alerts.empty() ? "" : ",") + JsonAlert(alert);
-  }
-  return "{\"state\":" + JsonString(AlertStateName(rule.state())) +
-         ",\"name\":" + JsonString(spec.name) + ",\"query\":" + JsonString(spec.expr->String()) +
-         ",\"duration\":" + JsonNumber(static_cast<double>(spec.for_ms) / 1000) +
-         ",\"keepFiringFor\":" + JsonNumber(static_cast<double>(spec.keep_firing_for_ms) / 1000) +
-         ",\"labels\":" + JsonPairs(spec.labels) +
-         ",\"annotations\":" + JsonPairs(spec.annotations) + ",\"alerts\":[" + alerts + "]" +
-         JsonEvaluation(rule.evaluation()) + ",\"type\":\"alerting\"}";
-}
-
-std::string JsonRecordingRule(const RecordingRule& rule) {
-  const RuleSpec& spec = rule.spec();
-  std::string out =
-      "{\"name\":" + JsonString(spec.name) + ",\"query\":" + JsonString(spec.expr->String());
-  if (!spec.labels.empty()) out += ",\"labels\":" + JsonPairs(spec.labels);
-  return out + JsonEvaluation(rule.evaluation()) + ",\"type\":\"recording\"}";
-}
-
 HttpResponse Json(int status, std::string body) {
   HttpResponse response;
   response.status = status;
@@ -106,54 +39,7 @@ HttpResponse Json(int status, std::string body) {
   return response;
 }
 
-HttpResponse BadData(const std::string& message) {
-  return Json(400, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":" +
-                       JsonString(message) + "}");
-}
-
 }  // namespace
-
-HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request) {
-  std::optional<std::string> type = request.QueryParameter("type");
-  bool want_alerts = !type || type->empty() || *type == "alert";
-  bool want_records = !type || type->empty() || *type == "record";
-  if (type && !type->empty() && !want_alerts && !want_records) {
-    return BadData("invalid query parameter type=\"" + *type + "\"");
-  }
-  std::string groups;
-  std::shared_ptr<const RuleManager::GroupList> snapshot = rules.GroupSnapshot();
-  for (const auto& group : *snapshot) {
-    std::string list;
-    for (const RuleGroup::Rule& rule : group->rules()) {
-      std::string json;
-      if (rule.alerting && want_alerts) json = JsonAlertingRule(*rule.alerting);
-      if (rule.recording && want_records) json = JsonRecordingRule(*rule.recording);
-      if (!json.empty()) list += (list.empty() ? "" : ",") + json;
-    }
-    if (type && !type->empty() && list.empty()) continue;  // as Prometheus: no empty groups
-    groups += std::string(groups.empty() ? "" : ",") + "{\"name\":" + JsonString(group->name()) +
-              ",\"file\":" + JsonString(group->file()) + ",\"rules\":[" + list + "]" +
-              ",\"interval\":" + JsonNumber(static_cast<double>(group->interval_ms()) / 1000) +
-              ",\"limit\":" + std::to_string(group->spec().limit) +
-              ",\"evaluationTime\":" + JsonNumber(group->last_duration_seconds()) +
-              ",\"lastEvaluation\":" + JsonString(ApiTime(group->last_evaluation_ms())) + "}";
-  }
-  return Json(200, "{\"status\":\"success\",\"data\":{\"groups\":[" + groups + "]}}");
-}
-
-HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest&) {
-  std::string alerts;
-  std::shared_ptr<const RuleManager::GroupList> snapshot = rules.GroupSnapshot();
-  for (const auto& group : *snapshot) {
-    for (const RuleGroup::Rule& rule : group->rules()) {
-      if (!rule.alerting) continue;
-      for (const Alert& alert : rule.alerting->ActiveAlerts()) {
-        alerts += (alerts.empty() ? "" : ",") + JsonAlert(alert);
-      }
-    }
-  }
-  return Json(200, "{\"status\":\"success\",\"data\":{\"alerts\":[" + alerts + "]}}");
-}
 
 namespace {
 
@@ -205,6 +91,139 @@ void WritePoint(JsonWriter& json, int64_t time_ms, double value) {
       .String(FormatFloatExact(value))
       .EndArray();
 }
+
+}  // namespace
+
+// ------------------------------------------------------------ rules, alerts
+
+namespace {
+
+void WritePairs(JsonWriter& json, const std::vector<TemplatedPair>& pairs) {
+  std::vector<Label> labels;
+  for (const TemplatedPair& pair : pairs) labels.push_back(Label{pair.name, pair.text});
+  WriteLabels(json, Labels(std::move(labels)));
+}
+
+void WriteAlert(JsonWriter& json, const Alert& alert) {
+  json.BeginObject().Key("labels");
+  WriteLabels(json, alert.labels);
+  json.Key("annotations");
+  WriteLabels(json, alert.annotations);
+  json.Field("state", AlertStateName(alert.state))
+      .Field("activeAt", ApiTime(alert.active_at_ms))
+      .Field("value", FormatFloatExponent(alert.value))
+      .EndObject();
+}
+
+void WriteEvaluation(JsonWriter& json, const RuleEvaluation& evaluation) {
+  json.Field("health", RuleHealthName(evaluation.health));
+  if (!evaluation.last_error.empty()) json.Field("lastError", evaluation.last_error);
+  json.Key("evaluationTime")
+      .GoFloat(evaluation.duration_seconds)
+      .Field("lastEvaluation", ApiTime(evaluation.last_evaluation_ms));
+}
+
+void WriteAlertingRule(JsonWriter& json, const AlertingRule& rule) {
+  const RuleSpec& spec = rule.spec();
+  json.BeginObject()
+      .Field("state", AlertStateName(rule.state()))
+      .Field("name", spec.name)
+      .Field("query", spec.expr->String())
+      .Key("duration")
+      .GoFloat(static_cast<double>(spec.for_ms) / 1000)
+      .Key("keepFiringFor")
+      .GoFloat(static_cast<double>(spec.keep_firing_for_ms) / 1000)
+      .Key("labels");
+  WritePairs(json, spec.labels);
+  json.Key("annotations");
+  WritePairs(json, spec.annotations);
+  json.Key("alerts").BeginArray();
+  for (const Alert& alert : rule.ActiveAlerts()) WriteAlert(json, alert);
+  json.EndArray();
+  WriteEvaluation(json, rule.evaluation());
+  json.Field("type", "alerting").EndObject();
+}
+
+void WriteRecordingRule(JsonWriter& json, const RecordingRule& rule) {
+  const RuleSpec& spec = rule.spec();
+  json.BeginObject().Field("name", spec.name).Field("query", spec.expr->String());
+  if (!spec.labels.empty()) {
+    json.Key("labels");
+    WritePairs(json, spec.labels);
+  }
+  WriteEvaluation(json, rule.evaluation());
+  json.Field("type", "recording").EndObject();
+}
+
+struct RuleFilter {
+  bool alerts = true;
+  bool records = true;
+  bool filtered = false;  // a type was asked for: groups left empty are left out
+  bool Wants(const RuleGroup::Rule& rule) const {
+    return (rule.alerting && alerts) || (rule.recording && records);
+  }
+};
+
+void WriteRuleGroup(JsonWriter& json, const RuleGroup& group, const RuleFilter& filter) {
+  json.BeginObject().Field("name", group.name()).Field("file", group.file()).Key("rules");
+  json.BeginArray();
+  for (const RuleGroup::Rule& rule : group.rules()) {
+    if (!filter.Wants(rule)) continue;
+    if (rule.alerting) WriteAlertingRule(json, *rule.alerting);
+    if (rule.recording) WriteRecordingRule(json, *rule.recording);
+  }
+  json.EndArray()
+      .Key("interval")
+      .GoFloat(static_cast<double>(group.interval_ms()) / 1000)
+      .Key("limit")
+      .Int(group.spec().limit)
+      .Key("evaluationTime")
+      .GoFloat(group.last_duration_seconds())
+      .Field("lastEvaluation", ApiTime(group.last_evaluation_ms()))
+      .EndObject();
+}
+
+}  // namespace
+
+HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request) {
+  std::optional<std::string> type = request.QueryParameter("type");
+  RuleFilter filter;
+  if (type && !type->empty()) {
+    filter = RuleFilter{*type == "alert", *type == "record", true};
+    if (!filter.alerts && !filter.records) {
+      return BadDataError("invalid query parameter type=\"" + *type + "\"");
+    }
+  }
+  std::shared_ptr<const RuleManager::GroupList> snapshot = rules.GroupSnapshot();
+  return Success([&](JsonWriter& json) {
+    json.BeginObject().Key("groups").BeginArray();
+    for (const auto& group : *snapshot) {
+      const auto& list = group->rules();
+      const bool any = std::any_of(list.begin(), list.end(), [&](const RuleGroup::Rule& rule) {
+        return filter.Wants(rule);
+      });
+      if (filter.filtered && !any) continue;  // as Prometheus: no empty groups
+      WriteRuleGroup(json, *group, filter);
+    }
+    json.EndArray().EndObject();
+  });
+}
+
+HttpResponse ServeAlertsApi(const RuleManager& rules, const HttpRequest&) {
+  std::shared_ptr<const RuleManager::GroupList> snapshot = rules.GroupSnapshot();
+  return Success([&](JsonWriter& json) {
+    json.BeginObject().Key("alerts").BeginArray();
+    for (const auto& group : *snapshot) {
+      for (const RuleGroup::Rule& rule : group->rules()) {
+        if (!rule.alerting) continue;
+        for (const Alert& alert : rule.alerting->ActiveAlerts()) WriteAlert(json, alert);
+      }
+    }
+    json.EndArray().EndObject();
+  });
+}
+
+namespace {
 
 // ------------------------------------------------------------ parameters
 
