@@ -30,8 +30,7 @@ TEST(JsonWriterTest, WritesNestedDocumentsWithEscapedStrings) {
       .Number(std::optional<double>())
       .EndArray()
       .EndObject();
-  EXPECT_EQ(json.Take(),
-            R"({"name":"a \"quoted\"\nline","count":3,"list":[-7,true,null,null]})");
+  EXPECT_EQ(json.Take(), R"({"name":"a \"quoted\"\nline","count":3,"list":[-7,true,null,null]})");
 }
 
 TEST(JsonWriterTest, NumbersAreTheShortestTextAndNullWhenNotFinite) {

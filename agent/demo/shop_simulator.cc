@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "agent/base/json_text.h"
+#include "agent/base/json_writer.h"
 #include "agent/base/wall_clock.h"
 
 namespace txmon {
@@ -172,59 +172,40 @@ constexpr Column kUserColumns[] = {{"id", "bigint(20)", kBigint},
                                    {"province", "varchar(32)", kVarchar},
                                    {"created_at", "datetime", kDatetime}};
 
-void AppendInt(std::string& out, int64_t value) {
-  char digits[24];
-  auto result = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, result.ptr);
-}
-
 struct TableSchema {
   std::string_view name;
   std::span<const Column> columns;
-  std::string mysql_types_json;  // {"id":"bigint(20)",...}
-  std::string sql_types_json;    // {"id":-5,...}
 
-  TableSchema(std::string_view table_name, std::span<const Column> table_columns)
-      : name(table_name), columns(table_columns) {
-    mysql_types_json = "{";
-    sql_types_json = "{";
-    for (const Column& column : columns) {
-      if (mysql_types_json.size() > 1) {
-        mysql_types_json += ',';
-        sql_types_json += ',';
-      }
-      AppendJsonString(mysql_types_json, column.name);
-      mysql_types_json += ':';
-      AppendJsonString(mysql_types_json, column.mysql_type);
-      AppendJsonString(sql_types_json, column.name);
-      sql_types_json += ':';
-      AppendInt(sql_types_json, column.sql_type);
-    }
-    mysql_types_json += '}';
-    sql_types_json += '}';
+  // {"id":"bigint(20)",...}
+  void WriteMysqlTypes(JsonWriter& json) const {
+    json.BeginObject();
+    for (const Column& column : columns) json.Field(column.name, column.mysql_type);
+    json.EndObject();
+  }
+  // {"id":-5,...}
+  void WriteSqlTypes(JsonWriter& json) const {
+    json.BeginObject();
+    for (const Column& column : columns) json.Key(column.name).Int(column.sql_type);
+    json.EndObject();
   }
 };
 
 // A row's values in column order; nullopt is SQL NULL.
 using Row = std::vector<std::optional<std::string>>;
 
-void AppendRowObject(std::string& out, const TableSchema& table, const Row& row,
-                     const std::vector<bool>* only) {
-  out += '{';
-  bool first = true;
+void WriteRowObject(JsonWriter& json, const TableSchema& table, const Row& row,
+                    const std::vector<bool>* only) {
+  json.BeginObject();
   for (size_t i = 0; i < table.columns.size(); ++i) {
     if (only != nullptr && !(*only)[i]) continue;
-    if (!first) out += ',';
-    first = false;
-    AppendJsonString(out, table.columns[i].name);
-    out += ':';
+    json.Key(table.columns[i].name);
     if (row[i]) {
-      AppendJsonString(out, *row[i]);
+      json.String(*row[i]);
     } else {
-      out += "null";
+      json.Null();
     }
   }
-  out += '}';
+  json.EndObject();
 }
 
 std::string FormatCents(int64_t cents) {
@@ -640,15 +621,14 @@ class ShopSimulator::Impl {
     }
     const Transaction tx = BeginTransaction(event.time_ms, 0);
     CanalMessageOut& message = StartMessage(tx, out);
-    std::string& json = message.json;
-    json += "{\"data\":null,\"database\":";
-    AppendJsonString(json, options_.database);
-    AppendClockAndId(json, tx);
-    json += ",\"isDdl\":true,\"mysqlType\":null,\"old\":null,\"pkNames\":null,\"sql\":";
-    AppendJsonString(json, ddl.sql);
-    json += ",\"sqlType\":null,\"table\":";
-    AppendJsonString(json, ddl.table);
-    AppendTsAndType(json, tx, ddl.type);
+    JsonWriter json;
+    json.BeginObject().Key("data").Null().Field("database", options_.database);
+    WriteClockAndId(json, tx);
+    json.Key("isDdl").Bool(true).Key("mysqlType").Null().Key("old").Null();
+    json.Key("pkNames").Null().Field("sql", ddl.sql).Key("sqlType").Null();
+    json.Field("table", ddl.table);
+    WriteTsAndType(json, tx, ddl.type);
+    message.json = json.Take();
     truth_.ddl_messages += 1;
   }
 
@@ -776,19 +756,14 @@ class ShopSimulator::Impl {
     return message;
   }
 
-  void AppendClockAndId(std::string& json, const Transaction& tx) {
-    json += ",\"es\":";
-    AppendInt(json, FloorDiv(tx.commit_ms, 1000) * 1000);  // binlog header: whole seconds
-    json += ",\"id\":";
-    AppendInt(json, tx.batch_id);
+  void WriteClockAndId(JsonWriter& json, const Transaction& tx) {
+    json.Key("es").Int(FloorDiv(tx.commit_ms, 1000) * 1000);  // binlog header: whole seconds
+    json.Key("id").Int(tx.batch_id);
   }
 
-  void AppendTsAndType(std::string& json, const Transaction& tx, std::string_view type) {
-    json += ",\"ts\":";
-    AppendInt(json, tx.canal_ts);
-    json += ",\"type\":";
-    AppendJsonString(json, type);
-    json += '}';
+  // The last fields; closes the message.
+  void WriteTsAndType(JsonWriter& json, const Transaction& tx, std::string_view type) {
+    json.Key("ts").Int(tx.canal_ts).Field("type", type).EndObject();
   }
 
   // One rows event as Canal's flat message: fields in fastjson's alphabetical
@@ -799,38 +774,33 @@ class ShopSimulator::Impl {
                 const std::vector<Row>& after, const std::vector<Row>* before,
                 std::vector<CanalMessageOut>& out) {
     CanalMessageOut& message = StartMessage(tx, out);
-    std::string& json = message.json;
-    json.reserve(400 + 300 * after.size());
-    json += "{\"data\":[";
-    for (size_t i = 0; i < after.size(); ++i) {
-      if (i > 0) json += ',';
-      AppendRowObject(json, table, after[i], nullptr);
-    }
-    json += "],\"database\":";
-    AppendJsonString(json, options_.database);
-    AppendClockAndId(json, tx);
-    json += ",\"isDdl\":false,\"mysqlType\":";
-    json += table.mysql_types_json;
-    json += ",\"old\":";
+    JsonWriter json;
+    json.BeginObject().Key("data").BeginArray();
+    for (const Row& row : after) WriteRowObject(json, table, row, nullptr);
+    json.EndArray().Field("database", options_.database);
+    WriteClockAndId(json, tx);
+    json.Key("isDdl").Bool(false).Key("mysqlType");
+    table.WriteMysqlTypes(json);
+    json.Key("old");
     if (before == nullptr) {
-      json += "null";
+      json.Null();
     } else {
-      json += '[';
       std::vector<bool> changed(table.columns.size(), false);
+      json.BeginArray();
       for (size_t i = 0; i < after.size(); ++i) {
         for (size_t c = 0; c < changed.size(); ++c) {
           if ((*before)[i][c] != after[i][c]) changed[c] = true;
         }
-        if (i > 0) json += ',';
-        AppendRowObject(json, table, (*before)[i], &changed);
+        WriteRowObject(json, table, (*before)[i], &changed);
       }
-      json += ']';
+      json.EndArray();
     }
-    json += ",\"pkNames\":[\"id\"],\"sql\":\"\",\"sqlType\":";
-    json += table.sql_types_json;
-    json += ",\"table\":";
-    AppendJsonString(json, table.name);
-    AppendTsAndType(json, tx, type);
+    json.Key("pkNames").BeginArray().String("id").EndArray().Field("sql", "");
+    json.Key("sqlType");
+    table.WriteSqlTypes(json);
+    json.Field("table", table.name);
+    WriteTsAndType(json, tx, type);
+    message.json = json.Take();
     truth_.rows[{std::string(table.name), std::string(type)}] += static_cast<int64_t>(after.size());
     truth_.rows_total += static_cast<int64_t>(after.size());
   }

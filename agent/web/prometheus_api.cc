@@ -199,9 +199,8 @@ HttpResponse ServeRulesApi(const RuleManager& rules, const HttpRequest& request)
     json.BeginObject().Key("groups").BeginArray();
     for (const auto& group : *snapshot) {
       const auto& list = group->rules();
-      const bool any = std::any_of(list.begin(), list.end(), [&](const RuleGroup::Rule& rule) {
-        return filter.Wants(rule);
-      });
+      const bool any = std::any_of(list.begin(), list.end(),
+                                   [&](const RuleGroup::Rule& rule) { return filter.Wants(rule); });
       if (filter.filtered && !any) continue;  // as Prometheus: no empty groups
       WriteRuleGroup(json, *group, filter);
     }
