@@ -4,32 +4,14 @@
 // Reports rows/s and heap allocations per row in steady state.
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <new>
 
 #include "agent/base/civil_time.h"
 #include "agent/config/agent_config.h"
 #include "agent/decode/canal_decoder.h"
 #include "agent/demo/shop_simulator.h"
 #include "agent/pipeline/pipeline.h"
-
-namespace {
-
-std::atomic<uint64_t> g_allocations{0};
-
-}  // namespace
-
-// Counts every heap allocation in the process, to show the hot path makes none.
-// (GCC cannot see that these replacements pair malloc with free.)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "tests/support/allocation_counter/allocation_counter.h"
 
 namespace txmon {
 namespace {
@@ -85,11 +67,11 @@ void BM_DecodeMapStore(benchmark::State& state) {
   const int64_t now_ms = 1731254400000 + 120'000;
   for (const SourceMessage& m : batch) processor.Process(m, now_ms);  // warm up: series, buffers
 
-  uint64_t allocations_before = g_allocations.load();
+  uint64_t allocations_before = static_cast<uint64_t>(test::AllocationCount());
   for (auto _ : state) {
     for (const SourceMessage& m : batch) processor.Process(m, now_ms);
   }
-  uint64_t allocations = g_allocations.load() - allocations_before;
+  uint64_t allocations = static_cast<uint64_t>(test::AllocationCount()) - allocations_before;
   const double rows = static_cast<double>(workload.rows) * state.iterations();
   state.SetItemsProcessed(static_cast<int64_t>(rows));
   state.SetBytesProcessed(static_cast<int64_t>(workload.bytes * state.iterations()));

@@ -1,14 +1,14 @@
 #include "agent/decode/canal_decoder.h"
+#include "tests/support/allocation_counter/allocation_counter.h"
+#include "tests/support/decode_error_printer.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
-#include <new>
 #include <ostream>
 #include <set>
 #include <span>
@@ -16,27 +16,7 @@
 #include <string_view>
 #include <vector>
 
-// Counts heap allocations, to show that steady-state decoding makes none.
-namespace {
-std::atomic<int64_t> allocation_count{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
-  throw std::bad_alloc();
-}
-// GCC cannot tell that these pair with the operator new above.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-#pragma GCC diagnostic pop
-
 namespace txmon {
-
-// Lets failed expectations name the reason rather than print a byte.
-static void PrintTo(DecodeError error, std::ostream* out) { *out << DecodeErrorReason(error); }
 
 namespace {
 
@@ -858,16 +838,16 @@ TEST(CanalDecoderTest, SteadyStateDecodingDoesNotAllocate) {
   const std::vector<std::string> lines = ReadLines(kFlinkFile);
   std::vector<SourceMessage> messages;
   for (const std::string& line : lines) messages.push_back(Message(line));
-  const int64_t at_start = allocation_count.load();
+  const int64_t at_start = test::AllocationCount();
   for (const SourceMessage& message : messages) decoder.Decode(message);  // grow the buffers
-  ASSERT_GT(allocation_count.load() - at_start, 0) << "the allocation counter is not counting";
+  ASSERT_GT(test::AllocationCount() - at_start, 0) << "the allocation counter is not counting";
 
-  const int64_t before = allocation_count.load();
+  const int64_t before = test::AllocationCount();
   size_t rows = 0;
   for (int round = 0; round < 10; ++round) {
     for (const SourceMessage& message : messages) rows += decoder.Decode(message).rows.size();
   }
-  EXPECT_EQ(allocation_count.load() - before, 0);
+  EXPECT_EQ(test::AllocationCount() - before, 0);
   EXPECT_GT(rows, 0u);
 }
 

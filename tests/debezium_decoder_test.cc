@@ -2,11 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
-#include <new>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -14,27 +12,11 @@
 
 #include "agent/base/civil_time.h"
 #include "agent/decode/cdc_values.h"
+#include "tests/support/allocation_counter/allocation_counter.h"
 #include "tests/support/cdc_samples.h"
-
-// Counts heap allocations, to show that steady-state decoding makes none.
-namespace {
-std::atomic<int64_t> allocation_count{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-#pragma GCC diagnostic pop
+#include "tests/support/decode_error_printer.h"
 
 namespace txmon {
-
-static void PrintTo(DecodeError error, std::ostream* out) { *out << DecodeErrorReason(error); }
 
 namespace {
 
@@ -407,13 +389,13 @@ TEST(DebeziumDecoderTest, SteadyStateDecodingDoesNotAllocate) {
     for (const std::string& line : with) decoder.Decode(Message(line));
     for (const std::string& line : without) decoder.Decode(Message(line));
   }
-  const int64_t before = allocation_count.load();
+  const int64_t before = test::AllocationCount();
   size_t rows = 0;
   for (int round = 0; round < 10; ++round) {
     for (const std::string& line : with) rows += decoder.Decode(Message(line)).rows.size();
     for (const std::string& line : without) rows += decoder.Decode(Message(line)).rows.size();
   }
-  EXPECT_EQ(allocation_count.load() - before, 0);
+  EXPECT_EQ(test::AllocationCount() - before, 0);
   EXPECT_EQ(rows, 320u);
 }
 

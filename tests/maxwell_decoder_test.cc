@@ -2,10 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <new>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -15,27 +13,11 @@
 #include "agent/decode/canal_decoder.h"
 #include "agent/decode/debezium_decoder.h"
 #include "agent/decode/decoder_factory.h"
+#include "tests/support/allocation_counter/allocation_counter.h"
 #include "tests/support/cdc_samples.h"
-
-// Counts heap allocations, to show that steady-state decoding makes none.
-namespace {
-std::atomic<int64_t> allocation_count{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-#pragma GCC diagnostic pop
+#include "tests/support/decode_error_printer.h"
 
 namespace txmon {
-
-static void PrintTo(DecodeError error, std::ostream* out) { *out << DecodeErrorReason(error); }
 
 namespace {
 
@@ -210,12 +192,12 @@ TEST(MaxwellDecoderTest, SteadyStateDecodingDoesNotAllocate) {
   MaxwellDecoder decoder(schema);
   const std::vector<std::string> lines = test::ReadSampleLines(kDir, kFlink);
   for (const std::string& line : lines) decoder.Decode(Message(line));
-  const int64_t before = allocation_count.load();
+  const int64_t before = test::AllocationCount();
   size_t rows = 0;
   for (int round = 0; round < 10; ++round) {
     for (const std::string& line : lines) rows += decoder.Decode(Message(line)).rows.size();
   }
-  EXPECT_EQ(allocation_count.load() - before, 0);
+  EXPECT_EQ(test::AllocationCount() - before, 0);
   EXPECT_EQ(rows, 10 * lines.size());
 }
 
