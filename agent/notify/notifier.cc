@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/base/log.h"
+#include "agent/base/metric_families.h"
 #include "agent/notify/alertmanager_client.h"
 
 namespace txmon {
@@ -169,53 +170,35 @@ std::vector<AlertmanagerStats> Notifier::stats() const {
 
 std::vector<prometheus::MetricFamily> Notifier::CollectMetrics() const {
   using prometheus::MetricType;
-  auto family = [](std::string name, std::string help, MetricType type) {
-    prometheus::MetricFamily f;
-    f.name = std::move(name);
-    f.help = std::move(help);
-    f.type = type;
-    return f;
-  };
-  auto sent = family("txmon_notifications_sent_total", "Alerts delivered to each Alertmanager.",
-                     MetricType::Counter);
-  auto errors = family("txmon_notifications_errors_total",
-                       "Alerts in posts that failed, per Alertmanager (each attempt counts).",
-                       MetricType::Counter);
-  auto dropped = family("txmon_notifications_dropped_total",
-                        "Alerts given up for an Alertmanager: queue overflow or refused (4xx).",
-                        MetricType::Counter);
-  auto length = family("txmon_notifications_queue_length",
-                       "Alerts waiting to be sent to each Alertmanager.", MetricType::Gauge);
+  auto sent = NewMetricFamily("txmon_notifications_sent_total",
+                              "Alerts delivered to each Alertmanager.", MetricType::Counter);
+  auto errors = NewMetricFamily(
+      "txmon_notifications_errors_total",
+      "Alerts in posts that failed, per Alertmanager (each attempt counts).", MetricType::Counter);
+  auto dropped = NewMetricFamily(
+      "txmon_notifications_dropped_total",
+      "Alerts given up for an Alertmanager: queue overflow or refused (4xx).", MetricType::Counter);
+  auto length =
+      NewMetricFamily("txmon_notifications_queue_length",
+                      "Alerts waiting to be sent to each Alertmanager.", MetricType::Gauge);
   auto latency =
-      family("txmon_notifications_latency_seconds",
-             "Time to post a batch successfully, per Alertmanager.", MetricType::Summary);
+      NewMetricFamily("txmon_notifications_latency_seconds",
+                      "Time to post a batch successfully, per Alertmanager.", MetricType::Summary);
   for (const AlertmanagerStats& s : stats()) {
-    auto metric = [&](double value, MetricType type) {
-      prometheus::ClientMetric m;
-      m.label.push_back({"alertmanager", s.url});
-      if (type == MetricType::Counter) m.counter.value = value;
-      if (type == MetricType::Gauge) m.gauge.value = value;
-      return m;
-    };
-    sent.metric.push_back(metric(static_cast<double>(s.sent), MetricType::Counter));
-    errors.metric.push_back(metric(static_cast<double>(s.errors), MetricType::Counter));
-    dropped.metric.push_back(metric(static_cast<double>(s.dropped), MetricType::Counter));
-    length.metric.push_back(metric(static_cast<double>(s.queue_length), MetricType::Gauge));
-    prometheus::ClientMetric summary = metric(0, MetricType::Summary);
-    summary.summary.sample_count = s.posts;
-    summary.summary.sample_sum = s.latency_seconds_sum;
-    latency.metric.push_back(std::move(summary));
+    const MetricLabelPairs labels = {{"alertmanager", s.url}};
+    AddMetricValue(sent, labels, static_cast<double>(s.sent));
+    AddMetricValue(errors, labels, static_cast<double>(s.errors));
+    AddMetricValue(dropped, labels, static_cast<double>(s.dropped));
+    AddMetricValue(length, labels, static_cast<double>(s.queue_length));
+    AddMetricSummary(latency, labels, s.posts, s.latency_seconds_sum);
   }
-  auto capacity = family("txmon_notifications_queue_capacity",
-                         "Capacity of each Alertmanager's alert queue.", MetricType::Gauge);
-  prometheus::ClientMetric cap;
-  cap.gauge.value = static_cast<double>(options_.queue_capacity);
-  capacity.metric.push_back(cap);
-  auto discovered = family("txmon_notifications_alertmanagers_discovered",
-                           "Alertmanagers alerts are sent to.", MetricType::Gauge);
-  prometheus::ClientMetric count;
-  count.gauge.value = static_cast<double>(senders_.size());
-  discovered.metric.push_back(count);
+  auto capacity =
+      NewMetricFamily("txmon_notifications_queue_capacity",
+                      "Capacity of each Alertmanager's alert queue.", MetricType::Gauge);
+  AddMetricValue(capacity, {}, static_cast<double>(options_.queue_capacity));
+  auto discovered = NewMetricFamily("txmon_notifications_alertmanagers_discovered",
+                                    "Alertmanagers alerts are sent to.", MetricType::Gauge);
+  AddMetricValue(discovered, {}, static_cast<double>(senders_.size()));
   return {sent, errors, dropped, length, latency, capacity, discovered};
 }
 

@@ -1,5 +1,6 @@
 #include "agent/rules/rule_manager.h"
 
+#include "agent/base/metric_families.h"
 #include "agent/base/wall_clock.h"
 #include "agent/promql/promql_parser.h"
 
@@ -11,23 +12,9 @@ namespace txmon {
 
 namespace {
 
-prometheus::MetricFamily Family(std::string name, std::string help, prometheus::MetricType type) {
-  prometheus::MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = type;
-  return family;
-}
-
 void AddValue(prometheus::MetricFamily* family, const std::string& group, double value) {
-  prometheus::ClientMetric metric;
-  if (!group.empty()) metric.label.push_back({"rule_group", group});
-  if (family->type == prometheus::MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family->metric.push_back(std::move(metric));
+  AddMetricValue(
+      *family, group.empty() ? MetricLabelPairs{} : MetricLabelPairs{{"rule_group", group}}, value);
 }
 
 }  // namespace
@@ -285,20 +272,21 @@ void RuleManager::EvaluateAll(int64_t time_ms) {
 
 std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
   using prometheus::MetricType;
-  auto evaluations = Family("txmon_rule_evaluations_total",
-                            "Rule group evaluations, by group (file;name).", MetricType::Counter);
-  auto failures = Family("txmon_rule_evaluation_failures_total",
-                         "Rule evaluations that failed, by group.", MetricType::Counter);
-  auto missed = Family("txmon_rule_group_iterations_missed_total",
-                       "Group evaluations skipped because the previous one ran too long.",
-                       MetricType::Counter);
-  auto duration = Family("txmon_rule_group_last_duration_seconds",
-                         "Duration of the group's last evaluation.", MetricType::Gauge);
-  auto last = Family("txmon_rule_group_last_evaluation_timestamp_seconds",
-                     "Time of the group's last evaluation.", MetricType::Gauge);
-  auto interval = Family("txmon_rule_group_interval_seconds", "The group's evaluation interval.",
-                         MetricType::Gauge);
-  auto rules = Family("txmon_rule_group_rules", "Rules in the group.", MetricType::Gauge);
+  auto evaluations =
+      NewMetricFamily("txmon_rule_evaluations_total",
+                      "Rule group evaluations, by group (file;name).", MetricType::Counter);
+  auto failures = NewMetricFamily("txmon_rule_evaluation_failures_total",
+                                  "Rule evaluations that failed, by group.", MetricType::Counter);
+  auto missed = NewMetricFamily("txmon_rule_group_iterations_missed_total",
+                                "Group evaluations skipped because the previous one ran too long.",
+                                MetricType::Counter);
+  auto duration = NewMetricFamily("txmon_rule_group_last_duration_seconds",
+                                  "Duration of the group's last evaluation.", MetricType::Gauge);
+  auto last = NewMetricFamily("txmon_rule_group_last_evaluation_timestamp_seconds",
+                              "Time of the group's last evaluation.", MetricType::Gauge);
+  auto interval = NewMetricFamily("txmon_rule_group_interval_seconds",
+                                  "The group's evaluation interval.", MetricType::Gauge);
+  auto rules = NewMetricFamily("txmon_rule_group_rules", "Rules in the group.", MetricType::Gauge);
   std::shared_ptr<const GroupList> groups = GroupSnapshot();
   for (const auto& group : *groups) {
     std::string key = group->file() + ";" + group->name();
@@ -310,21 +298,23 @@ std::vector<prometheus::MetricFamily> RuleManager::CollectMetrics() const {
     AddValue(&interval, key, static_cast<double>(group->interval_ms()) / 1000);
     AddValue(&rules, key, static_cast<double>(group->rules().size()));
   }
-  auto history_series = Family("txmon_rule_history_series",
-                               "Series kept in the rules' sample history.", MetricType::Gauge);
+  auto history_series = NewMetricFamily(
+      "txmon_rule_history_series", "Series kept in the rules' sample history.", MetricType::Gauge);
   AddValue(&history_series, "", static_cast<double>(history_.series_count()));
-  auto history_samples = Family("txmon_rule_history_samples",
-                                "Samples kept in the rules' sample history.", MetricType::Gauge);
+  auto history_samples =
+      NewMetricFamily("txmon_rule_history_samples", "Samples kept in the rules' sample history.",
+                      MetricType::Gauge);
   AddValue(&history_samples, "", static_cast<double>(history_.sample_count()));
-  auto history_bytes = Family("txmon_history_bytes",
-                              "Bytes of the samples kept in the history (what history.max_bytes "
-                              "caps).",
-                              MetricType::Gauge);
+  auto history_bytes =
+      NewMetricFamily("txmon_history_bytes",
+                      "Bytes of the samples kept in the history (what history.max_bytes "
+                      "caps).",
+                      MetricType::Gauge);
   AddValue(&history_bytes, "", static_cast<double>(history_.bytes()));
-  auto history_dropped = Family("txmon_history_samples_dropped_total",
-                                "Oldest samples dropped to keep the history within "
-                                "history.max_bytes.",
-                                MetricType::Counter);
+  auto history_dropped = NewMetricFamily("txmon_history_samples_dropped_total",
+                                         "Oldest samples dropped to keep the history within "
+                                         "history.max_bytes.",
+                                         MetricType::Counter);
   AddValue(&history_dropped, "", static_cast<double>(history_.dropped_samples()));
   return {evaluations, failures,       missed,          duration,      last,           interval,
           rules,       history_series, history_samples, history_bytes, history_dropped};

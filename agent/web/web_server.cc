@@ -30,9 +30,6 @@ constexpr char kUnmatchedHandlerLabel[] = "other";
 constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 // From half a millisecond (a /-/healthy probe) to seconds (a slow scrape).
-const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-
 struct ListenAddress {
   std::string host;  // without brackets; empty means all interfaces
   bool ipv6 = false;
@@ -325,25 +322,8 @@ HttpResponse HttpResponse::Text(int status, std::string body) {
 WebServer::WebServer(WebServerOptions options)
     : options_(std::move(options)),
       authenticator_(options_.security.users),
-      self_registry_(std::make_shared<prometheus::Registry>()),
       metrics_render_([this] { return RenderMetrics(); }),
-      connection_limiter_(options_.max_connections_per_address) {
-  requests_total_ = &prometheus::BuildCounter()
-                         .Name("txmon_http_requests_total")
-                         .Help("HTTP requests served, by handler and status code.")
-                         .Register(*self_registry_);
-  request_duration_ = &prometheus::BuildHistogram()
-                           .Name("txmon_http_request_duration_seconds")
-                           .Help("Time to serve an HTTP request, by handler.")
-                           .Register(*self_registry_);
-  connections_evicted_ =
-      &prometheus::BuildCounter()
-           .Name("txmon_http_connections_evicted_total")
-           .Help(
-               "Connections shut down because their client address held more than "
-               "the per-address limit open.")
-           .Register(*self_registry_);
-}
+      connection_limiter_(options_.max_connections_per_address) {}
 
 WebServer::~WebServer() { Stop(); }
 
@@ -527,7 +507,7 @@ std::string WebServer::RenderMetrics() const {
 }
 
 std::vector<prometheus::MetricFamily> WebServer::CollectSelfMetrics() const {
-  return self_registry_->Collect();
+  return request_stats_.Collect();
 }
 
 std::shared_ptr<const WebServer::RouteEntry> WebServer::Route(const std::string& path,
@@ -547,8 +527,7 @@ std::shared_ptr<const WebServer::RouteEntry> WebServer::Route(const std::string&
 }
 
 void WebServer::Record(const std::string& handler_label, int status, double seconds) {
-  requests_total_->Add({{"handler", handler_label}, {"code", std::to_string(status)}}).Increment();
-  request_duration_->Add({{"handler", handler_label}}, kDurationBuckets).Observe(seconds);
+  request_stats_.Record(handler_label, status, seconds);
 }
 
 int WebServer::OnRequest(mg_connection* connection, void* self) {
@@ -660,7 +639,7 @@ int WebServer::OnInitConnection(const mg_connection* connection, void** connecti
   const uint64_t id =
       server->connection_limiter_.Admit(info->remote_addr, info->remote_port, info->server_port);
   const uint64_t evicted = server->connection_limiter_.evicted() - evicted_before;
-  if (evicted > 0) server->connections_evicted_->Add({}).Increment(static_cast<double>(evicted));
+  if (evicted > 0) server->request_stats_.CountEvicted(evicted);
   *connection_data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
   return 0;
 }

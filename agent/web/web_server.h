@@ -47,14 +47,11 @@
 #include <vector>
 #include "agent/base/status.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
-#include <prometheus/registry.h>
 
 #include "agent/web/coalesced_render.h"
 #include "agent/web/connection_limiter.h"
+#include "agent/web/request_stats.h"
 #include "agent/web/web_security.h"
 
 struct mg_connection;
@@ -243,14 +240,11 @@ class WebServer {
   std::map<std::string, std::shared_ptr<const RouteEntry>> routes_;
   std::atomic<int> large_requests_in_flight_{0};
 
-  std::shared_ptr<prometheus::Registry> self_registry_;
-  prometheus::Family<prometheus::Counter>* requests_total_;
-  prometheus::Family<prometheus::Histogram>* request_duration_;
+  RequestStats request_stats_;
   // Concurrent scrapes share one rendering of /metrics.
   CoalescedRender metrics_render_;
 
   ConnectionLimiter connection_limiter_;
-  prometheus::Family<prometheus::Counter>* connections_evicted_;
 
   std::atomic<int> open_streams_{0};
   std::atomic<bool> stopping_{false};  // set when Stop begins: streams end
