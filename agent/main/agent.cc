@@ -199,7 +199,7 @@ Status Agent::CreateRemoteWriters() {
   const int64_t start_ms = WallClockMs();
   for (const RemoteWriteConfig& rw : config.remote_write) {
     RemoteWriterOptions options;
-    options.name = rw.name;
+    options.name = rw.name.empty() ? rw.url : rw.name;
     RemoteWriteEndpoint& e = options.endpoint;
     e.url = rw.url;
     e.timeout = std::chrono::milliseconds(rw.remote_timeout_ms);
