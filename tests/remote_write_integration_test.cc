@@ -180,7 +180,7 @@ TEST(RemoteWriteIntegrationTest, AThirtySecondOutageLosesNothingWithinTheQueuesC
   AgentOptions options = live->AgentOptionsFor("remote-write-outage-test");
   RemoteWriteConfig remote;
   remote.url = prometheus->url() + "/api/v1/write";
-  remote.capacity = 5000;  // a few seconds of the shop's series: a 30 s outage overflows it
+  remote.capacity = 3000;  // about 15 s of the shop's series: a 30 s outage overflows it
   remote.max_samples_per_send = 500;
   remote.max_backoff_ms = 1000;
   options.config.remote_write = {remote};
@@ -198,7 +198,7 @@ TEST(RemoteWriteIntegrationTest, AThirtySecondOutageLosesNothingWithinTheQueuesC
   const double pending_peak = before.Sum("txmon_remote_write_pending_samples");
   EXPECT_GT(before.Sum("txmon_remote_write_retried_total"), 0);
   EXPECT_GT(before.Sum("txmon_remote_write_dropped_total"), 0);
-  EXPECT_LE(pending_peak, 5000 + 500);  // the queue and one batch in flight
+  EXPECT_LE(pending_peak, 3000 + 500);  // the queue and one batch in flight
   ASSERT_TRUE(prometheus->Restart(&error)) << error;
   const double up_s = WallClockMs() / 1000.0;
 
@@ -243,7 +243,7 @@ TEST(RemoteWriteIntegrationTest, AThirtySecondOutageLosesNothingWithinTheQueuesC
   EXPECT_GE(stored, sent - 500);
   std::printf(
       "remote write outage: receiver down %.1f s; %.0f samples read, %.0f delivered (%.0f in "
-      "Prometheus), %.0f dropped past the capacity of 5000, %.0f pending at the peak\n",
+      "Prometheus), %.0f dropped past the capacity of 3000, %.0f pending at the peak\n",
       up_s - down_s, read, sent, stored, dropped, pending_peak);
 }
 
