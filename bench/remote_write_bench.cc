@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/history/sample_history.h"
+#include "agent/remote/remote_writer.h"
 #include "agent/remote/write_request.h"
 
 namespace txmon {
@@ -54,6 +56,35 @@ void BM_EncodeAndCompress(benchmark::State& state) {
       static_cast<double>(body.size()) / samples_per_request;
 }
 BENCHMARK(BM_EncodeAndCompress)->Arg(1)->Arg(5);
+
+// The reader's tick: 10,000 series with a minute of history each, one new
+// sample per series since the last read, taken into the queue (no sender
+// runs, so nothing is posted).
+void BM_ReaderTick(benchmark::State& state) {
+  std::vector<Labels> labels = ShopSeries(10'000);
+  SampleHistory history;
+  std::vector<SampleHistory::SeriesId> ids;
+  for (const Labels& l : labels) ids.push_back(history.Intern(l));
+  int64_t t = 1'764'633'600'000;
+  for (int k = 0; k < 60; ++k, t += 1000) {
+    for (size_t s = 0; s < ids.size(); ++s) history.Append(ids[s], t, s + k);
+  }
+  RemoteWriterOptions options;
+  options.endpoint.url = "http://127.0.0.1:9/api/v1/write";
+  options.capacity = 100'000'000;
+  std::unique_ptr<RemoteWriter> writer;
+  if (!RemoteWriter::Create(options, &history, &writer).ok()) return;
+  writer->ReadOnce();
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (size_t s = 0; s < ids.size(); ++s) history.Append(ids[s], t, static_cast<double>(s));
+    t += 1000;
+    state.ResumeTiming();
+    writer->ReadOnce();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ids.size()));
+}
+BENCHMARK(BM_ReaderTick)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace txmon
