@@ -17,6 +17,7 @@
 #include "agent/remote/write_request.h"
 #include "agent/web/web_server.h"
 #include "remote_write.pb.h"
+#include "tests/support/tls_files.h"
 
 namespace txmon::test {
 namespace {
@@ -40,9 +41,11 @@ std::string LabelString(const prometheus::TimeSeries& series) {
 // `statuses` (204 once they run out) and keeps what 2xx answers accepted.
 class FakeReceiver {
  public:
-  FakeReceiver() {
+  explicit FakeReceiver(WebSecurity security = {}) {
     WebServerOptions options;
     options.listen_address = "127.0.0.1:0";
+    options.security = std::move(security);
+    scheme_ = options.security.tls ? "https" : "http";
     std::string error;
     server_ = WebServer::Start(std::move(options), &error);
     EXPECT_TRUE(server_) << error;
@@ -74,7 +77,7 @@ class FakeReceiver {
     });
   }
   std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/v1/write";
+    return scheme_ + "://127.0.0.1:" + std::to_string(server_->port()) + "/api/v1/write";
   }
   void Answer(std::initializer_list<int> statuses) {
     std::lock_guard lock(mutex_);
@@ -94,6 +97,7 @@ class FakeReceiver {
   }
 
  private:
+  std::string scheme_;
   std::unique_ptr<WebServer> server_;
   mutable std::mutex mutex_;
   std::deque<int> statuses_;
@@ -279,6 +283,43 @@ TEST(RemoteWriterTest, AFullQueueDropsTheOldestAndCountsThem) {
     EXPECT_EQ(family.metric[0].label[0].value, "test");
   }
   EXPECT_TRUE(found);
+}
+
+TEST(RemoteWriterTest, WritesOverTlsWithBasicAuthAndRefusedCredentialsAreNotRetried) {
+  std::string error;
+  auto files = TlsFiles::Create(&error);
+  ASSERT_TRUE(files) << error;
+  WebSecurity security;
+  security.tls = TlsServerConfig{};
+  security.tls->cert_file = files->server_cert();
+  security.tls->key_file = files->server_key();
+  const std::string hash = TlsFiles::BcryptHash("txmon", "right", &error);
+  ASSERT_FALSE(hash.empty()) << error;
+  security.users = {{"txmon", hash}};
+  FakeReceiver receiver(security);
+  SampleHistory history;
+  Labels series{{"__name__", "x"}};
+  history.Append(series, 1000, 1);
+
+  RemoteWriterOptions options = FastOptions(receiver.url());
+  options.endpoint.tls_ca_file = files->ca_cert();
+  options.endpoint.tls_server_name = "localhost";  // the certificate names it too
+  options.endpoint.basic_auth_username = "txmon";
+  options.endpoint.basic_auth_password = "right";
+  std::unique_ptr<RemoteWriter> writer;
+  ASSERT_TRUE(RemoteWriter::Create(options, &history, &writer).ok());
+  writer->Start(Labels{{"instance", "a:1"}});
+  writer->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 1; }));
+  EXPECT_EQ(receiver.received()["__name__=x,instance=a:1,"].size(), 1u);
+
+  options.endpoint.basic_auth_password = "wrong";  // 401: refused for good
+  std::unique_ptr<RemoteWriter> refused;
+  ASSERT_TRUE(RemoteWriter::Create(options, &history, &refused).ok());
+  refused->Start(Labels{{"instance", "b:1"}});
+  refused->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return refused->stats().samples_failed == 1; }));
+  EXPECT_EQ(refused->stats().samples_retried, 0u);
 }
 
 TEST(RemoteWriterTest, NeverSendsSamplesOlderThanItsStart) {
