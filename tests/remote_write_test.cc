@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <snappy.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -50,6 +51,9 @@ class FakeReceiver {
     server_ = WebServer::Start(std::move(options), &error);
     EXPECT_TRUE(server_) << error;
     server_->Handle("/api/v1/write", [this](const HttpRequest& request) {
+      if (int delay = delay_ms_.load(); delay > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      }
       std::lock_guard lock(mutex_);
       ++posts_;
       headers_ = {{"Content-Encoding", std::string(request.Header("Content-Encoding"))},
@@ -79,6 +83,8 @@ class FakeReceiver {
   std::string url() const {
     return scheme_ + "://127.0.0.1:" + std::to_string(server_->port()) + "/api/v1/write";
   }
+  // Each answer waits this long first (a receiver that hangs).
+  void Delay(std::chrono::milliseconds delay) { delay_ms_.store(static_cast<int>(delay.count())); }
   void Answer(std::initializer_list<int> statuses) {
     std::lock_guard lock(mutex_);
     statuses_.insert(statuses_.end(), statuses);
@@ -98,6 +104,7 @@ class FakeReceiver {
 
  private:
   std::string scheme_;
+  std::atomic<int> delay_ms_{0};
   std::unique_ptr<WebServer> server_;
   mutable std::mutex mutex_;
   std::deque<int> statuses_;
@@ -320,6 +327,26 @@ TEST(RemoteWriterTest, WritesOverTlsWithBasicAuthAndRefusedCredentialsAreNotRetr
   refused->ReadOnce();
   ASSERT_TRUE(WaitUntil([&] { return refused->stats().samples_failed == 1; }));
   EXPECT_EQ(refused->stats().samples_retried, 0u);
+}
+
+TEST(RemoteWriterTest, StopAbortsARequestTheReceiverKeepsHanging) {
+  FakeReceiver receiver;
+  receiver.Delay(4s);
+  SampleHistory history;
+  history.Append(Labels{{"__name__", "x"}}, 1000, 1);
+  RemoteWriterOptions options = FastOptions(receiver.url());
+  options.endpoint.timeout = 30s;
+  std::unique_ptr<RemoteWriter> writer;
+  ASSERT_TRUE(RemoteWriter::Create(options, &history, &writer).ok());
+  writer->Start(Labels{{"instance", "a:1"}});
+  writer->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return receiver.posts() == 0 && writer->stats().pending == 1; }));
+  std::this_thread::sleep_for(300ms);  // the post is under way
+  const auto start = std::chrono::steady_clock::now();
+  writer->Stop();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 3s) << "Stop waited for the request";
+  EXPECT_EQ(writer->stats().samples_retried, 0u);  // an abort is not the receiver's failure
 }
 
 TEST(RemoteWriterTest, NeverSendsSamplesOlderThanItsStart) {

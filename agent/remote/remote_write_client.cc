@@ -17,6 +17,11 @@ size_t KeepBody(char* data, size_t size, size_t count, void* kept) {
   return size * count;
 }
 
+// libcurl calls it at least once a second while a transfer runs.
+int AbortIfCancelled(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 Status RemoteWriteClient::Create(RemoteWriteEndpoint endpoint,
@@ -81,7 +86,8 @@ RemoteWriteClient::~RemoteWriteClient() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-RemoteWriteClient::Result RemoteWriteClient::Post(const std::string& compressed_body) {
+RemoteWriteClient::Result RemoteWriteClient::Post(const std::string& compressed_body,
+                                                  const std::atomic<bool>* cancel) {
   CURL* curl = static_cast<CURL*>(curl_);
   curl_easy_reset(curl);  // keeps the connection cache
   const RemoteWriteEndpoint& e = endpoint_;
@@ -95,6 +101,11 @@ RemoteWriteClient::Result RemoteWriteClient::Post(const std::string& compressed_
   curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, KeepBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  if (cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortIfCancelled);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
+  }
   if (!e.basic_auth_username.empty()) {
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(curl, CURLOPT_USERNAME, e.basic_auth_username.c_str());

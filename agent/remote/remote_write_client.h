@@ -8,6 +8,7 @@
 // Threading: one thread at a time per client (the writer's sender owns it).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -42,7 +43,9 @@ class RemoteWriteClient {
     bool retryable = true;
     long http_status = 0;  // 0 for a transport error
   };
-  Result Post(const std::string& compressed_body);
+  // `cancel`, when set (from another thread), aborts the request in flight
+  // within about a second (a transport error) instead of at the timeout.
+  Result Post(const std::string& compressed_body, const std::atomic<bool>* cancel = nullptr);
 
   const std::string& url() const { return endpoint_.url; }
 

@@ -44,7 +44,6 @@ RemoteWriter::~RemoteWriter() { Stop(); }
 
 void RemoteWriter::Start(Labels target_labels) {
   target_labels_ = std::move(target_labels);
-  started_ = true;
   reader_ = std::thread([this] { RunReader(); });
   sender_ = std::thread([this] { RunSender(); });
 }
@@ -55,6 +54,7 @@ void RemoteWriter::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  cancel_.store(true);
   wake_.notify_all();
   if (reader_.joinable()) reader_.join();
   if (sender_.joinable()) sender_.join();
@@ -179,7 +179,7 @@ bool RemoteWriter::Deliver(std::vector<Queued>& batch) {
   std::chrono::milliseconds backoff = options_.min_backoff;
   while (true) {
     const auto start = std::chrono::steady_clock::now();
-    RemoteWriteClient::Result result = client_->Post(body);
+    RemoteWriteClient::Result result = client_->Post(body, &cancel_);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::unique_lock lock(mutex_);
@@ -197,6 +197,7 @@ bool RemoteWriter::Deliver(std::vector<Queued>& batch) {
       LogFailure(result.status, "dropped");
       return true;
     }
+    if (stopping_) return false;  // aborted by Stop: not a failure of the receiver
     stats_.samples_retried += batch.size();
     lock.unlock();
     LogFailure(result.status, "will retry");

@@ -32,6 +32,7 @@
 // any thread. The storage must outlive Stop.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -88,7 +89,8 @@ class RemoteWriter {
 
   // Starts both threads; `target_labels` go on every series that lacks them.
   void Start(Labels target_labels);
-  // Stops both threads; a batch being retried is given up (still pending).
+  // Stops both threads, aborting a request in flight; a batch not yet
+  // delivered is given up (still counted as pending).
   void Stop();
 
   // One read of the history now, as the reader does at each tick (tests).
@@ -141,7 +143,7 @@ class RemoteWriter {
   size_t in_flight_ = 0;
   RemoteWriterStats stats_;
   bool stopping_ = false;
-  bool started_ = false;
+  std::atomic<bool> cancel_{false};  // set by Stop: aborts a request in flight
   std::thread reader_, sender_;
 };
 
