@@ -13,7 +13,8 @@ packages=(
   build-essential g++ cmake pkg-config git clang-format
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev librdkafka-dev
-  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev libre2-dev
+  libmariadb-dev libyaml-cpp-dev libcivetweb-dev libcurl4-openssl-dev libsimdjson-dev zlib1g-dev libre2-dev libsnappy-dev
+  libprotobuf-dev protobuf-compiler
   rapidjson-dev
   # servers the integration tests start, and tools the scripts use
   prometheus prometheus-alertmanager mariadb-server ca-certificates procps curl iproute2 systemd clang libclang-rt-14-dev

@@ -315,5 +315,92 @@ TEST(AgentConfigTest, LiveNamesItsMetricsAndRefusesOnesThatDoNotFit) {
             std::string::npos);
 }
 
+const char* kCounter =
+    "metrics:\n  - {name: orders_total, help: Orders., type: counter, table: orders}\n";
+
+TEST(AgentConfigTest, RemoteWriteTakesPrometheusKeys) {
+  AgentConfig config;
+  const std::string yaml = std::string(kCounter) +
+                           "remote_write:\n"
+                           "  - url: https://mimir.example/api/v1/push\n"
+                           "    name: mimir\n"
+                           "    remote_timeout: 10s\n"
+                           "    headers: {X-Scope-OrgID: shop}\n"
+                           "    basic_auth: {username: txmon, password: pw}\n"
+                           "    tls_config: {insecure_skip_verify: true, server_name: mimir}\n"
+                           "    queue_config:\n"
+                           "      capacity: 20000\n"
+                           "      max_samples_per_send: 1000\n"
+                           "      batch_send_deadline: 250ms\n"
+                           "      min_backoff: 50ms\n"
+                           "      max_backoff: 10s\n"
+                           "  - url: http://vm:8428/api/v1/write\n"
+                           "    authorization: {credentials: tok}\n";
+  Status s = ParseConfig(yaml, "txmon.yml", &config);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(config.remote_write.size(), 2u);
+  const RemoteWriteConfig& m = config.remote_write[0];
+  EXPECT_EQ(m.name, "mimir");
+  EXPECT_EQ(m.remote_timeout_ms, 10'000);
+  EXPECT_EQ(m.headers[0].second, "shop");
+  EXPECT_EQ(m.basic_auth_password, "pw");
+  EXPECT_TRUE(m.tls_insecure_skip_verify);
+  EXPECT_EQ(m.capacity, 20'000u);
+  EXPECT_EQ(m.max_samples_per_send, 1000u);
+  EXPECT_EQ(m.batch_send_deadline_ms, 250);
+  EXPECT_EQ(m.min_backoff_ms, 50);
+  EXPECT_EQ(m.max_backoff_ms, 10'000);
+  const RemoteWriteConfig& vm = config.remote_write[1];
+  EXPECT_EQ(vm.name, "http://vm:8428/api/v1/write");
+  EXPECT_EQ(vm.authorization_type, "Bearer");
+  EXPECT_EQ(vm.authorization_credentials, "tok");
+  EXPECT_EQ(vm.capacity, 500'000u);  // defaults
+  EXPECT_EQ(vm.max_samples_per_send, 2'000u);
+}
+
+TEST(AgentConfigTest, RemoteWriteErrorsNameTheLine) {
+  const std::string head = std::string(kCounter) + "remote_write:\n";
+  EXPECT_EQ(ErrorOf(head + "  - url: vm:8428\n"),
+            "txmon.yml:4:10: remote_write[0].url: \"vm:8428\" is not an http:// or https:// URL");
+  EXPECT_EQ(ErrorOf(head + "  - name: x\n"), "txmon.yml:4:5: remote_write[0]: url is required");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    queue_config: {capacity: 0}\n"),
+            "txmon.yml:5:30: remote_write[0].queue_config.capacity: must be > 0");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    queue_config: {max_shards: 4}\n"),
+            "txmon.yml:5:20: remote_write[0].queue_config: unknown field \"max_shards\" (known: "
+            "batch_send_deadline, capacity, max_backoff, max_samples_per_send, min_backoff)");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    queue_config: {capacity: 10, "
+                           "max_samples_per_send: 100}\n"),
+            "txmon.yml:5:56: remote_write[0].queue_config.max_samples_per_send: must be at most "
+            "capacity");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    remote_timeout: soon\n"),
+            "txmon.yml:5:21: remote_write[0].remote_timeout: expected a duration such as 30s or "
+            "100ms");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    headers: {Content-Type: text/plain}\n"),
+            "txmon.yml:5:15: remote_write[0].headers: Content-Type is a reserved header. It must "
+            "not be changed");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    basic_auth: {username: u}\n"
+                           "    authorization: {credentials: c}\n"),
+            "txmon.yml:6:20: remote_write[0]: at most one of basic_auth and authorization must be "
+            "configured");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    authorization: {type: Basic}\n"),
+            "txmon.yml:5:27: remote_write[0].authorization.type: authorization type cannot be set "
+            "to \"basic\", use \"basic_auth\" instead");
+  EXPECT_EQ(
+      ErrorOf(head + "  - url: http://a\n    basic_auth: {username: u, password_file: /no/such}\n"),
+      "txmon.yml:5:46: remote_write[0].basic_auth.password_file: /no/such: cannot open: No such "
+      "file or directory");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n    write_relabel_configs: []\n"),
+            "txmon.yml:5:28: remote_write[0].write_relabel_configs: not supported yet: every "
+            "series is sent");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\n  - url: http://a\n"),
+            "txmon.yml:5:10: remote_write[1]: two remote_write entries are named \"http://a\" "
+            "(give each a distinct name or url)");
+  EXPECT_EQ(ErrorOf(head + "  - url: http://a\nhistory: {retention: 0s}\n"),
+            "txmon.yml:5:22: history.retention: remote_write sends the history's samples: give a "
+            "retention > 0");
+  EXPECT_EQ(ErrorOf(std::string(kCounter) + "remote_write: {url: http://a}\n"),
+            "txmon.yml:3:15: remote_write: expected a list");
+}
+
 }  // namespace
 }  // namespace txmon

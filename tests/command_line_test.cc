@@ -110,6 +110,27 @@ TEST_F(CommandLineTest, CheckConfigAcceptsTheShippedFileAndRefusesABadOne) {
       << run.out;
 }
 
+TEST_F(CommandLineTest, CheckConfigAndTheStartRefuseABadRemoteWriteAlike) {
+  std::string bad =
+      WriteFile("remote.yml",
+                "metrics:\n"
+                "  - {name: orders_total, help: Orders., type: counter, table: orders}\n"
+                "remote_write:\n"
+                "  - url: http://127.0.0.1:9/api/v1/write\n"
+                "    authorization: {credentials_file: no-such.token}\n");
+  const std::string want = bad + ":5:39: remote_write[0].authorization.credentials_file: " +
+                           (dir_ / "no-such.token").string() +
+                           ": cannot open: No such file or directory";
+  CommandResult check = Execute({"check", "config", bad});
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_NE(check.out.find(want), std::string::npos) << check.out;
+  std::string empty = WriteFile("empty.jsonl", "");
+  CommandResult start = Execute(
+      {"--config.file=" + bad, "--source.file=" + empty, "--web.listen-address=127.0.0.1:0"});
+  EXPECT_EQ(start.exit_code, 2);
+  EXPECT_NE(start.err.find(want), std::string::npos) << start.err;
+}
+
 TEST_F(CommandLineTest, ARuleFilesGlobThatMatchesNothingIsWarnedAbout) {
   std::string config = WriteFile("txmon.yml",
                                  "rule_files: [no-such-dir/*.yml]\n"

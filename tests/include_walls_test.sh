@@ -17,6 +17,7 @@ declare -A allowed=(
   [promql]="base"
   [history]="base promql store"
   [notify]="base"
+  [remote]="base promql"
   [rules]="base history notify promql store"
   [live]="base history promql rules store"
   [web]="base history live promql rules store"

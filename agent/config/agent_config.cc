@@ -705,9 +705,19 @@ bool ReadHistory(ConfigReader& r, const YAML::Node& node, HistoryConfig* history
 bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
   if (!r.ExpectMap(root, "config",
-                   {"global", "source", "metrics", "rule_files", "alerting", "live", "history"}))
+                   {"global", "source", "metrics", "rule_files", "alerting", "live", "history",
+                    "remote_write"}))
     return false;
   if (root["history"] && !ReadHistory(r, root["history"], &config->history)) return false;
+  if (root["remote_write"]) {
+    if (!ReadRemoteWrite(r, root["remote_write"], config->file, &config->remote_write)) {
+      return false;
+    }
+    if (!config->remote_write.empty() && config->history.retention_ms == 0) {
+      return r.Fail(root["history"]["retention"], "history.retention",
+                    "remote_write sends the history's samples: give a retention > 0");
+    }
+  }
   if (root["global"] && !ReadGlobal(r, root["global"], config)) return false;
   if (root["rule_files"] && !ReadRuleFiles(r, root["rule_files"], config)) return false;
   if (root["alerting"] && !ReadAlerting(r, root["alerting"], config)) return false;

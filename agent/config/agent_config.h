@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/config/remote_write_config.h"
 #include "agent/map/metric_mapping.h"
 
 namespace txmon {
@@ -85,6 +86,7 @@ struct AgentConfig {
   std::vector<MetricMapping> metrics;
   LiveConfig live;
   HistoryConfig history;
+  std::vector<RemoteWriteConfig> remote_write;
   std::string file;  // where it was read from
 };
 

@@ -58,6 +58,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->RecordReload(true);
   if (Status s = agent->CreateRules(); !s.ok()) return s;
   RestoreAlertState(agent->restored_alerts_, *agent->rules_);
+  if (Status s = agent->CreateRemoteWriters(); !s.ok()) return s;
 
   WebServerOptions web;
   web.listen_address = agent->options_.web_listen_address;
@@ -68,11 +69,15 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   ProcessMetrics* process = &agent->process_metrics_;
   RuleManager* rules = agent->rules_.get();
   Notifier* notifier = agent->notifier_.get();
-  web.collect_metrics = [store, process, rules, notifier] {
+  const auto* writers = &agent->remote_writers_;
+  web.collect_metrics = [store, process, rules, notifier, writers] {
     process->Refresh();
     std::vector<prometheus::MetricFamily> families = store->Collect();
     for (auto& family : rules->CollectMetrics()) families.push_back(std::move(family));
     for (auto& family : notifier->CollectMetrics()) families.push_back(std::move(family));
+    for (auto& family : RemoteWriter::CollectMetrics(*writers)) {
+      families.push_back(std::move(family));
+    }
     return families;
   };
   if (Status s = WebServer::Start(std::move(web), &agent->web_); !s.ok()) {
@@ -85,6 +90,7 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->web_->Handle(
       "/-/reload", OnLargeStack(ReloadHandler(agent.get(), agent->options_.web_enable_lifecycle)));
   agent->rules_->Start();
+  agent->StartRemoteWriters();
   Log(LogLevel::kInfo, "web", "serving metrics",
       {{"address", agent->web_->address()},
        {"url", std::string(agent->web_->scheme()) +
@@ -193,6 +199,68 @@ Status Agent::CreateRules() {
   return Status::Ok();
 }
 
+Status Agent::CreateRemoteWriters() {
+  const AgentConfig& config = options_.config;
+  const int64_t start_ms = WallClockMs();
+  for (const RemoteWriteConfig& rw : config.remote_write) {
+    RemoteWriterOptions options;
+    options.name = rw.name.empty() ? rw.url : rw.name;
+    RemoteWriteEndpoint& e = options.endpoint;
+    e.url = rw.url;
+    e.timeout = std::chrono::milliseconds(rw.remote_timeout_ms);
+    e.headers = rw.headers;
+    e.basic_auth_username = rw.basic_auth_username;
+    e.basic_auth_password = rw.basic_auth_password;
+    e.authorization_type = rw.authorization_type;
+    e.authorization_credentials = rw.authorization_credentials;
+    e.tls_ca_file = rw.tls_ca_file;
+    e.tls_cert_file = rw.tls_cert_file;
+    e.tls_key_file = rw.tls_key_file;
+    e.tls_server_name = rw.tls_server_name;
+    e.tls_insecure_skip_verify = rw.tls_insecure_skip_verify;
+    options.capacity = rw.capacity;
+    options.max_samples_per_send = rw.max_samples_per_send;
+    options.batch_send_deadline = std::chrono::milliseconds(rw.batch_send_deadline_ms);
+    options.min_backoff = std::chrono::milliseconds(rw.min_backoff_ms);
+    options.max_backoff = std::chrono::milliseconds(rw.max_backoff_ms);
+    options.resolution_ms = config.history.resolution_ms;
+    // The history starts empty at each start: nothing before it was read,
+    // so nothing older than what the last run sent goes out again.
+    options.min_timestamp_ms = start_ms;
+    std::unique_ptr<RemoteWriter> writer;
+    if (Status s = RemoteWriter::Create(std::move(options), &rules_->history(), &writer); !s.ok()) {
+      return Status::Error("remote_write: " + s.message());
+    }
+    remote_writers_.push_back(std::move(writer));
+  }
+  return Status::Ok();
+}
+
+void Agent::StartRemoteWriters() {
+  if (remote_writers_.empty()) return;
+  // What a scrape would add: job and instance (this host and the port
+  // served), then the external labels, so two agents never write the same
+  // series. A label the series or the external labels set wins.
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  std::vector<Label> target;
+  for (const auto& [name, value] : options_.config.external_labels) target.push_back({name, value});
+  Labels external(std::move(target));
+  LabelsBuilder builder(external);
+  if (!external.Has("job")) builder.Set("job", "txmon");
+  if (!external.Has("instance")) {
+    builder.Set("instance", std::string(host) + ":" + std::to_string(web_->port()));
+  }
+  Labels labels = builder.Build();
+  for (const auto& writer : remote_writers_) {
+    writer->Start(labels);
+    Log(LogLevel::kInfo, "remote_write", "writing every series to remote storage",
+        {{"remote_name", writer->name()},
+         {"url", writer->url()},
+         {"instance", std::string(labels.Get("instance"))}});
+  }
+}
+
 std::string Agent::ExternalUrl() const {
   if (!options_.web_external_url.empty()) return options_.web_external_url;
   char host[256] = "localhost";
@@ -224,6 +292,7 @@ void Agent::StartLiveBoard() {
 
 Agent::~Agent() {
   if (web_) web_->Stop();
+  for (const auto& writer : remote_writers_) writer->Stop();
   if (live_board_) live_board_->Stop();
   if (rules_) rules_->Stop();
   if (notifier_) notifier_->Stop();

@@ -22,6 +22,7 @@
 #include "agent/notify/notifier.h"
 #include "agent/pipeline/pipeline.h"
 #include "agent/pipeline/pipeline_metrics.h"
+#include "agent/remote/remote_writer.h"
 #include "agent/rules/rule_manager.h"
 #include "agent/source/source.h"
 #include "agent/store/metric_store.h"
@@ -88,6 +89,10 @@ class Agent {
   // The rule manager over the store and the notifier it sends alerts to.
   Status CreateRules();
   std::string ExternalUrl() const;
+  // One RemoteWriter per remote_write entry over the rules' history; they
+  // start once the web port (their `instance` label) is known.
+  Status CreateRemoteWriters();
+  void StartRemoteWriters();
   // The live screen (GET /) and the board behind it, counting from the
   // checkpoint's baseline if it is today's, else from now.
   void StartLiveBoard();
@@ -121,6 +126,8 @@ class Agent {
   // Reads the store and rules_; destroyed after the web server streaming it.
   std::unique_ptr<LiveBoard> live_board_;
   std::unique_ptr<WebServer> web_;
+  // remote_write: read rules_'s history; stopped before it goes.
+  std::vector<std::unique_ptr<RemoteWriter>> remote_writers_;
 
   // Alerts read from the checkpoint, handed to the rules once they exist.
   std::vector<AlertCheckpoint> restored_alerts_;

@@ -30,6 +30,9 @@ void WarnAboutRestartOnlyChanges(const AgentConfig& running, const AgentConfig& 
       running.external_labels != loaded.external_labels) {
     Log(LogLevel::kWarn, "config", "alerting.alertmanagers and external_labels need a restart");
   }
+  if (running.remote_write != loaded.remote_write) {
+    Log(LogLevel::kWarn, "config", "remote_write changes need a restart");
+  }
 }
 
 // Anyone who can reach POST /-/reload can ask for reloads as fast as the

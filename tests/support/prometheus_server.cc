@@ -140,8 +140,20 @@ bool PrometheusServer::StartProcess(const PrometheusOptions& options, std::strin
   process.working_directory = directory_;
   process.stdout_path = directory_ + "/prometheus.stdout";
   process.stderr_path = directory_ + "/prometheus.log";
+  process_options_ = process;
+  start_timeout_ = options.start_timeout;
   process_ = Process::Start(process, error);
   return process_ != nullptr;
+}
+
+void PrometheusServer::Stop() {
+  if (process_) process_->Stop();
+}
+
+bool PrometheusServer::Restart(std::string* error) {
+  Stop();
+  process_ = Process::Start(process_options_, error);
+  return process_ != nullptr && WaitUntilReady(start_timeout_, error);
 }
 
 bool PrometheusServer::WaitUntilReady(std::chrono::milliseconds timeout, std::string* error) {

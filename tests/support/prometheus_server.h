@@ -68,6 +68,11 @@ class PrometheusServer {
   bool WaitForScrapes(const std::string& target, int count, std::chrono::milliseconds timeout,
                       std::string* error) const;
 
+  // Stops the server (SIGTERM, as an operator would), keeping its port and
+  // TSDB; Restart starts it again on both and waits until it is ready.
+  void Stop();
+  bool Restart(std::string* error);
+
   // Prometheus's own log (its stderr).
   std::string Log() const;
 
@@ -80,6 +85,8 @@ class PrometheusServer {
   std::string directory_;
   int port_ = 0;
   std::unique_ptr<Process> process_;
+  ProcessOptions process_options_;  // how it was started, for Restart
+  std::chrono::milliseconds start_timeout_{60000};
 };
 
 }  // namespace txmon::test
