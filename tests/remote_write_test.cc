@@ -47,9 +47,8 @@ class FakeReceiver {
     options.listen_address = "127.0.0.1:0";
     options.security = std::move(security);
     scheme_ = options.security.tls ? "https" : "http";
-    std::string error;
-    server_ = WebServer::Start(std::move(options), &error);
-    EXPECT_TRUE(server_) << error;
+    Status status = WebServer::Start(std::move(options), &server_);
+    EXPECT_TRUE(status.ok()) << status.message();
     server_->Handle("/api/v1/write", [this](const HttpRequest& request) {
       if (int delay = delay_ms_.load(); delay > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(delay));
