@@ -288,7 +288,7 @@ std::vector<std::vector<LabelMatcher>> ParseMatchParams(const HttpRequest& form)
     ExprPtr expr;
     Status s = ParseExpr(text, &expr);
     const auto* selector = s.ok() ? std::get_if<VectorSelector>(&expr->node) : nullptr;
-    if (selector == nullptr || selector->offset_ms != 0) {
+    if (selector == nullptr || selector->offset_ms != 0 || selector->at.set()) {
       throw ParamError{"invalid parameter \"match[]\": " +
                        (s.ok() ? "\"" + text + "\" is not a series selector" : s.message())};
     }
@@ -508,7 +508,7 @@ HttpResponse RangeQuery(const PrometheusApi& api, const Expr& expr, int64_t star
   for (int64_t t = start; t <= end; t += step) {
     if (!budget.CheckDeadline()) return TimeoutError();
     QueryResult result;
-    Status status = engine.Eval(expr, t, snapshot, &result);
+    Status status = engine.Eval(expr, t, QueryBounds{start, end}, snapshot, &result);
     if (std::optional<HttpResponse> failure = EvalFailure(budget, status)) return *failure;
     if (result.type == ValueType::kScalar) {
       series_for(Labels()).push_back(Point{t, result.scalar});
