@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "agent/base/build_info.h"
@@ -496,10 +497,15 @@ HttpResponse WithForm(const HttpRequest& request, Serve serve) {
 HttpResponse RangeQuery(const PrometheusApi& api, const Expr& expr, int64_t start, int64_t end,
                         int64_t step, QueryBudget& budget) {
   Matrix matrix;
-  std::unordered_map<std::string, size_t> index;
+  // Keyed by views of the keys of the labels in `matrix` (they share their
+  // representation, which never moves): no key is copied per step.
+  std::unordered_map<std::string_view, size_t> index;
   auto series_for = [&](const Labels& labels) -> std::vector<Point>& {
-    auto [it, inserted] = index.try_emplace(labels.Key(), matrix.size());
-    if (inserted) matrix.push_back(SeriesPoints{labels, {}});
+    auto it = index.find(labels.Key());
+    if (it == index.end()) {
+      matrix.push_back(SeriesPoints{labels, {}});
+      it = index.emplace(matrix.back().metric.Key(), matrix.size() - 1).first;
+    }
     return matrix[it->second].points;
   };
   const PromqlEngine& engine = api.rules->engine();
