@@ -354,6 +354,29 @@ TEST(DebeziumDecoderTest, UnknownTableAndBadMessages) {
   EXPECT_EQ(TextOf(ok.rows[0].after, schema, "id"), "5");
 }
 
+// A skipped event says where the connector read it, for the log line.
+TEST(DebeziumDecoderTest, TheBinlogPositionIsKeptForLogs) {
+  DecodeSchema schema = MakeSchema({{"inventory", "orders"}}, {"id"});
+  DebeziumDecoder decoder(schema);
+  const DecodeResult unknown = decoder.Decode(Message(SampleLine(kDir, kExclude, 1)));
+  EXPECT_EQ(unknown.error, DecodeError::kUnknownTable);
+  EXPECT_EQ(unknown.binlog_file, "mysql-bin.000003");
+  EXPECT_EQ(unknown.binlog_pos, 154);
+  EXPECT_EQ(unknown.gtid, "");  // null in the sample
+  // A value that cannot be converted, before `source`: still located.
+  schema.hints.resize(1);
+  schema.hints[0].scale = 2;
+  DebeziumDecoder hinted(schema);
+  const DecodeResult bad = hinted.Decode(
+      Message(R"({"after":{"id":"not base64!"},"source":{"db":"inventory","table":"orders",)"
+              R"("gtid":"3e11fa47-71ca-11e1-9e33-c80aa9429562:7","file":"binlog.000012",)"
+              R"("pos":4711},"op":"c"})"));
+  EXPECT_EQ(bad.error, DecodeError::kBadValue);
+  EXPECT_EQ(bad.binlog_file, "binlog.000012");
+  EXPECT_EQ(bad.binlog_pos, 4711);
+  EXPECT_EQ(bad.gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:7");
+}
+
 // Every line of every sample decodes or is reported by reason: no crash,
 // and the hand-made ones (keys, Paimon's re-serialized lines) are counted.
 TEST(DebeziumDecoderTest, EverySampleIsDecodedOrCountedByReason) {

@@ -42,10 +42,15 @@ DecodeSchema ProductSchema() {
   return MakeSchema({{"test", "product"}}, {"id", "name", "description", "weight"});
 }
 
+// Line 1 as the one row of its transaction (in the file it opens one).
+std::string CommittedFirstInsert() {
+  return test::ReplaceOnce(SampleLine(kDir, kFlink, 1), R"("xoffset":0)", R"("commit":true)");
+}
+
 TEST(MaxwellDecoderTest, Insert) {
   const DecodeSchema schema = ProductSchema();
   MaxwellDecoder decoder(schema);
-  const std::string line = SampleLine(kDir, kFlink, 1);
+  const std::string line = CommittedFirstInsert();
 
   const DecodeResult result = decoder.Decode(Message(line, 3));
 
@@ -63,6 +68,106 @@ TEST(MaxwellDecoderTest, Insert) {
   EXPECT_EQ(TextOf(row.after, schema, "id"), "101");
   EXPECT_EQ(TextOf(row.after, schema, "name"), "scooter");
   EXPECT_EQ(TextOf(row.after, schema, "weight"), "3.14");
+  EXPECT_FALSE(result.transaction_open);
+}
+
+// Lines 1-9 are one transaction (xid 7125, `commit` on the ninth): its rows
+// come out together with the ninth message, each with its own position.
+TEST(MaxwellDecoderTest, RowsOfATransactionComeOutTogetherAtItsCommit) {
+  const DecodeSchema schema = ProductSchema();
+  MaxwellDecoder decoder(schema);
+  const std::vector<std::string> lines = test::ReadSampleLines(kDir, kFlink);
+  for (size_t i = 0; i < 8; ++i) {
+    const DecodeResult held = decoder.Decode(Message(lines[i], static_cast<int64_t>(i + 1)));
+    ASSERT_EQ(held.error, DecodeError::kNone) << held.detail;
+    EXPECT_EQ(held.message_type, "insert");
+    EXPECT_TRUE(held.rows.empty()) << i;
+    EXPECT_TRUE(held.transaction_open) << i;
+  }
+  const DecodeResult commit = decoder.Decode(Message(lines[8], 9));
+  ASSERT_EQ(commit.error, DecodeError::kNone) << commit.detail;
+  EXPECT_FALSE(commit.transaction_open);
+  ASSERT_EQ(commit.rows.size(), 9u);
+  for (size_t i = 0; i < 9; ++i) {
+    const RowChange& row = commit.rows[i];
+    EXPECT_EQ(TextOf(row.after, schema, "id"), std::to_string(101 + i));
+    EXPECT_EQ(row.position.offset, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(row.database, "test");
+    EXPECT_EQ(row.table, "product");
+    EXPECT_EQ(row.op, RowOp::kInsert);
+    EXPECT_EQ(row.commit_time_ms, 1596684883000);
+  }
+  EXPECT_EQ(TextOf(commit.rows[0].after, schema, "description"), "Small 2-wheel scooter");
+  EXPECT_EQ(TextOf(commit.rows[8].after, schema, "name"), "spare tire");
+
+  // A one-row transaction goes straight through; an update keeps its images.
+  const DecodeResult single = decoder.Decode(Message(lines[9], 10));
+  ASSERT_EQ(single.rows.size(), 1u);
+  EXPECT_FALSE(single.transaction_open);
+  decoder.Decode(Message(lines[16], 17));  // xid 7291, row 1 of 2 (updates)
+  const DecodeResult two = decoder.Decode(Message(lines[17], 18));
+  ASSERT_EQ(two.rows.size(), 2u);
+  EXPECT_EQ(two.rows[0].op, RowOp::kUpdate);
+  EXPECT_EQ(TextOf(two.rows[0].before, schema, "weight"), "3.14");
+  EXPECT_EQ(TextOf(two.rows[0].after, schema, "weight"), "5.17");
+  EXPECT_EQ(two.rows[0].changed_slots, test::SlotBit(schema, "weight"));
+  EXPECT_EQ(TextOf(two.rows[1].before, schema, "weight"), "8.1");
+}
+
+// A transaction whose commit row never came (a filtered or lost message) is
+// released by the next row of another transaction, or without xid.
+TEST(MaxwellDecoderTest, ATransactionWithoutItsCommitIsReleasedByTheNext) {
+  const DecodeSchema schema = ProductSchema();
+  MaxwellDecoder decoder(schema);
+  const std::vector<std::string> lines = test::ReadSampleLines(kDir, kFlink);
+  EXPECT_TRUE(decoder.Decode(Message(lines[16])).transaction_open);  // xid 7291, no commit
+  // Line 19 opens xid 7322: 7291's row goes on, 7322's is held.
+  const DecodeResult next = decoder.Decode(Message(lines[18]));
+  ASSERT_EQ(next.rows.size(), 1u);
+  EXPECT_EQ(TextOf(next.rows[0].after, schema, "id"), "101");
+  EXPECT_TRUE(next.transaction_open);
+  // A DDL changes nothing; a bad message neither.
+  const DecodeResult ddl =
+      decoder.Decode(Message(R"({"database":"test","table":"product","type":"table-alter"})"));
+  EXPECT_TRUE(ddl.rows.empty());
+  EXPECT_TRUE(ddl.transaction_open);
+  EXPECT_TRUE(decoder.Decode(Message("{")).transaction_open);
+  // A row without xid (a bootstrap) releases it, with itself.
+  const std::string no_xid = test::ReplaceOnce(lines[19], R"("xid":7322,"commit":true,)", "");
+  const DecodeResult released = decoder.Decode(Message(no_xid));
+  ASSERT_EQ(released.rows.size(), 2u);
+  EXPECT_EQ(TextOf(released.rows[0].before, schema, "id"), "102");
+  EXPECT_EQ(TextOf(released.rows[1].before, schema, "id"), "103");
+  EXPECT_FALSE(released.transaction_open);
+}
+
+// Transactions often end on a row of a table no mapping declares: its
+// commit still releases the held rows (with the unknown_table error).
+TEST(MaxwellDecoderTest, ACommitOnAnUnmappedTableReleasesTheTransaction) {
+  const DecodeSchema schema = ProductSchema();
+  MaxwellDecoder decoder(schema);
+  const DecodeResult first = decoder.Decode(Message(SampleLine(kDir, kFlink, 1)));
+  EXPECT_TRUE(first.transaction_open);
+  const DecodeResult commit = decoder.Decode(
+      Message(R"({"database":"test","table":"audit","type":"insert","ts":1596684883,)"
+              R"("xid":7125,"commit":true,"data":{"id":1}})"));
+  EXPECT_EQ(commit.error, DecodeError::kUnknownTable);
+  ASSERT_EQ(commit.rows.size(), 1u);
+  EXPECT_EQ(TextOf(commit.rows[0].after, schema, "id"), "101");
+  EXPECT_FALSE(commit.transaction_open);
+}
+
+TEST(MaxwellDecoderTest, TheBinlogPositionIsKeptForLogs) {
+  const DecodeSchema schema = MakeSchema({{"test", "other"}}, {"id"});
+  MaxwellDecoder decoder(schema);
+  const DecodeResult result = decoder.Decode(Message(SampleLine(kDir, kRepo, 16)));
+  EXPECT_EQ(result.error, DecodeError::kUnknownTable);
+  EXPECT_EQ(result.binlog_file, "master.000006");
+  EXPECT_EQ(result.binlog_pos, 800911);
+  const std::string with_gtid =
+      test::ReplaceOnce(SampleLine(kDir, kRepo, 16), R"("server_id")",
+                        R"("gtid":"3e11fa47-71ca-11e1-9e33-c80aa9429562:23","server_id")");
+  EXPECT_EQ(decoder.Decode(Message(with_gtid)).gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:23");
 }
 
 TEST(MaxwellDecoderTest, UpdateOverlaysOldOnData) {
@@ -219,20 +324,22 @@ TEST(CdcFormatsTest, TheThreeFormatsGiveTheSameInserts) {
   const std::vector<std::string> dbz =
       test::ReadSampleLines("debezium", "debezium-flink-testdata-schema-include.jsonl");
   const std::vector<std::string> mxw = test::ReadSampleLines("maxwell", kFlink);
+  // Maxwell's nine rows are one transaction: they come out with the ninth.
+  DecodeResult m;
+  for (size_t i = 0; i < 9; ++i) m = maxwell.Decode(Message(mxw[i]));
+  ASSERT_EQ(m.error, DecodeError::kNone) << m.detail;
+  ASSERT_EQ(m.rows.size(), 9u);
   for (size_t i = 0; i < 9; ++i) {
     const DecodeResult d = debezium.Decode(Message(dbz[i]));
-    const DecodeResult m = maxwell.Decode(Message(mxw[i]));
     ASSERT_EQ(d.error, DecodeError::kNone) << d.detail;
-    ASSERT_EQ(m.error, DecodeError::kNone) << m.detail;
     ASSERT_EQ(d.rows.size(), 1u);
-    ASSERT_EQ(m.rows.size(), 1u);
     for (std::string_view column : {"id", "name", "description"}) {
       const std::string expected = TextOf(c.rows[i].after, schema, column);
       EXPECT_EQ(TextOf(d.rows[0].after, schema, column), expected) << i << " " << column;
-      EXPECT_EQ(TextOf(m.rows[0].after, schema, column), expected) << i << " " << column;
+      EXPECT_EQ(TextOf(m.rows[i].after, schema, column), expected) << i << " " << column;
     }
     EXPECT_EQ(d.rows[0].op, RowOp::kInsert);
-    EXPECT_EQ(m.rows[0].op, RowOp::kInsert);
+    EXPECT_EQ(m.rows[i].op, RowOp::kInsert);
   }
 }
 
@@ -272,7 +379,7 @@ TEST(CdcFormatsTest, AutoDelegatesAndNamesTheFormat) {
       MakeSchema({{"test", "product"}, {"inventory", "products"}}, {"id", "name"});
   std::unique_ptr<Decoder> decoder;
   ASSERT_TRUE(CreateDecoder("auto", schema, &decoder).ok());
-  const std::string mx = SampleLine("maxwell", kFlink, 1);
+  const std::string mx = CommittedFirstInsert();
   const std::string dz = SampleLine("debezium", "debezium-flink-testdata-schema-exclude.jsonl", 1);
   const DecodeResult m = decoder->Decode(Message(mx));
   EXPECT_EQ(m.format, "maxwell");

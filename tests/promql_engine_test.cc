@@ -128,3 +128,41 @@ INSTANTIATE_TEST_SUITE_P(Scripts, PromqlScriptTest, ::testing::ValuesIn(PromqlSc
 
 }  // namespace
 }  // namespace txmon::test
+
+namespace txmon {
+namespace {
+
+// `@ start()` and `@ end()` are the range query's ends at every step; a
+// plain selector moves with the step.
+TEST(PromqlEngineAtTest, StartAndEndAreTheRangeEnds) {
+  SampleHistory history;
+  const Labels labels{{"__name__", "m"}};
+  for (int64_t t = 0; t <= 100'000; t += 10'000) history.Append(labels, t, t / 1000.0);
+  PromqlEngine engine;
+  const QueryBounds bounds{20'000, 80'000};
+  struct Case {
+    std::string expr;
+    int64_t at_ms;
+    double want;
+  };
+  const Case cases[] = {
+      {"m @ start()", 50'000, 20},
+      {"m @ end()", 50'000, 80},
+      {"m @ end() offset 30s", 20'000, 50},
+      {"m", 50'000, 50},
+      {"sum_over_time(m[20s] @ start())", 80'000, 10 + 20},
+      {"max_over_time(m[30s:10s] @ end())", 20'000, 80},
+      {"m - m @ start()", 60'000, 40},
+  };
+  for (const Case& c : cases) {
+    ExprPtr expr;
+    ASSERT_TRUE(ParseExpr(c.expr, &expr).ok()) << c.expr;
+    QueryResult result;
+    ASSERT_TRUE(engine.Eval(*expr, c.at_ms, bounds, history, &result).ok()) << c.expr;
+    ASSERT_EQ(result.vector.size(), 1u) << c.expr;
+    EXPECT_DOUBLE_EQ(result.vector[0].value, c.want) << c.expr;
+  }
+}
+
+}  // namespace
+}  // namespace txmon

@@ -47,6 +47,11 @@ TEST(PromqlParserTest, PrintsAcceptedExpressionsCanonically) {
       {"clamp_min(x, 0) and vector(1)", "clamp_min(x, 0) and vector(1)"},
       {"time() - scalar(x)", "time() - scalar(x)"},
       {"job:rate5m:sum", "job:rate5m:sum"},
+      {"foo @ 1700000000", "foo @ 1700000000.000"},
+      {"foo offset 5m @ 1.5", "foo @ 1.500 offset 5m"},
+      {"rate(foo[5m] @ end())", "rate(foo[5m] @ end())"},
+      {"foo @ start() offset -1m", "foo @ start() offset -1m"},
+      {"max_over_time(rate(x[1m])[5m:1s] @ -10)", "max_over_time(rate(x[1m])[5m:1s] @ -10.000)"},
       {"foo{on=\"x\", by=\"y\"}", "foo{on=\"x\", by=\"y\"}"},
   };
   for (const auto& [input, canonical] : cases) {
@@ -82,7 +87,6 @@ TEST(PromqlParserTest, RefusesWhatIsOutsideTheSubsetByName) {
       {"stddev(x)", "1:1: aggregation \"stddev\" is not supported"},
       {"rate(x[5m:])", "1:7: a subquery needs its step: [5m:1s]"},
       {"x[1m][5m:1m]", "1:6: subquery is only allowed on instant vector, got range vector"},
-      {"x @ 100", "1:3: the @ modifier is not supported"},
       {"a atan2 b", "1:3: operator \"atan2\" is not supported"},
       {"nosuchfunction(x)", "1:1: unknown function with name \"nosuchfunction\""},
   };
@@ -108,6 +112,13 @@ TEST(PromqlParserTest, AppliesPrometheusTypeChecks) {
       {"foo{__name__=\"bar\"}", "metric name must not be set twice"},
       {"sum(x)[5m]", "ranges only allowed for vector selectors"},
       {"sum(x) offset 5m", "offset modifier must be preceded by an instant vector selector"},
+      {"sum(x) @ 100", "@ modifier must be preceded by an instant vector selector"},
+      {"(x) @ end()", "@ modifier must be preceded by an instant vector selector"},
+      {"x @ 1 @ 2", "@ <timestamp> may not be set multiple times"},
+      {"x @ start() @ end()", "@ <timestamp> may not be set multiple times"},
+      {"x @ 1 [5m]", "no @ modifiers allowed before range"},
+      {"x @ foo()", "unexpected"},
+      {"x @ Inf", "timestamp out of bounds for @ modifier"},
       {"x{a=~\"(\"}", "invalid regular expression"},
       {"x[5]", "not a valid duration string: \"5\""},
       {"x[5m", "unexpected end of input"},

@@ -78,7 +78,7 @@ bool SetLogFormat(std::string_view format) {
 }
 
 void Log(LogLevel level, std::string_view component, std::string_view message,
-         std::initializer_list<LogField> fields) {
+         std::span<const LogField> fields) {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
   const std::string ts = Timestamp();
   std::string line;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,7 +25,11 @@ bool SetLogLevel(std::string_view level);
 bool SetLogFormat(std::string_view format);
 
 void Log(LogLevel level, std::string_view component, std::string_view message,
-         std::initializer_list<LogField> fields = {});
+         std::span<const LogField> fields);
+inline void Log(LogLevel level, std::string_view component, std::string_view message,
+                std::initializer_list<LogField> fields = {}) {
+  Log(level, component, message, std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 // Lets at most `per_second` lines through each second and counts the rest, so
 // a flood of bad messages cannot flood the log. Thread-safe.

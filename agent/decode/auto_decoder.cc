@@ -128,12 +128,22 @@ AutoDecoder::~AutoDecoder() = default;
 
 DecodeResult AutoDecoder::Decode(const SourceMessage& message) {
   switch (SniffWireFormat(message.payload)) {
-    case WireFormat::kCanal:
-      return canal_->Decode(message);
-    case WireFormat::kDebezium:
-      return debezium_->Decode(message);
-    case WireFormat::kMaxwell:
-      return maxwell_->Decode(message);
+    // A Maxwell transaction held open stays so across other formats' messages.
+    case WireFormat::kCanal: {
+      DecodeResult result = canal_->Decode(message);
+      result.transaction_open = maxwell_transaction_open_;
+      return result;
+    }
+    case WireFormat::kDebezium: {
+      DecodeResult result = debezium_->Decode(message);
+      result.transaction_open = maxwell_transaction_open_;
+      return result;
+    }
+    case WireFormat::kMaxwell: {
+      DecodeResult result = maxwell_->Decode(message);
+      maxwell_transaction_open_ = result.transaction_open;
+      return result;
+    }
     case WireFormat::kUnknown:
       break;
   }
@@ -147,6 +157,7 @@ DecodeResult AutoDecoder::Decode(const SourceMessage& message) {
     result.detail = "format not recognised (neither Canal, Debezium nor Maxwell)";
   }
   result.format = {};
+  result.transaction_open = maxwell_transaction_open_;
   return result;
 }
 

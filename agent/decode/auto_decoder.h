@@ -42,6 +42,7 @@ class AutoDecoder : public Decoder {
   std::unique_ptr<Decoder> canal_;
   std::unique_ptr<Decoder> debezium_;
   std::unique_ptr<Decoder> maxwell_;
+  bool maxwell_transaction_open_ = false;  // the last Maxwell result's
 };
 
 }  // namespace txmon

@@ -100,8 +100,9 @@ enum EventField : int {
 };
 constexpr std::string_view kEventFieldNames[] = {
     "schema", "payload", "before", "after", "source", "op", "status", "ddl", "tableChanges"};
-enum SourceField : int { kDb, kTable, kTsMs, kTsUs, kTsSec };
-constexpr std::string_view kSourceFieldNames[] = {"db", "table", "ts_ms", "ts_us", "ts_sec"};
+enum SourceField : int { kDb, kTable, kTsMs, kTsUs, kTsSec, kFile, kPos, kGtid };
+constexpr std::string_view kSourceFieldNames[] = {"db",     "table", "ts_ms", "ts_us",
+                                                  "ts_sec", "file",  "pos",   "gtid"};
 
 struct EventFields {
   bool payload_field = false;  // the envelope's `payload` key was there
@@ -118,6 +119,12 @@ struct EventFields {
   int64_t ts_ms = 0;
   int64_t ts_us = -1;
   int64_t ts_sec = -1;
+  // Where the connector read the change: for logs only.
+  bool has_file = false;
+  std::string_view file;
+  int64_t pos = -1;
+  bool has_gtid = false;
+  std::string_view gtid;
 
   int64_t CommitTimeMs() const {
     if (ts_us >= 0) return ts_us / 1000;
@@ -158,6 +165,9 @@ class EventReader {
     EventFields fields;
     Problem problem = Read(message.payload, &fields);
     if (!problem) problem = BuildRows(fields, message.position, &result.message_type);
+    result.binlog_file = fields.file;
+    result.binlog_pos = fields.pos;
+    result.gtid = fields.gtid;
     if (problem) {
       result.error = problem.error;
       result.detail = problem.detail;
@@ -174,6 +184,7 @@ class EventReader {
     rows_.clear();
     arena_.Reset();
     active_encodings_ = &hint_encodings_;
+    deferred_ = kNoProblem;
     if (IsTombstoneText(payload)) {
       fields->payload_field = fields->payload_null = true;
       return kNoProblem;
@@ -182,7 +193,8 @@ class EventReader {
     ondemand::object event;
     if (Problem problem = OpenObject(parser_, payload, &document, &event)) return problem;
     if (Problem problem = ReadEvent(event, /*top_level=*/true, fields)) return problem;
-    return PaddedParser::CheckFullyRead(document);
+    if (Problem problem = PaddedParser::CheckFullyRead(document)) return problem;
+    return deferred_;
   }
 
   Problem ReadEvent(ondemand::object& event, bool top_level, EventFields* fields) {
@@ -332,6 +344,16 @@ class EventReader {
       case kTsSec:
         return ReadInt64Field(value, "field \"source.ts_sec\" is not a 64-bit integer",
                               &fields->ts_sec);
+      case kFile:
+        return ReadStringField(value, /*null_allowed=*/true,
+                               "field \"source.file\" is not a string", &fields->has_file,
+                               &fields->file);
+      case kPos:
+        return ReadInt64Field(value, "field \"source.pos\" is not a 64-bit integer", &fields->pos);
+      case kGtid:
+        return ReadStringField(value, /*null_allowed=*/true,
+                               "field \"source.gtid\" is not a string", &fields->has_gtid,
+                               &fields->gtid);
     }
     return kNoProblem;
   }
@@ -357,7 +379,9 @@ class EventReader {
         return problem;
       }
       if (Problem problem = Convert((*active_encodings_)[slot], kind, &values[slot])) {
-        return problem;
+        // The walk can go on: reading `source` on tells where the bad value is.
+        if (!deferred_) deferred_ = problem;
+        continue;
       }
       present |= uint64_t{1} << slot;
     }
@@ -519,6 +543,7 @@ class EventReader {
   ImageTable before_;
   ImageTable after_;
   std::vector<RowChange> rows_;
+  Problem deferred_;         // the first value that could not be converted
   binlog::TextArena arena_;  // converted values
   binlog::TimestampZone zone_;
   std::vector<ColumnEncoding> hint_encodings_;

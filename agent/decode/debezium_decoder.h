@@ -20,6 +20,9 @@
 //   `source.ts_us` / 1000 when present (Debezium 2.x), else `source.ts_ms`
 //   (legacy `ts_sec` × 1000); 0 (unknown) for snapshot rows of old versions.
 //   Rows of a table that no mapping declares: kUnknownTable, as in Canal.
+//   `source.file`/`pos`/`gtid` go to the result (for the log line of a
+//   skipped message); a value that cannot be converted does not stop the
+//   walk, so they are known for it too.
 // - Values become MySQL text as Canal writes it. With the envelope, each
 //   mapped column's Connect schema picks the conversion: Decimal bytes
 //   (precise mode: base64 two's complement, scale from `parameters`) to

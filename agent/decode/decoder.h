@@ -33,7 +33,9 @@ struct DecodeResult {
   // The message's type as the format names it ("INSERT", "ALTER", ...);
   // a view into the decoder's buffers, empty if unreadable.
   std::string_view message_type;
-  // Row changes; empty for DDL and other non-row messages.
+  // Row changes; empty for DDL and other non-row messages. Rows of an open
+  // transaction that this message ends come with it even when the message
+  // itself is an error (e.g. the commit row of a table no mapping declares).
   std::span<const RowChange> rows;
   DecodeError error = DecodeError::kNone;
   // For errors: what was wrong, e.g. "field \"data\" is not an array".
@@ -42,6 +44,19 @@ struct DecodeResult {
   // "maxwell", "binlog"): the label of txmon_decoded_messages_total. Static
   // text; set on success, and on errors once the format is known.
   std::string_view format;
+  // True while the decoder holds rows of a transaction that has not
+  // committed yet (Maxwell's `xid` without `commit`): this message's rows,
+  // if any, are among them and come out in the result of the message that
+  // ends the transaction. Until then the message must not count as applied
+  // (no checkpoint or acknowledgement past it).
+  bool transaction_open = false;
+  // Where the CDC tool read the change in the MySQL binlog, as far as the
+  // message says and was read before any error (Debezium `source.file`,
+  // `pos`, `gtid`; Maxwell `position`, `gtid`): logged with a skipped
+  // message so that it can be found upstream. Views like the rest.
+  std::string_view binlog_file;
+  int64_t binlog_pos = -1;  // -1: not known
+  std::string_view gtid;
 };
 
 // How a column's value is encoded when the message itself does not say:

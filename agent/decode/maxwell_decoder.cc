@@ -2,12 +2,15 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/decode/json_walk.h"
+#include "agent/decode/transaction_rows.h"
 
 namespace txmon {
 namespace {
@@ -27,11 +30,28 @@ std::optional<RowType> RowTypeOf(std::string_view type) {
   return std::nullopt;
 }
 
-// The fields the decoder reads, by RawKeyMatcher id; the others (xid,
-// xoffset, commit, position, primary_key, ...) are skipped.
-enum MessageField : int { kData, kOld, kType, kTable, kDatabase, kTs, kEncrypted };
-constexpr std::string_view kMessageFieldNames[] = {"data",     "old", "type",     "table",
-                                                   "database", "ts",  "encrypted"};
+// The fields the decoder reads, by RawKeyMatcher id; the others (xoffset,
+// primary_key, server_id, ...) are skipped.
+enum MessageField : int {
+  kData,
+  kOld,
+  kType,
+  kTable,
+  kDatabase,
+  kTs,
+  kEncrypted,
+  kXid,
+  kCommit,
+  kPosition,
+  kGtid
+};
+constexpr std::string_view kMessageFieldNames[] = {"data",     "old",      "type",      "table",
+                                                   "database", "ts",       "encrypted", "xid",
+                                                   "commit",   "position", "gtid"};
+
+// A transaction longer than this is handed on in parts of this many rows:
+// the memory a never-committed transaction can hold stays bounded.
+constexpr size_t kMaxHeldRows = 10'000;
 
 struct MessageFields {
   bool has_type = false;
@@ -43,7 +63,27 @@ struct MessageFields {
   std::string_view table;
   int64_t ts = 0;
   bool encrypted = false;
+  bool has_xid = false;
+  uint64_t xid = 0;
+  bool commit = false;
+  bool has_position = false;
+  std::string_view position;  // "mysql-bin.000003:2213"
+  bool has_gtid = false;
+  std::string_view gtid;
 };
+
+// Splits Maxwell's "file:offset" binlog position into the result's fields.
+void SetBinlogPosition(const MessageFields& fields, DecodeResult* result) {
+  if (fields.has_gtid) result->gtid = fields.gtid;
+  if (!fields.has_position) return;
+  const size_t colon = fields.position.rfind(':');
+  result->binlog_file = fields.position.substr(0, colon);
+  if (colon == std::string_view::npos) return;
+  const std::string_view offset = fields.position.substr(colon + 1);
+  int64_t pos = -1;
+  const auto [end, error] = std::from_chars(offset.data(), offset.data() + offset.size(), pos);
+  if (error == std::errc() && end == offset.data() + offset.size()) result->binlog_pos = pos;
+}
 
 class MessageReader {
  public:
@@ -57,16 +97,19 @@ class MessageReader {
   DecodeResult Decode(const SourceMessage& message) {
     DecodeResult result;
     result.format = "maxwell";
+    ClearReleased();
     MessageFields fields;
     Problem problem = Read(message.payload, &fields);
     if (!problem) problem = BuildRow(fields, message.position);
     result.message_type = fields.encrypted && !fields.has_type ? "encrypted" : fields.type;
+    SetBinlogPosition(fields, &result);
     if (problem) {
       result.error = problem.error;
       result.detail = problem.detail;
-      return result;
     }
-    result.rows = rows_;
+    // An error result may still carry the rows its message released.
+    result.rows = GroupByTransaction(fields, problem || rows_.empty() ? nullptr : &rows_.front());
+    result.transaction_open = TransactionOpen();
     return result;
   }
 
@@ -118,6 +161,38 @@ class MessageReader {
       case kEncrypted:
         fields->encrypted = true;
         return SkipValue(value);
+      case kXid:
+        return ReadXid(value, fields);
+      case kCommit:
+        return ReadCommit(value, fields);
+      case kPosition:
+        return ReadStringField(value, /*null_allowed=*/true, "field \"position\" is not a string",
+                               &fields->has_position, &fields->position);
+      case kGtid:
+        return ReadStringField(value, /*null_allowed=*/true, "field \"gtid\" is not a string",
+                               &fields->has_gtid, &fields->gtid);
+    }
+    return kNoProblem;
+  }
+
+  static Problem ReadXid(ondemand::value& value, MessageFields* fields) {
+    JsonType type;
+    if (auto code = value.type().get(type)) return InvalidJson(code);
+    if (type == JsonType::null) return CheckNull(value);
+    if (type != JsonType::number) return {DecodeError::kWrongType, "field \"xid\" is not a number"};
+    if (auto code = value.get_uint64().get(fields->xid)) {
+      return JsonProblem(code, "field \"xid\" is not an unsigned 64-bit integer");
+    }
+    fields->has_xid = true;
+    return kNoProblem;
+  }
+
+  static Problem ReadCommit(ondemand::value& value, MessageFields* fields) {
+    JsonType type;
+    if (auto code = value.type().get(type)) return InvalidJson(code);
+    if (type == JsonType::null) return CheckNull(value);
+    if (auto code = value.get_bool().get(fields->commit)) {
+      return JsonProblem(code, "field \"commit\" is not a boolean");
     }
     return kNoProblem;
   }
@@ -196,6 +271,55 @@ class MessageReader {
     return kNoProblem;
   }
 
+  // Holds the rows of a transaction until the message that carries
+  // `commit` (Maxwell writes it only on the last row of each xid), then
+  // hands them all on. `row` is null for a message that gives no row (DDL,
+  // a table no mapping declares, an error): its xid and commit still count,
+  // since a transaction often ends on a row of a table nobody maps. A row
+  // without xid (bootstrap) or a message of another xid ends a held
+  // transaction whose commit never came: what was held goes on, so nothing
+  // is lost, only applied in two parts.
+  std::span<const RowChange> GroupByTransaction(const MessageFields& fields, const RowChange* row) {
+    if (row == nullptr && !fields.has_xid) return {};
+    const bool ends = fields.commit || !fields.has_xid;
+    if (held_.empty()) {
+      if (row == nullptr) return {};
+      if (ends) return rows_;  // a one-row transaction: no copy
+      held_xid_ = fields.xid;
+      held_.Add(*row);
+      return {};
+    }
+    if (fields.has_xid && fields.xid != held_xid_) {
+      // The held transaction never committed: it goes on now.
+      if (row != nullptr && ends) {
+        held_.Add(*row);
+      } else if (row != nullptr) {
+        next_.Add(*row);  // opens the next transaction
+        held_xid_ = fields.xid;
+      }
+      return Release();
+    }
+    if (row != nullptr) held_.Add(*row);
+    if (ends || held_.size() >= kMaxHeldRows) return Release();
+    return {};
+  }
+
+  // Hands the held rows on; they are cleared at the next Decode.
+  std::span<const RowChange> Release() {
+    released_ = true;
+    return held_.Rows();
+  }
+
+  // At the start of each Decode: drops what the previous one handed on.
+  void ClearReleased() {
+    if (!released_) return;
+    released_ = false;
+    held_.Clear();
+    if (!next_.empty()) std::swap(held_, next_);  // rare: a commit was missing
+  }
+
+  bool TransactionOpen() const { return !next_.empty() || (!held_.empty() && !released_); }
+
   // The before image: the columns named in `old` keep their old values, the
   // others take the value from `data`.
   std::span<const ColumnValue> OverlayOld() {
@@ -216,6 +340,13 @@ class MessageReader {
   ImageTable data_;
   ImageTable old_;
   std::vector<RowChange> rows_;
+  // The open transaction's rows so far; once released_, the rows the last
+  // Decode handed on (valid until the next one). next_: the first row of a
+  // transaction that began while a commit-less one was being released.
+  TransactionRows held_;
+  uint64_t held_xid_ = 0;
+  bool released_ = false;
+  TransactionRows next_;
 };
 
 }  // namespace

@@ -13,8 +13,14 @@
 // - Encrypted payloads (`encrypt=data` or `all`: an `encrypted` field) are
 //   kUnsupportedEvent: txmon has no key and cannot read them.
 // - database/table from `database`/`table`; commit_time_ms = `ts` × 1000
-//   (Maxwell writes row events' `ts` in seconds). `xid`/`commit` are not
-//   used: each message's row is applied as it comes, as for Canal.
+//   (Maxwell writes row events' `ts` in seconds).
+// - Transactions: rows of one `xid` are held (copied, the result says
+//   transaction_open) until the row with `commit: true` — Maxwell marks the
+//   last row of each transaction so — and that message's result carries
+//   them all, as one Canal message or one binlog transaction does. A row
+//   without `xid` (bootstrap) or with another xid releases a transaction
+//   whose commit never came, with it; more than 10,000 held rows are
+//   released in parts. `position`/`gtid` go to the result for logs.
 // - Values are typed JSON, kept as their exact text: numbers from the raw
 //   JSON (DECIMAL keeps its scale, `730.00`; BIGINT UNSIGNED its digits),
 //   never through a double; strings as they are (DATETIME/TIMESTAMP are

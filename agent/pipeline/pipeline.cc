@@ -1,5 +1,6 @@
 #include "agent/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <string>
 
 #include "agent/base/wall_clock.h"
@@ -22,7 +23,10 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   batch.reserve(options_.max_batch);
   auto next_refresh = std::chrono::steady_clock::now();
   while (!stop.load(std::memory_order_relaxed)) {
-    if (config_pending_.load(std::memory_order_acquire)) SwitchToPendingConfig();
+    // A decoder holding an open transaction is not swapped: its rows would go.
+    if (held_positions_.empty() && config_pending_.load(std::memory_order_acquire)) {
+      SwitchToPendingConfig();
+    }
     if (std::chrono::steady_clock::now() >= next_refresh) {
       RefreshSourceMetrics();
       next_refresh = std::chrono::steady_clock::now() + options_.refresh_interval;
@@ -34,8 +38,12 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
       if (source_.Finished()) break;
       continue;
     }
-    ProcessBatch(batch);
-    source_.Acknowledge(batch);
+    const size_t applied = ProcessBatch(batch);
+    if (applied == batch.size()) {
+      source_.Acknowledge(batch);
+    } else if (applied > 0) {
+      source_.Acknowledge(std::vector<SourceMessage>(batch.begin(), batch.begin() + applied));
+    }
     MaybeCheckpoint(/*force=*/false);
   }
   RefreshSourceMetrics();
@@ -104,45 +112,60 @@ Status Pipeline::WriteCheckpoint() {
   return Status::Ok();
 }
 
-void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
+size_t Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
   source_.TakeLostMessages([&](std::string_view topic, int32_t partition, int64_t lost) {
     metrics_.CountLostMessages(topic, partition, lost);
   });
   const int64_t now_ms = options_.now_ms();
   for (const SourceMessage& message : batch) {
-    processor_.Process(message, now_ms);
+    if (processor_.Process(message, now_ms)) {
+      held_positions_.push_back(message.position);
+      continue;
+    }
+    for (const SourcePosition& held : held_positions_) positions_.Record(held);
+    held_positions_.clear();
     positions_.Record(message.position);
   }
   messages_processed_ += batch.size();
+  // The held messages are the last ones, some maybe from earlier batches.
+  return batch.size() - std::min(held_positions_.size(), batch.size());
 }
 
-void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
+bool MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
   DecodeResult result = decoder_->Decode(message);
   if (result.error != DecodeError::kNone) {
     ReportDecodeError(message, result);
-    return;
+  } else {
+    metrics_.CountMessage(result.message_type);
+    metrics_.CountFormat(result.format);
   }
-  metrics_.CountMessage(result.message_type);
-  metrics_.CountFormat(result.format);
   for (const RowChange& row : result.rows) {
     mapper_->Apply(row);
     metrics_.CountRow(row, now_ms);
   }
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
+  return result.transaction_open;
 }
 
 void MessageProcessor::ReportDecodeError(const SourceMessage& message, const DecodeResult& result) {
   metrics_.CountDecodeError(result.error);
   uint64_t suppressed = 0;
   if (!error_log_limit_.Allow(&suppressed)) return;
-  Log(LogLevel::kWarn, "decode", "skipped a message that cannot be decoded",
-      {{"reason", std::string(DecodeErrorReason(result.error))},
-       {"detail", std::string(result.detail)},
-       {"topic", std::string(message.position.topic)},
-       {"partition", std::to_string(message.position.partition)},
-       {"offset", std::to_string(message.position.offset)},
-       {"bytes", std::to_string(message.payload.size())},
-       {"suppressed_since_last", std::to_string(suppressed)}});
+  std::vector<LogField> fields = {{"reason", std::string(DecodeErrorReason(result.error))},
+                                  {"detail", std::string(result.detail)},
+                                  {"topic", std::string(message.position.topic)},
+                                  {"partition", std::to_string(message.position.partition)},
+                                  {"offset", std::to_string(message.position.offset)},
+                                  {"bytes", std::to_string(message.payload.size())}};
+  // Where the CDC tool read it in the MySQL binlog, when the message said.
+  if (!result.format.empty()) fields.emplace_back("format", std::string(result.format));
+  if (!result.binlog_file.empty()) {
+    fields.emplace_back("binlog_file", std::string(result.binlog_file));
+  }
+  if (result.binlog_pos >= 0) fields.emplace_back("binlog_pos", std::to_string(result.binlog_pos));
+  if (!result.gtid.empty()) fields.emplace_back("gtid", std::string(result.gtid));
+  fields.emplace_back("suppressed_since_last", std::to_string(suppressed));
+  Log(LogLevel::kWarn, "decode", "skipped a message that cannot be decoded", fields);
 }
 
 void Pipeline::RefreshSourceMetrics() {

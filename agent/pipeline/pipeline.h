@@ -69,8 +69,10 @@ class MessageProcessor {
   MessageProcessor(Decoder& decoder, RowMapper& mapper, PipelineMetrics& metrics)
       : decoder_(&decoder), mapper_(&mapper), metrics_(metrics) {}
 
-  // `now_ms` is the wall clock for event lag, read once per batch.
-  void Process(const SourceMessage& message, int64_t now_ms);
+  // `now_ms` is the wall clock for event lag, read once per batch. Returns
+  // true while the decoder holds an open transaction (this message's rows
+  // are applied only with the message that commits it).
+  bool Process(const SourceMessage& message, int64_t now_ms);
 
   // Switches to another decoder and mapper (a config reload), between
   // messages. Both must outlive their use.
@@ -97,7 +99,11 @@ class Pipeline {
   Status Run(const std::atomic<bool>& stop);
 
   // Decodes, maps and stores every message of `batch` (no acknowledgement).
-  void ProcessBatch(const std::vector<SourceMessage>& batch);
+  // Returns how many of its first messages are applied: the rest belong to
+  // a transaction still open (Maxwell's xid without its commit yet), whose
+  // positions are recorded — and may be acknowledged — only once it commits,
+  // so a checkpoint never lands inside a transaction.
+  size_t ProcessBatch(const std::vector<SourceMessage>& batch);
 
   uint64_t messages_processed() const { return messages_processed_; }
   AppliedPositions& positions() { return positions_; }
@@ -124,6 +130,8 @@ class Pipeline {
   PipelineOptions options_;
   uint64_t messages_processed_ = 0;
   AppliedPositions positions_;
+  // Positions of the messages of the open transaction, in order.
+  std::vector<SourcePosition> held_positions_;
   std::chrono::steady_clock::time_point next_checkpoint_{};
   uint64_t checkpointed_messages_ = 0;
 

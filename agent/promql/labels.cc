@@ -4,31 +4,51 @@
 
 namespace txmon {
 
+const std::vector<Label>& Labels::EmptyItems() {
+  static const std::vector<Label> empty;
+  return empty;
+}
+
+std::shared_ptr<const Labels::Rep> Labels::MakeRep(std::vector<Label> labels) {
+  if (labels.empty()) return nullptr;
+  auto rep = std::make_shared<Rep>();
+  rep->labels = std::move(labels);
+  return rep;
+}
+
 Labels::Labels(std::vector<Label> labels) {
   std::stable_sort(labels.begin(), labels.end(),
                    [](const Label& a, const Label& b) { return a.name < b.name; });
-  labels_.reserve(labels.size());
+  std::vector<Label> unique;
+  unique.reserve(labels.size());
   for (Label& label : labels) {
-    if (!labels_.empty() && labels_.back().name == label.name) labels_.pop_back();
-    labels_.push_back(std::move(label));
+    if (!unique.empty() && unique.back().name == label.name) unique.pop_back();
+    unique.push_back(std::move(label));
   }
-  std::erase_if(labels_, [](const Label& label) { return label.value.empty(); });
+  std::erase_if(unique, [](const Label& label) { return label.value.empty(); });
+  rep_ = MakeRep(std::move(unique));
 }
 
 std::string_view Labels::Get(std::string_view name) const {
-  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
+  const std::vector<Label>& labels = items();
+  auto it = std::lower_bound(labels.begin(), labels.end(), name,
                              [](const Label& label, std::string_view n) { return label.name < n; });
-  if (it == labels_.end() || it->name != name) return {};
+  if (it == labels.end() || it->name != name) return {};
   return it->value;
 }
 
 Labels Labels::WithoutMetricName() const {
   if (!Has(kMetricNameLabel)) return *this;
+  std::call_once(rep_->without_name_once, [&] {
+    std::vector<Label> rest;
+    rest.reserve(rep_->labels.size() - 1);
+    for (const Label& label : rep_->labels) {
+      if (label.name != kMetricNameLabel) rest.push_back(label);
+    }
+    rep_->without_name = MakeRep(std::move(rest));
+  });
   Labels out;
-  out.labels_.reserve(labels_.size() - 1);
-  for (const Label& label : labels_) {
-    if (label.name != kMetricNameLabel) out.labels_.push_back(label);
-  }
+  out.rep_ = rep_->without_name;
   return out;
 }
 
@@ -50,10 +70,11 @@ std::string EscapeLabelValue(std::string_view value) {
 }
 
 std::string Labels::ToString() const {
+  const std::vector<Label>& labels = items();
   std::string out = "{";
-  for (size_t i = 0; i < labels_.size(); ++i) {
+  for (size_t i = 0; i < labels.size(); ++i) {
     if (i > 0) out += ", ";
-    out += labels_[i].name + "=\"" + EscapeLabelValue(labels_[i].value) + "\"";
+    out += labels[i].name + "=\"" + EscapeLabelValue(labels[i].value) + "\"";
   }
   return out + "}";
 }
@@ -61,7 +82,7 @@ std::string Labels::ToString() const {
 std::string Labels::ToMetricString() const {
   std::string out(metric_name());
   std::string inner;
-  for (const Label& label : labels_) {
+  for (const Label& label : items()) {
     if (label.name == kMetricNameLabel) continue;
     if (!inner.empty()) inner += ", ";
     inner += label.name + "=\"" + EscapeLabelValue(label.value) + "\"";
@@ -70,15 +91,19 @@ std::string Labels::ToMetricString() const {
   return out + "{" + inner + "}";
 }
 
-std::string Labels::Key() const {
-  std::string key;
-  for (const Label& label : labels_) {
-    key += label.name;
-    key += '\xff';
-    key += label.value;
-    key += '\xff';
-  }
-  return key;
+const std::string& Labels::Key() const {
+  static const std::string empty;
+  if (!rep_) return empty;
+  std::call_once(rep_->key_once, [&] {
+    std::string& key = rep_->key;
+    for (const Label& label : rep_->labels) {
+      key += label.name;
+      key += '\xff';
+      key += label.value;
+      key += '\xff';
+    }
+  });
+  return rep_->key;
 }
 
 LabelsBuilder& LabelsBuilder::Set(std::string_view name, std::string_view value) {

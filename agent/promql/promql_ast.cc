@@ -1,5 +1,7 @@
 #include "agent/promql/promql_ast.h"
 
+#include <cstdio>
+
 #include <algorithm>
 
 #include "agent/promql/float_format.h"
@@ -32,6 +34,24 @@ std::string SelectorString(const VectorSelector& selector) {
   return out;
 }
 
+// " @ 1700000000.000", " @ start()", " @ end()", as Prometheus prints it.
+std::string AtString(const AtModifier& at) {
+  switch (at.kind) {
+    case AtModifier::Kind::kNone:
+      return "";
+    case AtModifier::Kind::kStart:
+      return " @ start()";
+    case AtModifier::Kind::kEnd:
+      return " @ end()";
+    case AtModifier::Kind::kTimestamp: {
+      char text[48];
+      std::snprintf(text, sizeof text, " @ %.3f", static_cast<double>(at.timestamp_ms) / 1000);
+      return text;
+    }
+  }
+  return "";
+}
+
 std::string OffsetString(int64_t offset_ms) {
   return offset_ms == 0 ? "" : " offset " + FormatDuration(offset_ms);
 }
@@ -57,15 +77,15 @@ struct Printer {
   std::string operator()(const NumberLiteral& n) const { return FormatFloatShortest(n.value); }
   std::string operator()(const StringLiteral& s) const { return Quote(s.value); }
   std::string operator()(const VectorSelector& s) const {
-    return SelectorString(s) + OffsetString(s.offset_ms);
+    return SelectorString(s) + AtString(s.at) + OffsetString(s.offset_ms);
   }
   std::string operator()(const MatrixSelector& m) const {
     return SelectorString(m.selector) + "[" + FormatDuration(m.range_ms) + "]" +
-           OffsetString(m.selector.offset_ms);
+           AtString(m.selector.at) + OffsetString(m.selector.offset_ms);
   }
   std::string operator()(const Subquery& q) const {
     return q.expr->String() + "[" + FormatDuration(q.range_ms) + ":" + FormatDuration(q.step_ms) +
-           "]" + OffsetString(q.offset_ms);
+           "]" + AtString(q.at) + OffsetString(q.offset_ms);
   }
   std::string operator()(const Call& call) const {
     std::string args;

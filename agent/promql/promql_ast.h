@@ -88,10 +88,22 @@ struct StringLiteral {
   std::string value;
 };
 
+// The @ modifier: a selector or subquery read at a fixed time instead of
+// the evaluation time (`@ 1700000000`), or at the start or end of the range
+// query (`@ start()`, `@ end()`; an instant query's time for both). The
+// offset then counts back from that time, as in Prometheus.
+struct AtModifier {
+  enum class Kind : uint8_t { kNone, kTimestamp, kStart, kEnd };
+  Kind kind = Kind::kNone;
+  int64_t timestamp_ms = 0;  // kTimestamp
+  bool set() const { return kind != Kind::kNone; }
+};
+
 struct VectorSelector {
   std::string metric_name;             // "" when only matchers select
   std::vector<LabelMatcher> matchers;  // includes __name__="metric_name" when named
   int64_t offset_ms = 0;
+  AtModifier at;
 };
 
 struct MatrixSelector {
@@ -106,6 +118,7 @@ struct Subquery {
   int64_t range_ms = 0;
   int64_t step_ms = 0;
   int64_t offset_ms = 0;
+  AtModifier at;
 };
 
 struct Call {
@@ -168,7 +181,9 @@ inline constexpr int64_t kSubqueryLookbackMs = 5 * 60 * 1000;
 // Calls `visit` for every selector in the tree (matrix selectors once, with
 // their range; instant selectors with range 0; a selector inside a subquery
 // with the span it is read over: its range or kSubqueryLookbackMs, plus the
-// subquery's range and offset).
+// subquery's range and offset). The span is counted back from the
+// evaluation time, which a selector with `@` (or inside a subquery with
+// one) does not read at: callers that plan reads check AtModifier::set.
 void VisitSelectors(const Expr& expr,
                     const std::function<void(const VectorSelector&, int64_t range_ms)>& visit);
 

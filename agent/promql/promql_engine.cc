@@ -139,8 +139,9 @@ Labels ResultMetric(const Labels& lhs, const Labels& rhs, BinaryOp op,
 
 class Evaluator {
  public:
-  Evaluator(const SeriesStorage& storage, int64_t time_ms, const EngineOptions& options)
-      : storage_(storage), time_ms_(time_ms), options_(options) {}
+  Evaluator(const SeriesStorage& storage, int64_t time_ms, const QueryBounds& bounds,
+            const EngineOptions& options)
+      : storage_(storage), time_ms_(time_ms), bounds_(bounds), options_(options) {}
 
   Value Eval(const Expr& expr) {
     return std::visit([&](const auto& node) { return EvalNode(node); }, expr.node);
@@ -154,9 +155,26 @@ class Evaluator {
   Value EvalNode(const StringLiteral& s) { return s.value; }
   Value EvalNode(const Paren& p) { return Eval(*p.expr); }
 
+  // The time a selector or subquery reads at: its @ time or the evaluation
+  // time, less its offset.
+  int64_t Reference(const AtModifier& at, int64_t offset_ms) const {
+    switch (at.kind) {
+      case AtModifier::Kind::kNone:
+        return time_ms_ - offset_ms;
+      case AtModifier::Kind::kTimestamp:
+        return at.timestamp_ms - offset_ms;
+      case AtModifier::Kind::kStart:
+        return bounds_.start_ms - offset_ms;
+      case AtModifier::Kind::kEnd:
+        return bounds_.end_ms - offset_ms;
+    }
+    return time_ms_ - offset_ms;
+  }
+  int64_t Reference(const VectorSelector& s) const { return Reference(s.at, s.offset_ms); }
+
   Value EvalNode(const VectorSelector& selector) {
     Vector out;
-    int64_t ref = time_ms_ - selector.offset_ms;
+    int64_t ref = Reference(selector);
     storage_.Select(selector.matchers, ref - options_.lookback_ms, ref,
                     [&](const Labels& labels, std::span<const Point> points) {
                       double value = points.back().value;
@@ -167,7 +185,7 @@ class Evaluator {
 
   Value EvalNode(const MatrixSelector& matrix) {
     Matrix out;
-    int64_t ref = time_ms_ - matrix.selector.offset_ms;
+    int64_t ref = Reference(matrix.selector);
     std::vector<Point> scratch;
     storage_.Select(matrix.selector.matchers, ref - matrix.range_ms, ref,
                     [&](const Labels& labels, std::span<const Point> points) {
@@ -183,7 +201,7 @@ class Evaluator {
   // The inner expression at each multiple of the step in [ref - range, ref]
   // (ref = time - offset), as Prometheus aligns subquery steps.
   Matrix EvalSubquery(const Subquery& subquery) {
-    const int64_t ref = time_ms_ - subquery.offset_ms;
+    const int64_t ref = Reference(subquery.at, subquery.offset_ms);
     const int64_t step = subquery.step_ms;
     const int64_t from = ref - subquery.range_ms;
     int64_t t = step * (from / step);
@@ -191,7 +209,7 @@ class Evaluator {
     Matrix out;
     std::unordered_map<std::string, size_t> index;
     for (; t <= ref; t += step) {
-      Evaluator inner(storage_, t, options_);
+      Evaluator inner(storage_, t, bounds_, options_);
       Vector vector = std::get<Vector>(inner.Eval(*subquery.expr));
       for (Sample& sample : vector) {
         auto [it, inserted] = index.try_emplace(sample.metric.Key(), out.size());
@@ -233,6 +251,7 @@ class Evaluator {
 
   const SeriesStorage& storage_;
   const int64_t time_ms_;
+  const QueryBounds bounds_;
   const EngineOptions& options_;
 };
 
@@ -298,7 +317,7 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
   if (subquery_arg != nullptr) return RangeOverSubquery(call, *subquery_arg, argument);
   if (matrix_arg == nullptr) throw EvalError{"range function without a range selector"};
   const MatrixSelector& matrix = *matrix_arg;
-  int64_t range_end = time_ms_ - matrix.selector.offset_ms;
+  int64_t range_end = Reference(matrix.selector);
   int64_t range_start = range_end - matrix.range_ms;
   const FunctionDef& function = *call.function;
   const bool keeps_name = function.keeps_metric_name;
@@ -323,7 +342,7 @@ Value Evaluator::EvalRangeFunction(const Call& call) {
 // over a range selector, the window being the subquery's range.
 Value Evaluator::RangeOverSubquery(const Call& call, const Subquery& subquery, double argument) {
   const FunctionDef& function = *call.function;
-  const int64_t range_end = time_ms_ - subquery.offset_ms;
+  const int64_t range_end = Reference(subquery.at, subquery.offset_ms);
   const int64_t range_start = range_end - subquery.range_ms;
   Vector out;
   for (SeriesPoints& series : EvalSubquery(subquery)) {
@@ -390,7 +409,7 @@ Value Evaluator::EvalAbsent(const Call& call) {
 Value Evaluator::EvalTimestamp(const Call& call) {
   Vector out;
   if (const auto* selector = std::get_if<VectorSelector>(&call.args[0]->node)) {
-    int64_t ref = time_ms_ - selector->offset_ms;
+    int64_t ref = Reference(*selector);
     storage_.Select(selector->matchers, ref - options_.lookback_ms, ref,
                     [&](const Labels& labels, std::span<const Point> points) {
                       const Point& last = points.back();
@@ -552,6 +571,22 @@ Labels GroupLabels(const Aggregate& aggregate, const Labels& metric) {
   return builder.Build();
 }
 
+// Labels::Key() of GroupLabels(aggregate, metric), written into `key`
+// without building the labels: an aggregation over thousands of series
+// (at every step of a range query) allocates only per group.
+void GroupKey(const Aggregate& aggregate, const Labels& metric, std::string* key) {
+  key->clear();
+  for (const Label& label : metric) {
+    const bool named = std::find(aggregate.grouping.begin(), aggregate.grouping.end(),
+                                 label.name) != aggregate.grouping.end();
+    if (aggregate.without ? (named || label.name == kMetricNameLabel) : !named) continue;
+    key->append(label.name);
+    key->push_back('\xff');
+    key->append(label.value);
+    key->push_back('\xff');
+  }
+}
+
 Value Evaluator::EvalNode(const Aggregate& aggregate) {
   Vector input = EvalVector(*aggregate.expr);
   if (aggregate.op == AggregateOp::kTopk || aggregate.op == AggregateOp::kBottomk) {
@@ -565,11 +600,13 @@ Value Evaluator::EvalNode(const Aggregate& aggregate) {
   };
   std::unordered_map<std::string, size_t> index;
   std::vector<Group> groups;
+  std::string key;
   for (const Sample& sample : input) {
-    Labels metric = GroupLabels(aggregate, sample.metric);
-    auto [it, inserted] = index.try_emplace(metric.Key(), groups.size());
-    if (inserted) {
-      groups.push_back(Group{std::move(metric), sample.value, sample.value, 1});
+    GroupKey(aggregate, sample.metric, &key);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      index.emplace(key, groups.size());
+      groups.push_back(Group{GroupLabels(aggregate, sample.metric), sample.value, sample.value, 1});
       continue;
     }
     Group& group = groups[it->second];
@@ -775,8 +812,13 @@ Vector Evaluator::SetBinop(const Binary& binary, const Vector& lhs, const Vector
 
 Status PromqlEngine::Eval(const Expr& expr, int64_t time_ms, const SeriesStorage& storage,
                           QueryResult* out) const {
+  return Eval(expr, time_ms, QueryBounds{time_ms, time_ms}, storage, out);
+}
+
+Status PromqlEngine::Eval(const Expr& expr, int64_t time_ms, const QueryBounds& bounds,
+                          const SeriesStorage& storage, QueryResult* out) const {
   try {
-    Evaluator evaluator(storage, time_ms, options_);
+    Evaluator evaluator(storage, time_ms, bounds, options_);
     Value value = evaluator.Eval(expr);
     *out = QueryResult();
     if (double* scalar = std::get_if<double>(&value)) {

@@ -43,6 +43,13 @@ struct QueryResult {
   std::string string;  // kString
 };
 
+// The range of a range query, which `@ start()` and `@ end()` name; an
+// instant query's is its one time.
+struct QueryBounds {
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+};
+
 struct EngineOptions {
   int64_t lookback_ms = 5 * 60 * 1000;  // Prometheus's --query.lookback-delta
 };
@@ -58,6 +65,10 @@ class PromqlEngine {
   // metrics with the same labelset").
   Status Eval(const Expr& expr, int64_t time_ms, const SeriesStorage& storage,
               QueryResult* out) const;
+  // One step of a range query over `bounds`: as above, with `@ start()` and
+  // `@ end()` at the range's ends (the one-time form uses `time_ms` for both).
+  Status Eval(const Expr& expr, int64_t time_ms, const QueryBounds& bounds,
+              const SeriesStorage& storage, QueryResult* out) const;
 
   // As Eval, for rules: a scalar result becomes a one-element vector
   // without labels; a matrix or string result is an error.

@@ -66,19 +66,6 @@ std::optional<double> InstantRate(std::span<const Point> points) {
   return result / (static_cast<double>(interval) / 1000);
 }
 
-double AvgOverTime(std::span<const Point> points) {
-  double mean = 0, count = 0;
-  for (const Point& p : points) {
-    count++;
-    if (std::isinf(mean)) {
-      if (std::isinf(p.value) && (mean > 0) == (p.value > 0)) continue;
-      if (!std::isinf(p.value) && !std::isnan(p.value)) continue;
-    }
-    mean += p.value / count - mean / count;
-  }
-  return mean;
-}
-
 // Go's kahanSumInc (Neumaier's variant), as Prometheus sums regressions.
 void KahanAdd(double inc, double* sum, double* c) {
   double t = *sum + inc;
@@ -90,6 +77,22 @@ void KahanAdd(double inc, double* sum, double* c) {
     *c += (inc - t) + *sum;
   }
   *sum = t;
+}
+
+// Prometheus 2.42's avg_over_time: an incremental mean summed with Kahan
+// compensation (a real Prometheus gives these bits; the plain incremental
+// mean differs in the last place).
+double AvgOverTime(std::span<const Point> points) {
+  double mean = 0, count = 0, c = 0;
+  for (const Point& p : points) {
+    count++;
+    if (std::isinf(mean)) {
+      if (std::isinf(p.value) && (mean > 0) == (p.value > 0)) continue;
+      if (!std::isinf(p.value) && !std::isnan(p.value)) continue;
+    }
+    KahanAdd(p.value / count - mean / count, &mean, &c);
+  }
+  return std::isinf(mean) ? mean : mean + c;
 }
 
 struct Regression {
@@ -156,17 +159,25 @@ std::optional<double> PredictLinear(std::span<const Point> points, int64_t, int6
   Regression r = LinearRegression(points, end);
   return r.slope * horizon_seconds + r.intercept;
 }
-// Welford's running variance, as Prometheus 2.x's stddev_over_time.
-std::optional<double> StddevOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
-                                     double) {
-  double aux = 0, count = 0, mean = 0;
+// Welford's running variance with Kahan-compensated sums, as Prometheus
+// 2.42's stdvar_over_time / stddev_over_time.
+double VarianceOverTime(std::span<const Point> points) {
+  double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
   for (const Point& p : points) {
     count++;
-    double delta = p.value - mean;
-    mean += delta / count;
-    aux += delta * (p.value - mean);
+    const double delta = p.value - (mean + c_mean);
+    KahanAdd(delta / count, &mean, &c_mean);
+    KahanAdd(delta * (p.value - (mean + c_mean)), &aux, &c_aux);
   }
-  return std::sqrt(aux / count);
+  return (aux + c_aux) / count;
+}
+std::optional<double> StddevOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                     double) {
+  return std::sqrt(VarianceOverTime(points));
+}
+std::optional<double> StdvarOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
+                                     double) {
+  return VarianceOverTime(points);
 }
 std::optional<double> QuantileOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
                                        double q) {
@@ -212,9 +223,9 @@ std::optional<double> AvgOverTimeOf(std::span<const Point> points, int64_t, int6
 }
 std::optional<double> SumOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
                                   double) {
-  double sum = 0;
-  for (const Point& p : points) sum += p.value;
-  return sum;
+  double sum = 0, c = 0;  // Kahan-compensated, as Prometheus 2.42
+  for (const Point& p : points) KahanAdd(p.value, &sum, &c);
+  return std::isinf(sum) ? sum : sum + c;
 }
 std::optional<double> MaxOverTime(std::span<const Point> points, int64_t, int64_t, int64_t,
                                   double) {
@@ -298,6 +309,7 @@ const std::vector<FunctionDef>& PromqlFunctions() {
       Range("count_over_time", &CountOverTime),
       Range("last_over_time", &LastOverTime, /*keeps_metric_name=*/true),
       Range("stddev_over_time", &StddevOverTime),
+      Range("stdvar_over_time", &StdvarOverTime),
       RangeWith("quantile_over_time", {kScalar, kMatrix}, &QuantileOverTime),
       Range("deriv", &Deriv),
       RangeWith("predict_linear", {kMatrix, kScalar}, &PredictLinear),
@@ -376,7 +388,6 @@ bool IsUnsupportedPrometheusFunction(std::string_view name) {
                                                         "sin",
                                                         "sinh",
                                                         "sqrt",
-                                                        "stdvar_over_time",
                                                         "tan",
                                                         "tanh",
                                                         "year"};

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -574,7 +576,7 @@ class Parser {
       } else if (PeekKeyword("offset")) {
         expr = ParseOffset(std::move(expr));
       } else if (Peek().kind == Tok::kAt) {
-        throw ParseError{Peek().offset, "the @ modifier is not supported"};
+        expr = ParseAt(std::move(expr));
       } else {
         return expr;
       }
@@ -596,6 +598,7 @@ class Parser {
     if (selector->offset_ms != 0) {
       throw ParseError{offset, "no offset modifiers allowed before range"};
     }
+    if (selector->at.set()) throw ParseError{offset, "no @ modifiers allowed before range"};
     if (range <= 0) throw ParseError{offset, "range must be positive"};
     return MakeExpr(MatrixSelector{std::move(*selector), range});
   }
@@ -652,6 +655,44 @@ class Parser {
     }
     if (selector->offset_ms != 0) throw ParseError{offset, "offset may not be set multiple times"};
     selector->offset_ms = ms;
+    return expr;
+  }
+
+  // "@ <unix seconds>", "@ start()" or "@ end()", after a selector, a range
+  // selector or a subquery (Prometheus' setTimestamp/setAtModifierPreprocessor).
+  ExprPtr ParseAt(ExprPtr expr) {
+    const size_t offset = Take().offset;
+    AtModifier* at = nullptr;
+    if (auto* selector = std::get_if<VectorSelector>(&expr->node)) at = &selector->at;
+    if (auto* matrix = std::get_if<MatrixSelector>(&expr->node)) at = &matrix->selector.at;
+    if (auto* subquery = std::get_if<Subquery>(&expr->node)) at = &subquery->at;
+    if (at == nullptr) {
+      throw ParseError{offset,
+                       "@ modifier must be preceded by an instant vector selector or range vector "
+                       "selector or a subquery"};
+    }
+    if (at->set()) throw ParseError{offset, "@ <timestamp> may not be set multiple times"};
+    if (Peek().kind == Tok::kIdentifier && (Peek().text == "start" || Peek().text == "end")) {
+      at->kind = Take().text == "start" ? AtModifier::Kind::kStart : AtModifier::Kind::kEnd;
+      Expect(Tok::kLeftParen, "in @ modifier, expected \"(\"");
+      Expect(Tok::kRightParen, "in @ modifier, expected \")\"");
+      return expr;
+    }
+    bool negative = false;
+    if (Peek().kind == Tok::kAdd || Peek().kind == Tok::kSub) negative = Take().kind == Tok::kSub;
+    if (Peek().kind != Tok::kNumber) Unexpected("in @ modifier, expected timestamp");
+    const Token token = Take();
+    std::optional<double> seconds = ParseFloat(token.text);
+    if (!seconds) throw ParseError{token.offset, "bad number \"" + token.text + "\""};
+    const double value = negative ? -*seconds : *seconds;
+    // Prometheus' bounds: the milliseconds must fit an int64.
+    if (!std::isfinite(value) || value >= 9.223372036854775e15 || value <= -9.223372036854775e15) {
+      char text[64];
+      std::snprintf(text, sizeof text, "timestamp out of bounds for @ modifier: %f", value);
+      throw ParseError{offset, text};
+    }
+    at->kind = AtModifier::Kind::kTimestamp;
+    at->timestamp_ms = static_cast<int64_t>(std::llround(value * 1000));
     return expr;
   }
 

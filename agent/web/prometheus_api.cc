@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "agent/base/build_info.h"
@@ -306,7 +307,7 @@ std::vector<std::vector<LabelMatcher>> ParseMatchParams(const HttpRequest& form)
     ExprPtr expr;
     Status s = ParseExpr(text, &expr);
     const auto* selector = s.ok() ? std::get_if<VectorSelector>(&expr->node) : nullptr;
-    if (selector == nullptr || selector->offset_ms != 0) {
+    if (selector == nullptr || selector->offset_ms != 0 || selector->at.set()) {
       throw ParamError{"invalid parameter \"match[]\": " +
                        (s.ok() ? "\"" + text + "\" is not a series selector" : s.message())};
     }
@@ -514,10 +515,15 @@ HttpResponse WithForm(const HttpRequest& request, Serve serve) {
 HttpResponse RangeQuery(const PrometheusApi& api, const Expr& expr, int64_t start, int64_t end,
                         int64_t step, QueryBudget& budget) {
   Matrix matrix;
-  std::unordered_map<std::string, size_t> index;
+  // Keyed by views of the keys of the labels in `matrix` (they share their
+  // representation, which never moves): no key is copied per step.
+  std::unordered_map<std::string_view, size_t> index;
   auto series_for = [&](const Labels& labels) -> std::vector<Point>& {
-    auto [it, inserted] = index.try_emplace(labels.Key(), matrix.size());
-    if (inserted) matrix.push_back(SeriesPoints{labels, {}});
+    auto it = index.find(labels.Key());
+    if (it == index.end()) {
+      matrix.push_back(SeriesPoints{labels, {}});
+      it = index.emplace(matrix.back().metric.Key(), matrix.size() - 1).first;
+    }
     return matrix[it->second].points;
   };
   const PromqlEngine& engine = api.rules->engine();
@@ -526,7 +532,7 @@ HttpResponse RangeQuery(const PrometheusApi& api, const Expr& expr, int64_t star
   for (int64_t t = start; t <= end; t += step) {
     if (!budget.CheckDeadline()) return TimeoutError();
     QueryResult result;
-    Status status = engine.Eval(expr, t, snapshot, &result);
+    Status status = engine.Eval(expr, t, QueryBounds{start, end}, snapshot, &result);
     if (std::optional<HttpResponse> failure = EvalFailure(budget, status)) return *failure;
     if (result.type == ValueType::kScalar) {
       series_for(Labels()).push_back(Point{t, result.scalar});

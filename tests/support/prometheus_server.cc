@@ -134,7 +134,8 @@ bool PrometheusServer::StartProcess(const PrometheusOptions& options, std::strin
   ProcessOptions process;
   process.binary = options.binary;
   process.args = {"--config.file=" + directory_ + "/prometheus.yml",
-                  "--storage.tsdb.path=" + directory_ + "/data",
+                  "--storage.tsdb.path=" +
+                      (options.tsdb_path.empty() ? directory_ + "/data" : options.tsdb_path),
                   "--web.listen-address=127.0.0.1:" + std::to_string(port_)};
   process.args.insert(process.args.end(), options.extra_args.begin(), options.extra_args.end());
   process.working_directory = directory_;

@@ -29,6 +29,9 @@ struct PrometheusOptions {
   // Appended to the generated YAML at top level (rule_files:, alerting:, ...).
   std::string extra_config;
   std::vector<std::string> extra_args;
+  // The TSDB folder (e.g. one promtool backfilled); empty: a fresh one in
+  // the server's directory. It is not removed with the server.
+  std::string tsdb_path;
   std::chrono::milliseconds start_timeout{60000};
 };
 
