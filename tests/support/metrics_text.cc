@@ -1,5 +1,6 @@
 #include "tests/support/metrics_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -163,6 +164,29 @@ MetricsText MetricsText::Fetch(const std::string& url) {
     return MetricsText();
   }
   return Parse(response.body);
+}
+
+MetricsText MetricsText::SumOf(const std::vector<MetricsText>& parts,
+                               const std::vector<std::string>& min_of) {
+  MetricsText sum;
+  std::map<std::string, size_t> at;  // series key -> index in samples_
+  for (const MetricsText& part : parts) {
+    for (const Sample& sample : part.samples_) {
+      const std::string key = SeriesKey(sample.name, sample.labels);
+      auto [found, added] = at.emplace(key, sum.samples_.size());
+      if (added) {
+        sum.samples_.push_back(sample);
+        continue;
+      }
+      double& value = sum.samples_[found->second].value;
+      const bool min = std::find(min_of.begin(), min_of.end(), sample.name) != min_of.end();
+      value = min ? std::min(value, sample.value) : value + sample.value;
+    }
+  }
+  for (const Sample& sample : sum.samples_) {
+    sum.series_[SeriesKey(sample.name, sample.labels)] = sample.value;
+  }
+  return sum;
 }
 
 std::optional<double> MetricsText::Find(std::string_view name, const Labels& labels) const {
