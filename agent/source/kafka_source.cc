@@ -167,6 +167,10 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
 }
 
 KafkaSource::~KafkaSource() {
+  if (consumer_ != nullptr) {
+    Close();  // its revoke may still publish a hand-over
+    rd_kafka_destroy(consumer_);
+  }
   if (handover_reader_ != nullptr) {
     rd_kafka_consumer_close(handover_reader_);
     rd_kafka_destroy(handover_reader_);
@@ -175,9 +179,6 @@ KafkaSource::~KafkaSource() {
     rd_kafka_flush(handover_producer_, 5000);
     rd_kafka_destroy(handover_producer_);
   }
-  if (consumer_ == nullptr) return;
-  Close();
-  rd_kafka_destroy(consumer_);
 }
 
 Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,

@@ -180,7 +180,16 @@ MetricsText MetricsText::SumOf(const std::vector<MetricsText>& parts,
       }
       double& value = sum.samples_[found->second].value;
       const bool min = std::find(min_of.begin(), min_of.end(), sample.name) != min_of.end();
-      value = min ? std::min(value, sample.value) : value + sample.value;
+      if (min) {
+        value = std::min(value, sample.value);
+      } else if (std::isfinite(value) && std::isfinite(sample.value)) {
+        // txmon's values are exact decimals of micro-units: add them as such,
+        // so that a sum of money is the decimal one agent would show.
+        value = static_cast<double>(std::llround(value * 1e6) + std::llround(sample.value * 1e6)) /
+                1e6;
+      } else {
+        value += sample.value;
+      }
     }
   }
   for (const Sample& sample : sum.samples_) {
