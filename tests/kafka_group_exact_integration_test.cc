@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -166,23 +167,40 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   ASSERT_FALSE(HasFailure());
 
   std::atomic<bool> produced_all{false};
+  std::atomic<bool> watching{true};
+  std::atomic<bool> aborted{false};
+  std::thread producer, watcher;
+  // A failed ASSERT returns from here: stop and join the threads first.
+  struct JoinAtExit {
+    std::function<void()> run;
+    ~JoinAtExit() { run(); }
+  } join_at_exit{[&] {
+    aborted = true;
+    watching = false;
+    if (producer.joinable()) producer.join();
+    if (watcher.joinable()) watcher.join();
+  }};
   const auto produce_start = Clock::now();
-  std::thread producer([&] {
-    for (size_t i = 0; i < messages_.size(); ++i) {
+  std::atomic<double> produce_seconds{0};
+  producer = std::thread([&] {
+    for (size_t i = 0; i < messages_.size() && !aborted; ++i) {
       auto due = produce_start + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(i / kMessagesPerSecond));
       if (Clock::now() < due) std::this_thread::sleep_until(due);
       const CanalMessageOut& m = messages_[i];
-      ASSERT_TRUE(kafka_->Produce(kTopic, m.partition_key_hash % kPartitions, m.json).ok());
+      if (Status s = kafka_->Produce(kTopic, m.partition_key_hash % kPartitions, m.json); !s.ok()) {
+        ADD_FAILURE() << "produce: " << s.message();
+        aborted = true;
+      }
     }
-    produced_all = true;
+    produce_seconds = Seconds(Clock::now() - produce_start);
+    if (!aborted) produced_all = true;
   });
 
   // The group's progress, sampled: its longest stall while messages were due.
-  std::atomic<bool> watching{true};
   std::atomic<double> counted{0};  // the group's sum, last sampled
   double longest_stall = 0;
-  std::thread watcher([&] {
+  watcher = std::thread([&] {
     double last = -1;
     auto since = Clock::now();
     while (watching) {
@@ -207,7 +225,8 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   bool joined = false, left = false;
   std::string events;
   const auto behind = [&] { return counted < static_cast<double>(truth_.messages); };
-  while (!produced_all || ((kills_mid_stream < kMinKills || terms < kMinTerms) && behind())) {
+  while (!aborted &&
+         (!produced_all || ((kills_mid_stream < kMinKills || terms < kMinTerms) && behind()))) {
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution(2000, 4000)(random)));
     const double at = Seconds(Clock::now() - produce_start);
@@ -234,8 +253,9 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
     ASSERT_FALSE(HasFailure()) << events;
   }
   producer.join();
+  ASSERT_TRUE(produced_all);
   ASSERT_TRUE(kafka_->Flush(std::chrono::seconds(30)).ok());
-  const double produce_seconds = Seconds(Clock::now() - produce_start);
+  const double chaos_seconds = Seconds(Clock::now() - produce_start);
   Start(kAgents);  // the agent that left comes back with its checkpoint
   ASSERT_FALSE(HasFailure());
 
@@ -270,11 +290,11 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   printf(
       "%s: %zu messages (%lld rows) into %d partitions at %.0f/s; agents: %d + 1 joining and "
       "leaving; SIGKILL %d (%d mid-stream), SIGTERM %d; group's longest stall while producing "
-      "%.1f s; caught up %.1f s after the last message (%.0f s of production); messages per "
-      "agent:%s; sum %.0f\n%s",
+      "%.1f s; produced in %.1f s; kills and restarts for %.0f s; all counted %.1f s after "
+      "that; messages per agent:%s; sum %.0f\n%s",
       GetParam(), messages_.size(), static_cast<long long>(truth_.rows_total), kPartitions,
       kMessagesPerSecond, kAgents, kills, kills_mid_stream, terms, longest_stall,
-      catch_up_seconds, produce_seconds, per_agent.c_str(), sum.Sum("txmon_messages_total"),
+      produce_seconds.load(), chaos_seconds, catch_up_seconds, per_agent.c_str(), sum.Sum("txmon_messages_total"),
       events.c_str());
   EXPECT_GE(kills_mid_stream, kMinKills);
   EXPECT_GE(terms, kMinTerms);

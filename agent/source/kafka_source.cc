@@ -115,6 +115,9 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
   if (status.ok()) status = SetProperty(conf, "auto.offset.reset", options.start_offset);
   for (const auto& [name, value] : options.properties) {
     if (status.ok()) status = SetProperty(conf, name, value);
+    if (name == "partition.assignment.strategy") {
+      source->cooperative_sticky_ = value.find("cooperative-sticky") != std::string::npos;
+    }
   }
   // With a hand-over the start of a partition comes from the hand-over
   // topic; group commits would only be a second, diverging truth.
@@ -169,7 +172,10 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
 KafkaSource::~KafkaSource() {
   if (consumer_ != nullptr) {
     Close();  // its revoke may still publish a hand-over
-    rd_kafka_destroy(consumer_);
+    // librdkafka before 2.3.0 asserts when a cooperative-sticky consumer that
+    // joined but was never assigned is destroyed (librdkafka issue #4312):
+    // leave that one to the exiting process rather than abort.
+    if (ever_assigned_ || !cooperative_sticky_) rd_kafka_destroy(consumer_);
   }
   if (handover_reader_ != nullptr) {
     rd_kafka_consumer_close(handover_reader_);
@@ -396,6 +402,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool coope
     return;
   }
   UpdateAssignment(partitions, /*add=*/true, /*replace=*/!cooperative);
+  ever_assigned_ = true;
   ExpectOffsets(partitions);
   MarkConnected();
   CountTotalPartitions();

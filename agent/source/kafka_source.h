@@ -139,6 +139,8 @@ class KafkaSource : public Source {
 
   rd_kafka_t* consumer_ = nullptr;
   bool closed_ = false;
+  bool ever_assigned_ = false;       // an Assign callback ran
+  bool cooperative_sticky_ = false;  // partition.assignment.strategy names it
   std::atomic<bool> connected_{false};
   std::atomic<bool> fatal_{false};
   std::chrono::steady_clock::time_point last_broker_probe_{};
