@@ -232,7 +232,8 @@ TEST_F(CheckpointFileTest, DecodingGarbageNeverCrashes) {
   Checkpoint no_baseline = Sample();
   no_baseline.day_baseline.reset();
   std::string bad_presence = EncodeCheckpoint(no_baseline);
-  bad_presence.back() = 2;  // the day baseline's presence byte
+  // The day baseline's presence byte, before version 3's member and sequence.
+  bad_presence[bad_presence.size() - 1 - (4 + no_baseline.member.size()) - 8] = 2;
   EXPECT_FALSE(DecodeCheckpoint(bad_presence, &c).ok());
 }
 

@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -36,8 +36,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 16;
-constexpr int kAgents = 3;                // always in the group, killed and restarted
-constexpr size_t kMinMessages = 90'000;   // produced at kMessagesPerSecond
+constexpr int kAgents = 3;               // always in the group, killed and restarted
+constexpr size_t kMinMessages = 90'000;  // produced at kMessagesPerSecond
 constexpr double kMessagesPerSecond = 3000;
 constexpr int kMinKills = 8;
 constexpr int kMinTerms = 2;
@@ -105,8 +105,8 @@ class KafkaGroupExactTest : public ::testing::TestWithParam<const char*> {
     const std::string name = "agent-" + std::to_string(slot);
     std::string error;
     TxmonProcess txmon = StartTxmon(
-        {"--config.file=" + config_path_,
-         "--checkpoint.file=" + (dir_ / (name + ".ckpt")).string(), "--checkpoint.interval=500ms"},
+        {"--config.file=" + config_path_, "--checkpoint.file=" + (dir_ / (name + ".ckpt")).string(),
+         "--checkpoint.interval=500ms"},
         (dir_ / (name + "-" + std::to_string(++starts_))).string(), &error);
     ASSERT_TRUE(txmon.process) << error;
     std::lock_guard lock(mutex_);
@@ -294,8 +294,8 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
       "that; messages per agent:%s; sum %.0f\n%s",
       GetParam(), messages_.size(), static_cast<long long>(truth_.rows_total), kPartitions,
       kMessagesPerSecond, kAgents, kills, kills_mid_stream, terms, longest_stall,
-      produce_seconds.load(), chaos_seconds, catch_up_seconds, per_agent.c_str(), sum.Sum("txmon_messages_total"),
-      events.c_str());
+      produce_seconds.load(), chaos_seconds, catch_up_seconds, per_agent.c_str(),
+      sum.Sum("txmon_messages_total"), events.c_str());
   EXPECT_GE(kills_mid_stream, kMinKills);
   EXPECT_GE(terms, kMinTerms);
   EXPECT_EQ(sum.Sum("txmon_messages_total"), truth_.messages) << events;
@@ -305,8 +305,7 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
 }
 
 INSTANTIATE_TEST_SUITE_P(Assignors, KafkaGroupExactTest,
-                         ::testing::Values("range", "cooperative-sticky"),
-                         [](const auto& info) {
+                         ::testing::Values("range", "cooperative-sticky"), [](const auto& info) {
                            return std::string(info.param == std::string("range") ? "Eager"
                                                                                  : "Cooperative");
                          });

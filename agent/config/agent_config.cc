@@ -328,8 +328,9 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
 
 bool ReadKafka(ConfigReader& r, const YAML::Node& node, KafkaConfig* kafka) {
   const std::string path = "source.kafka";
-  if (!r.ExpectMap(node, path, {"brokers", "topics", "group_id", "start_offset", "properties",
-                                 "handover_topic"}))
+  if (!r.ExpectMap(
+          node, path,
+          {"brokers", "topics", "group_id", "start_offset", "properties", "handover_topic"}))
     return false;
   if (node["brokers"] && !r.String(node["brokers"], path + ".brokers", &kafka->brokers))
     return false;

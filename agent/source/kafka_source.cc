@@ -370,7 +370,8 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool coope
     // The latest published record that lists a partition is where the state
     // counting it ends, whoever's it is.
     if (Status s = ScanHandover(); !s.ok()) {
-      fatal_reason_ = "kafka hand-over: cannot read where assigned partitions start: " + s.message();
+      fatal_reason_ =
+          "kafka hand-over: cannot read where assigned partitions start: " + s.message();
       fatal_.store(true, std::memory_order_relaxed);
       return;
     }
@@ -790,15 +791,14 @@ Status KafkaSource::PublishHandover(const std::string& member, uint64_t seq,
   std::string text(kHandoverHeader);
   text += "\nmember " + member + "\nseq " + std::to_string(seq) + "\n";
   for (const SourceOffset& o : positions) {
-    text += o.topic + " " + std::to_string(o.partition) + " " + std::to_string(o.next_offset) +
-            "\n";
+    text +=
+        o.topic + " " + std::to_string(o.partition) + " " + std::to_string(o.next_offset) + "\n";
   }
   rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
   rd_kafka_resp_err_t err = rd_kafka_producev(
       handover_producer_, RD_KAFKA_V_TOPIC(handover_topic_.c_str()), RD_KAFKA_V_PARTITION(0),
-      RD_KAFKA_V_KEY(member.data(), member.size()),
-      RD_KAFKA_V_VALUE(text.data(), text.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+      RD_KAFKA_V_KEY(member.data(), member.size()), RD_KAFKA_V_VALUE(text.data(), text.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Error("kafka hand-over: cannot publish: " + std::string(rd_kafka_err2str(err)));
   }

@@ -185,7 +185,7 @@ class KafkaSource : public Source {
   };
   std::vector<Mention> latest_mentions_;  // per partition, the latest record's offset
   std::vector<std::pair<std::string, uint64_t>> latest_seqs_;  // per member
-  std::vector<SourceOffset> owned_;  // next_offset < 0: not known yet
+  std::vector<SourceOffset> owned_;                            // next_offset < 0: not known yet
   std::function<void()> before_revoke_;
   uint64_t revokes_ = 0;
   std::string fatal_reason_;

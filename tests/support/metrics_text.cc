@@ -185,8 +185,8 @@ MetricsText MetricsText::SumOf(const std::vector<MetricsText>& parts,
       } else if (std::isfinite(value) && std::isfinite(sample.value)) {
         // txmon's values are exact decimals of micro-units: add them as such,
         // so that a sum of money is the decimal one agent would show.
-        value = static_cast<double>(std::llround(value * 1e6) + std::llround(sample.value * 1e6)) /
-                1e6;
+        value =
+            static_cast<double>(std::llround(value * 1e6) + std::llround(sample.value * 1e6)) / 1e6;
       } else {
         value += sample.value;
       }
