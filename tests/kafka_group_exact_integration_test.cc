@@ -301,6 +301,22 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   EXPECT_EQ(sum.Sum("txmon_messages_total"), truth_.messages) << events;
   ExpectMetricsMatchTruth(sum, truth_, config_);
   EXPECT_EQ(sum.Sum("txmon_source_lost_messages_total"), 0);
+  // Each agent's live screen says which share it counts; the shares add up.
+  int owned_total = 0;
+  for (const std::string& url : Urls()) {
+    HttpClientOptions options;
+    options.timeout = std::chrono::milliseconds(700);
+    const std::string events =
+        HttpGet(url.substr(0, url.rfind("/metrics")) + "/live/events", options).body;
+    const size_t at = events.rfind("\"scope\":\"");
+    ASSERT_NE(at, std::string::npos) << events.substr(0, 400);
+    int owned = -1, total = -1;
+    ASSERT_EQ(sscanf(events.c_str() + at, "\"scope\":\"%d of %d partitions", &owned, &total), 2)
+        << events.substr(at, 60);
+    EXPECT_EQ(total, kPartitions);
+    owned_total += owned;
+  }
+  EXPECT_EQ(owned_total, kPartitions);
   for (int slot = 0; slot <= kAgents; ++slot) Stop(slot, SIGTERM);
 }
 
