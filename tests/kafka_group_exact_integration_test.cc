@@ -3,7 +3,8 @@
 // cluster while three txmon binaries, each with its own checkpoint file and
 // one hand-over topic, consume it in one group. Every 2-4 s one of them is
 // SIGKILLed (two times out of three) or SIGTERMed and restarted; a fourth
-// agent joins mid-stream, leaves, and comes back at the end. Then the sum
+// agent joins mid-stream, leaves, and comes back at the end; one is frozen
+// (SIGSTOP) past its session and must exit by itself. Then the sum
 // over the agents of every counter, histogram bucket and sum (what
 // Prometheus' `sum without(instance)` shows) equals the ground truth
 // exactly. Once with an eager assignor, once with the cooperative one.
@@ -129,6 +130,46 @@ class KafkaGroupExactTest : public ::testing::TestWithParam<const char*> {
     }
   }
 
+  // What systemd does for an agent that exits by itself (one whose
+  // partitions were taken while it stalled exits on purpose): restart it.
+  // Returns the log lines of the restarts.
+  std::string Supervise() {
+    std::string restarted;
+    for (size_t slot = 0; slot < agents_.size(); ++slot) {
+      Process* process = agents_[slot].process.get();
+      if (process == nullptr) continue;
+      std::optional<int> code = process->Wait(std::chrono::milliseconds(0));
+      if (!code) continue;
+      const std::string log = process->Stderr(2048);
+      {
+        std::lock_guard lock(mutex_);
+        agents_[slot] = TxmonProcess();
+      }
+      Start(static_cast<int>(slot));
+      ++self_exits_;
+      restarted += "agent-" + std::to_string(slot) + " exited with " + std::to_string(*code) +
+                   ", restarted; its log ended:\n" + log + "\n";
+    }
+    return restarted;
+  }
+
+  // The "N of M partitions" an agent's live screen shows: N, or -1.
+  static int OwnedPartitions(const std::string& metrics_url, int* total = nullptr) {
+    HttpClientOptions options;
+    options.timeout = std::chrono::milliseconds(700);
+    const std::string events =
+        HttpGet(metrics_url.substr(0, metrics_url.rfind("/metrics")) + "/live/events", options)
+            .body;
+    const size_t at = events.rfind("\"scope\":\"");
+    int owned = -1, of = -1;
+    if (at == std::string::npos ||
+        sscanf(events.c_str() + at, "\"scope\":\"%d of %d partitions", &owned, &of) != 2) {
+      return -1;
+    }
+    if (total != nullptr) *total = of;
+    return owned;
+  }
+
   std::vector<std::string> Urls() {
     std::lock_guard lock(mutex_);
     std::vector<std::string> urls;
@@ -159,6 +200,7 @@ class KafkaGroupExactTest : public ::testing::TestWithParam<const char*> {
   std::mutex mutex_;
   std::vector<TxmonProcess> agents_;  // guarded by mutex_ (slots; a null process is stopped)
   int starts_ = 0;
+  int self_exits_ = 0;
 };
 
 TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalances) {
@@ -222,19 +264,35 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   std::mt19937 random(20261201);
   int kills = 0, terms = 0;
   int kills_mid_stream = 0;  // while the group had messages yet to count
-  bool joined = false, left = false;
+  bool joined = false, left = false, frozen = false;
+  int frozen_owned = -1;  // partitions the frozen agent owned
   std::string events;
   const auto behind = [&] { return counted < static_cast<double>(truth_.messages); };
   while (!aborted &&
          (!produced_all || ((kills_mid_stream < kMinKills || terms < kMinTerms) && behind()))) {
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution(2000, 4000)(random)));
+    events += Supervise();
     const double at = Seconds(Clock::now() - produce_start);
     char line[96];
     if (!joined && at > 6) {
       Start(kAgents);  // a fourth agent joins mid-stream
       joined = true;
       snprintf(line, sizeof line, "%.1fs join agent-%d\n", at, kAgents);
+    } else if (!frozen && at > 22) {
+      // Frozen past its session: the group gives its partitions away while
+      // it cannot know; it must exit rather than count them on.
+      int slot = std::uniform_int_distribution(0, kAgents - 1)(random);
+      for (int i = 0; i < kAgents && frozen_owned <= 0; ++i) {
+        slot = (slot + 1) % kAgents;  // one that owns partitions now
+        frozen_owned = OwnedPartitions(agents_[slot].metrics_url);
+      }
+      agents_[slot].process->Signal(SIGSTOP);
+      std::this_thread::sleep_for(std::chrono::seconds(8));
+      agents_[slot].process->Signal(SIGCONT);
+      frozen = true;
+      snprintf(line, sizeof line, "%.1fs SIGSTOP agent-%d (%d partitions) for 8 s, then SIGCONT\n",
+               at, slot, frozen_owned);
     } else if (joined && !left && at > 16) {
       Stop(kAgents, SIGTERM);  // ... and leaves; it comes back at the end
       left = true;
@@ -266,6 +324,7 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   double last_seen = -1;
   auto last_progress = Clock::now();
   while (Clock::now() - last_progress < std::chrono::seconds(40)) {
+    events += Supervise();
     if (ScrapeSum(&sum)) {
       const double seen = sum.Sum("txmon_messages_total");
       if (seen >= static_cast<double>(truth_.messages)) break;
@@ -289,30 +348,28 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   }
   printf(
       "%s: %zu messages (%lld rows) into %d partitions at %.0f/s; agents: %d + 1 joining and "
-      "leaving; SIGKILL %d (%d mid-stream), SIGTERM %d; group's longest stall while producing "
+      "leaving; SIGKILL %d (%d mid-stream), SIGTERM %d; exited by themselves %d; group's longest "
+      "stall while producing "
       "%.1f s; produced in %.1f s; kills and restarts for %.0f s; all counted %.1f s after "
       "that; messages per agent:%s; sum %.0f\n%s",
       GetParam(), messages_.size(), static_cast<long long>(truth_.rows_total), kPartitions,
-      kMessagesPerSecond, kAgents, kills, kills_mid_stream, terms, longest_stall,
+      kMessagesPerSecond, kAgents, kills, kills_mid_stream, terms, self_exits_, longest_stall,
       produce_seconds.load(), chaos_seconds, catch_up_seconds, per_agent.c_str(),
       sum.Sum("txmon_messages_total"), events.c_str());
   EXPECT_GE(kills_mid_stream, kMinKills);
   EXPECT_GE(terms, kMinTerms);
+  if (frozen_owned > 0) {
+    EXPECT_GE(self_exits_, 1) << "the agent frozen past its session went on";
+  }
   EXPECT_EQ(sum.Sum("txmon_messages_total"), truth_.messages) << events;
   ExpectMetricsMatchTruth(sum, truth_, config_);
   EXPECT_EQ(sum.Sum("txmon_source_lost_messages_total"), 0);
   // Each agent's live screen says which share it counts; the shares add up.
   int owned_total = 0;
   for (const std::string& url : Urls()) {
-    HttpClientOptions options;
-    options.timeout = std::chrono::milliseconds(700);
-    const std::string events =
-        HttpGet(url.substr(0, url.rfind("/metrics")) + "/live/events", options).body;
-    const size_t at = events.rfind("\"scope\":\"");
-    ASSERT_NE(at, std::string::npos) << events.substr(0, 400);
-    int owned = -1, total = -1;
-    ASSERT_EQ(sscanf(events.c_str() + at, "\"scope\":\"%d of %d partitions", &owned, &total), 2)
-        << events.substr(at, 60);
+    int total = -1;
+    const int owned = OwnedPartitions(url, &total);
+    ASSERT_GE(owned, 0) << url;
     EXPECT_EQ(total, kPartitions);
     owned_total += owned;
   }

@@ -118,6 +118,9 @@ std::unique_ptr<KafkaSource> KafkaSource::Create(const KafkaSourceOptions& optio
     if (name == "partition.assignment.strategy") {
       source->cooperative_sticky_ = value.find("cooperative-sticky") != std::string::npos;
     }
+    if (name == "session.timeout.ms") {
+      source->stall_limit_ = std::chrono::milliseconds(std::atoll(value.c_str()) / 2);
+    }
   }
   // With a hand-over the start of a partition comes from the hand-over
   // topic; group commits would only be a second, diverging truth.
@@ -195,6 +198,7 @@ Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   if (!connected_.load(std::memory_order_relaxed)) ProbeBrokers(RemainingMs(deadline));
   const uint64_t revokes_before = revokes_;
+  NoteStall();
   while (batch.size() < max_messages) {
     // Wait only for the first message; then take what is already here.
     const int wait_ms = batch.empty() ? RemainingMs(deadline) : 0;
@@ -786,8 +790,29 @@ std::vector<SourceOffset> KafkaSource::OwnedPositions() const {
   return known;
 }
 
+// A thread that stood still for half a session may have been dropped from
+// the group without librdkafka having noticed yet; publishing its positions
+// then would overrule the partitions' next owners (a zombie). Exiting is
+// always safe: a restart resumes from the last published checkpoint.
+void KafkaSource::NoteStall() {
+  const auto now = std::chrono::steady_clock::now();
+  if (last_tick_ != std::chrono::steady_clock::time_point{} && now - last_tick_ > stall_limit_) {
+    stalled_ = true;
+  }
+  last_tick_ = now;
+}
+
 Status KafkaSource::PublishHandover(const std::string& member, uint64_t seq,
                                     const std::vector<SourceOffset>& positions) {
+  NoteStall();
+  if (stalled_ && !positions.empty()) {
+    fatal_reason_ =
+        "kafka hand-over: the agent stood still for over half of session.timeout.ms and may "
+        "have left the group unnoticed; exiting rather than publish positions others may own "
+        "(a restart resumes from the checkpoint)";
+    fatal_.store(true, std::memory_order_relaxed);
+    return Status::Error(fatal_reason_);
+  }
   std::string text(kHandoverHeader);
   text += "\nmember " + member + "\nseq " + std::to_string(seq) + "\n";
   for (const SourceOffset& o : positions) {

@@ -18,7 +18,9 @@
 // published. Before a revoke the pipeline checkpoints and publishes (the
 // hook); messages of revoked partitions still in the batch are dropped; a
 // lost assignment is fatal, since the in-memory state then counts messages
-// the next owner also counts, and a restart from the checkpoint does not.
+// the next owner also counts, and a restart from the checkpoint does not;
+// so is a pipeline that stood still for half of session.timeout.ms before it
+// publishes (it may have been dropped from the group unnoticed).
 //
 // Connected() turns true when a broker answers (a metadata probe, an
 // assignment, a fetched message) and false when librdkafka reports all
@@ -190,6 +192,11 @@ class KafkaSource : public Source {
   uint64_t revokes_ = 0;
   std::string fatal_reason_;
   std::atomic<size_t> total_partitions_{0};
+  // Zombie guard (see NoteStall): the pipeline's last sign of life.
+  void NoteStall();
+  std::chrono::steady_clock::time_point last_tick_{};
+  std::chrono::milliseconds stall_limit_{45000 / 2};  // half of session.timeout.ms
+  bool stalled_ = false;
   void CountTotalPartitions();
 };
 
