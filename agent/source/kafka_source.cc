@@ -431,7 +431,15 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions, bool coope
           "restart from the checkpoint does not count their latest messages twice";
       fatal_.store(true, std::memory_order_relaxed);
     } else if (before_revoke_ && !fatal_.load(std::memory_order_relaxed)) {
+      const uint64_t published = publishes_;
       before_revoke_();
+      if (publishes_ == published) {
+        // The next owners would start before what this state counts.
+        fatal_reason_ =
+            "kafka hand-over: could not checkpoint and publish before giving partitions up; "
+            "exiting so that a restart from the last published checkpoint stays exact";
+        fatal_.store(true, std::memory_order_relaxed);
+      }
     }
     for (int i = 0; i < partitions->cnt; ++i) {
       const rd_kafka_topic_partition_t& p = partitions->elems[i];
@@ -836,6 +844,7 @@ Status KafkaSource::PublishHandover(const std::string& member, uint64_t seq,
     return Status::Error("kafka hand-over: publish failed: " +
                          std::string(rd_kafka_err2str(delivered)));
   }
+  ++publishes_;
   return Status::Ok();
 }
 

@@ -190,6 +190,7 @@ class KafkaSource : public Source {
   std::vector<SourceOffset> owned_;                            // next_offset < 0: not known yet
   std::function<void()> before_revoke_;
   uint64_t revokes_ = 0;
+  uint64_t publishes_ = 0;  // hand-over records the brokers acknowledged
   std::string fatal_reason_;
   std::atomic<size_t> total_partitions_{0};
   // Zombie guard (see NoteStall): the pipeline's last sign of life.
