@@ -18,6 +18,8 @@ Checkpoint Sample() {
   Checkpoint c;
   c.written_at_ms = 1731254400123;
   c.offsets = {{"shop.binlog", 0, 42}, {"shop.binlog", 5, 7}};
+  c.member = "host-a-1234-00c0ffee";
+  c.handover_seq = 41;
   MetricSnapshot counter{"orders_total", MetricType::kCounter, {"channel"}, {}, {}};
   counter.series.push_back({{"app"}, 3'000'000, {}});
   counter.series.push_back({{"web"}, 129'900'000, {}});
@@ -51,10 +53,12 @@ Checkpoint Sample() {
 std::string VersionOneFile(Checkpoint checkpoint) {
   checkpoint.alerts.clear();
   checkpoint.day_baseline.reset();
+  checkpoint.member.clear();
   std::string payload = EncodeCheckpoint(checkpoint);
-  // Version 1 ends after the metrics: drop the alert count (u32) and the
-  // day baseline's presence byte.
-  payload.resize(payload.size() - 5);
+  // Version 1 ends after the metrics: drop the alert count (u32), the day
+  // baseline's presence byte and version 3's member (empty: u32) and
+  // sequence (u64).
+  payload.resize(payload.size() - 5 - 12);
   const uint32_t version = 1;
   const uint64_t length = payload.size();
   const uint32_t crc = static_cast<uint32_t>(
@@ -69,6 +73,8 @@ std::string VersionOneFile(Checkpoint checkpoint) {
 void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(a.written_at_ms, b.written_at_ms);
   EXPECT_EQ(a.offsets, b.offsets);
+  EXPECT_EQ(a.member, b.member);
+  EXPECT_EQ(a.handover_seq, b.handover_seq);
   ASSERT_EQ(a.store.metrics.size(), b.store.metrics.size());
   for (size_t i = 0; i < a.store.metrics.size(); ++i) {
     const MetricSnapshot &x = a.store.metrics[i], &y = b.store.metrics[i];
@@ -122,6 +128,8 @@ TEST_F(CheckpointFileTest, ReadsVersionOneFilesWithoutAlerts) {
   Checkpoint expected = Sample();
   expected.alerts.clear();
   expected.day_baseline.reset();
+  expected.member.clear();
+  expected.handover_seq = 0;
   ExpectSame(read, expected);
   EXPECT_FALSE(read.day_baseline.has_value());
 }
@@ -162,6 +170,25 @@ TEST_F(CheckpointFileTest, KeepsThePreviousOneAndFallsBackToItWhenTheNewIsMissin
   bool found;
   ASSERT_TRUE(Read(&read, &found).ok());
   ExpectSame(read, first);
+}
+
+// The hand-over chooses between PATH and PATH.prev by sequence number.
+TEST_F(CheckpointFileTest, ReadsEachOfTheTwoFilesOnItsOwn) {
+  Checkpoint first = Sample();
+  ASSERT_TRUE(WriteCheckpointFile(path_, first).ok());
+  Checkpoint second = Sample();
+  second.handover_seq = 42;
+  ASSERT_TRUE(WriteCheckpointFile(path_, second).ok());
+  Checkpoint read;
+  bool found = false;
+  ASSERT_TRUE(ReadOneCheckpointFile(path_ + ".prev", &read, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(read.handover_seq, 41u);
+  ASSERT_TRUE(ReadOneCheckpointFile(path_, &read, &found).ok());
+  EXPECT_EQ(read.handover_seq, 42u);
+  EXPECT_EQ(read.member, first.member);
+  ASSERT_TRUE(ReadOneCheckpointFile(path_ + ".none", &read, &found).ok());
+  EXPECT_FALSE(found);
 }
 
 TEST_F(CheckpointFileTest, RefusesCorruptForeignAndFutureFiles) {
@@ -205,7 +232,8 @@ TEST_F(CheckpointFileTest, DecodingGarbageNeverCrashes) {
   Checkpoint no_baseline = Sample();
   no_baseline.day_baseline.reset();
   std::string bad_presence = EncodeCheckpoint(no_baseline);
-  bad_presence.back() = 2;  // the day baseline's presence byte
+  // The day baseline's presence byte, before version 3's member and sequence.
+  bad_presence[bad_presence.size() - 1 - (4 + no_baseline.member.size()) - 8] = 2;
   EXPECT_FALSE(DecodeCheckpoint(bad_presence, &c).ok());
 }
 

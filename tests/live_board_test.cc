@@ -377,5 +377,14 @@ TEST(LiveBoardNamesTest, TheScreenReadsTheMetricsAndLabelsTheConfigNames) {
   EXPECT_NE(json.find("\"currency\":\"€\""), std::string::npos) << json;
 }
 
+// One agent of several in a consumer group says which share it counts.
+TEST(LiveBoardJsonTest, SaysWhichShareOfThePartitionsTheFiguresCount) {
+  LiveFigures figures;
+  EXPECT_NE(LiveFiguresJson(figures, "UTC").find("\"scope\":\"\""), std::string::npos);
+  figures.scope = "3 of 16 partitions";
+  EXPECT_NE(LiveFiguresJson(figures, "UTC").find("\"scope\":\"3 of 16 partitions\""),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace txmon

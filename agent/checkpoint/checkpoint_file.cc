@@ -269,6 +269,8 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   w.U32(static_cast<uint32_t>(checkpoint.alerts.size()));
   for (const AlertCheckpoint& a : checkpoint.alerts) EncodeAlert(w, a);
   EncodeDayBaseline(w, checkpoint.day_baseline);
+  w.Str(checkpoint.member);
+  w.U64(checkpoint.handover_seq);
   return std::move(w.out());
 }
 
@@ -301,6 +303,11 @@ Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint, uint32
     }
     if (!DecodeDayBaseline(r, &checkpoint->day_baseline)) {
       return Status::Error("malformed day baseline");
+    }
+  }
+  if (version >= 3) {
+    if (!r.Str(&checkpoint->member) || !r.U64(&checkpoint->handover_seq)) {
+      return Status::Error("truncated hand-over section");
     }
   }
   if (!r.done()) return Status::Error("trailing bytes after the last section");
@@ -346,6 +353,16 @@ Status ReadCheckpointFile(const std::string& path, Checkpoint* checkpoint, bool*
     return Status::Ok();
   }
   return Status::Ok();
+}
+
+Status ReadOneCheckpointFile(const std::string& file, Checkpoint* checkpoint, bool* found) {
+  *found = false;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::Ok();
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  *found = true;
+  return ParseFile(file, bytes.str(), checkpoint);
 }
 
 }  // namespace txmon

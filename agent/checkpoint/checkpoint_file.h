@@ -4,8 +4,9 @@
 //
 // Format (little-endian): magic "TXMONCKP", u32 format version, u64 payload
 // length, u32 CRC-32 of the payload, payload. Version 2 appends the alert
-// states and the day baseline to version 1's payload; version 1 files are
-// still read (with neither). A write goes to PATH.tmp, is
+// states and the day baseline to version 1's payload; version 3 appends the
+// group member name and hand-over sequence (see Checkpoint); older files are
+// still read (without what they lack). A write goes to PATH.tmp, is
 // fsynced, the previous file becomes PATH.prev, PATH.tmp becomes PATH, and
 // the folder is fsynced: a crash at any moment leaves a complete file at
 // PATH or PATH.prev.
@@ -25,7 +26,7 @@
 
 namespace txmon {
 
-inline constexpr uint32_t kCheckpointFormatVersion = 2;
+inline constexpr uint32_t kCheckpointFormatVersion = 3;
 inline constexpr uint32_t kOldestReadableCheckpointVersion = 1;
 
 // One alert as its alerting rule keeps it (pending, firing, or resolved and
@@ -68,6 +69,12 @@ struct Checkpoint {
   StoreSnapshot store;
   std::vector<AlertCheckpoint> alerts;                // empty in version 1 files
   std::optional<DayBaselineCheckpoint> day_baseline;  // absent in version 1 files
+  // Exact hand-over between the agents of one Kafka consumer group: the
+  // agent's stable name in the group's hand-over topic and the sequence
+  // number of the record that publishes this checkpoint's positions (see
+  // KafkaSource). Empty and 0 in older files and for other sources.
+  std::string member;
+  uint64_t handover_seq = 0;
 };
 
 // Encodes and decodes the payload (no header), for tests and fuzzing.
@@ -84,5 +91,9 @@ Status WriteCheckpointFile(const std::string& path, const Checkpoint& checkpoint
 // checksum is refused with a message saying which and what to do.
 Status ReadCheckpointFile(const std::string& path, Checkpoint* checkpoint, bool* found,
                           std::string* read_from);
+
+// Reads exactly `file` (no .prev fallback); `found` is false if it does not
+// exist. For the hand-over, which chooses between PATH and PATH.prev itself.
+Status ReadOneCheckpointFile(const std::string& file, Checkpoint* checkpoint, bool* found);
 
 }  // namespace txmon

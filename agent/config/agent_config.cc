@@ -328,13 +328,18 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
 
 bool ReadKafka(ConfigReader& r, const YAML::Node& node, KafkaConfig* kafka) {
   const std::string path = "source.kafka";
-  if (!r.ExpectMap(node, path, {"brokers", "topics", "group_id", "start_offset", "properties"}))
+  if (!r.ExpectMap(
+          node, path,
+          {"brokers", "topics", "group_id", "start_offset", "properties", "handover_topic"}))
     return false;
   if (node["brokers"] && !r.String(node["brokers"], path + ".brokers", &kafka->brokers))
     return false;
   if (node["topics"] && !r.StringList(node["topics"], path + ".topics", &kafka->topics))
     return false;
   if (node["group_id"] && !r.String(node["group_id"], path + ".group_id", &kafka->group_id))
+    return false;
+  if (node["handover_topic"] &&
+      !r.String(node["handover_topic"], path + ".handover_topic", &kafka->handover_topic))
     return false;
   if (node["start_offset"]) {
     if (!r.String(node["start_offset"], path + ".start_offset", &kafka->start_offset)) return false;

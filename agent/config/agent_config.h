@@ -23,6 +23,9 @@ struct KafkaConfig {
   std::string start_offset = "earliest";  // for groups without a committed offset
   // Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...).
   std::vector<std::pair<std::string, std::string>> properties;
+  // Exact sums across the agents of one group: a one-partition topic where
+  // each agent publishes the positions its checkpoint counts (empty: off).
+  std::string handover_topic;
 };
 
 // source.binlog: txmon as a replica of a MySQL/MariaDB server.

@@ -185,7 +185,8 @@ std::string LiveFiguresJson(const LiveFigures& figures, const std::string& time_
       .Field("day", FormatLocal(figures.time_ms, "%Y-%m-%d"))
       .Field("zone", time_zone)
       .Field("currency", currency)
-      .Field("since", FormatLocal(figures.counting_since_ms, "%H:%M"));
+      .Field("since", FormatLocal(figures.counting_since_ms, "%H:%M"))
+      .Field("scope", figures.scope);
   json.Key("orders_today").Number(Rounded(figures.orders_today));
   json.Key("gmv_today").Number(Rounded(figures.gmv_today));
   json.Key("orders_per_second").Number(Rounded(figures.orders_per_second));
@@ -282,6 +283,7 @@ LiveFigures LiveBoard::Tick(int64_t now_ms) {
   FillChart(now_ms, &figures);
   FillShares(totals, &figures);
   if (options_.alerts) figures.alerts = options_.alerts();
+  if (options_.scope) figures.scope = options_.scope();
   Publish(LiveFiguresJson(figures, options_.time_zone, options_.names.currency));
   return figures;
 }

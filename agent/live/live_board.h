@@ -74,6 +74,8 @@ struct LiveBoardOptions {
   size_t top_provinces = 12;
   std::string time_zone = "UTC";  // shown on the page; the conversion uses the process zone
   LiveAlertSource alerts;         // firing/pending alerts; unset: none
+  // LiveFigures::scope, read once per frame; unset: the whole stream.
+  std::function<std::string()> scope;
 };
 
 // One row of a breakdown; gmv is null when the store has no GMV by that label.
@@ -99,6 +101,9 @@ struct LiveFigures {
   std::vector<LiveShare> channels;   // by orders today, descending
   std::vector<LiveShare> provinces;  // the top ones by orders today
   std::vector<LiveAlert> alerts;
+  // Which share of the stream these figures count, when it is a share:
+  // "3 of 16 partitions" (one agent of several in a consumer group).
+  std::string scope;
 };
 
 // The counter totals "today" counts from, as named values (a checkpoint

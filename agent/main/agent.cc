@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <random>
+
 #include "agent/base/civil_time.h"
 #include "agent/base/log.h"
 #include "agent/base/wall_clock.h"
@@ -119,8 +122,13 @@ Status Agent::CreateSource() {
     return Status::Error(options_.config.file +
                          ": source.kafka needs brokers and topics (or use --source.file)");
   }
-  KafkaSourceOptions kafka_options{kafka.brokers, kafka.topics, kafka.group_id, kafka.start_offset,
-                                   kafka.properties};
+  if (!kafka.handover_topic.empty() && options_.pipeline.checkpoint_path.empty()) {
+    return Status::Error(options_.config.file +
+                         ": source.kafka.handover_topic needs --checkpoint.file: the hand-over "
+                         "publishes what the checkpoint holds");
+  }
+  KafkaSourceOptions kafka_options{kafka.brokers,      kafka.topics,     kafka.group_id,
+                                   kafka.start_offset, kafka.properties, kafka.handover_topic};
   std::unique_ptr<KafkaSource> consumer;
   if (Status s = KafkaSource::Create(kafka_options, &consumer); !s.ok()) {
     return Status::Error("kafka source: " + s.message());
@@ -139,7 +147,11 @@ Status Agent::RestoreCheckpoint() {
   Checkpoint checkpoint;
   bool found = false;
   std::string read_from;
-  if (Status s = ReadCheckpointFile(path, &checkpoint, &found, &read_from); !s.ok()) {
+  if (source_->HandsOver()) {
+    if (Status s = ChooseHandoverCheckpoint(&checkpoint, &found, &read_from); !s.ok()) {
+      return Status::Error("checkpoint: " + s.message());
+    }
+  } else if (Status s = ReadCheckpointFile(path, &checkpoint, &found, &read_from); !s.ok()) {
     return Status::Error("checkpoint: " + s.message());
   }
   if (!found) {
@@ -166,6 +178,80 @@ Status Agent::RestoreCheckpoint() {
        {"alerts", std::to_string(restored_alerts_.size())},
        {"positions", positions},
        {"skipped_metrics", skipped_names}});
+  return Status::Ok();
+}
+
+namespace {
+
+// A name no other agent of the group has: the host, the process and some
+// randomness. Kept in the checkpoint, so it stays the agent's for good.
+std::string NewMemberName() {
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  std::random_device random;
+  char suffix[32];
+  snprintf(suffix, sizeof suffix, "-%d-%08x%08x", static_cast<int>(getpid()), random(), random());
+  return std::string(host) + suffix;
+}
+
+}  // namespace
+
+// Of PATH and PATH.prev, the one whose sequence the hand-over topic last
+// heard from this agent: the positions the group continues from are that
+// file's, so its state is the one that counts them (DESIGN in kafka_source.h).
+Status Agent::ChooseHandoverCheckpoint(Checkpoint* chosen, bool* found, std::string* read_from) {
+  const std::string& path = options_.pipeline.checkpoint_path;
+  Checkpoint files[2];
+  bool present[2] = {false, false};
+  const std::string names[2] = {path, path + ".prev"};
+  for (int i = 0; i < 2; ++i) {
+    if (Status s = ReadOneCheckpointFile(names[i], &files[i], &present[i]); !s.ok()) {
+      if (i == 0) return s;
+      present[i] = false;  // PATH is there; an unreadable .prev only matters if PATH is not it
+    }
+  }
+  std::string member = present[0] ? files[0].member : present[1] ? files[1].member : "";
+  uint64_t published = 0;
+  bool has_published = false;
+  if (!member.empty()) {
+    Status s = Status::Ok();
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      s = source_->LatestHandoverSeq(member, &published, &has_published);
+      if (s.ok()) break;
+    }
+    if (!s.ok()) return s;
+  }
+  int pick = -1;
+  for (int i = 0; i < 2 && has_published; ++i) {
+    if (present[i] && files[i].member == member && files[i].handover_seq == published) pick = i;
+  }
+  if (pick < 0 && (present[0] || present[1])) {
+    pick = present[0] ? 0 : 1;
+    Log(has_published ? LogLevel::kError : LogLevel::kWarn, "checkpoint",
+        has_published ? "no checkpoint file holds the sequence this agent last published: the "
+                        "group's sums may be off by what it counted since"
+                      : "no hand-over record of this agent yet: the group starts from this file",
+        {{"member", member},
+         {"published_seq", std::to_string(published)},
+         {"file_seq", std::to_string(files[pick].handover_seq)}});
+  }
+  uint64_t last_seq = published;
+  for (int i = 0; i < 2; ++i) {
+    if (present[i]) last_seq = std::max(last_seq, files[i].handover_seq);
+  }
+  if (member.empty()) member = NewMemberName();
+  pipeline_->SetHandover(member, last_seq);
+  Log(LogLevel::kInfo, "checkpoint", "exact hand-over member",
+      {{"member", member},
+       {"published_seq", std::to_string(published)},
+       {"chosen", pick < 0 ? "none" : names[pick]}});
+  if (pick < 0) return Status::Ok();
+  *chosen = std::move(files[pick]);
+  *found = true;
+  *read_from = names[pick];
+  // PATH must hold the chosen state before the next write rotates PATH into
+  // PATH.prev: an unpublished PATH would otherwise push out the published one.
+  if (pick == 1) return WriteCheckpointFile(path, *chosen);
   return Status::Ok();
 }
 
@@ -279,6 +365,13 @@ void Agent::StartLiveBoard() {
       LiveMetricNames{live.orders,        live.paid_orders,    live.gmv,     live.payment_time,
                       live.channel_label, live.province_label, live.currency};
   options.alerts = LiveAlertsFrom(rules_.get());
+  Source* source = source_.get();
+  options.scope = [source]() -> std::string {
+    size_t owned = 0, total = 0;
+    if (!source->CountPartitions(&owned, &total)) return "";
+    const std::string of = total > 0 ? " of " + std::to_string(total) : "";
+    return std::to_string(owned) + of + (total == 1 && owned == 1 ? " partition" : " partitions");
+  };
   live_board_ = std::make_unique<LiveBoard>(&store_, std::move(options), WallClockMs());
   if (restored_day_baseline_) {
     const bool today = RestoreLiveBoardBaseline(*restored_day_baseline_, *live_board_);

@@ -86,6 +86,9 @@ class Agent {
   // Loads the checkpoint named in the pipeline options, if any: the store
   // gets its values, the source and pipeline its positions.
   Status RestoreCheckpoint();
+  // With a Kafka hand-over: picks PATH or PATH.prev by what the group was
+  // told last, and names this agent in the group.
+  Status ChooseHandoverCheckpoint(Checkpoint* chosen, bool* found, std::string* read_from);
   // The rule manager over the store and the notifier it sends alerts to.
   Status CreateRules();
   std::string ExternalUrl() const;

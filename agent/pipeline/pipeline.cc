@@ -22,6 +22,13 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   std::vector<SourceMessage> batch;
   batch.reserve(options_.max_batch);
   auto next_refresh = std::chrono::steady_clock::now();
+  const bool hands_over = source_.HandsOver() && !options_.checkpoint_path.empty();
+  if (hands_over) {
+    // Publishes this run's first sequence before any partition is owned, and
+    // checkpoints before every revoke.
+    MaybeCheckpoint(/*force=*/true);
+    source_.SetBeforeRevoke([this] { MaybeCheckpoint(/*force=*/true); });
+  }
   while (!stop.load(std::memory_order_relaxed)) {
     // A decoder holding an open transaction is not swapped: its rows would go.
     if (held_positions_.empty() && config_pending_.load(std::memory_order_acquire)) {
@@ -48,6 +55,9 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   }
   RefreshSourceMetrics();
   MaybeCheckpoint(/*force=*/true);
+  // Everything applied is published: a revoke while closing has nothing
+  // more to hand over.
+  if (hands_over) source_.SetBeforeRevoke(nullptr);
   return Status::Ok();
 }
 
@@ -101,14 +111,34 @@ void Pipeline::MaybeCheckpoint(bool force) {
 }
 
 Status Pipeline::WriteCheckpoint() {
+  const bool hands_over = source_.HandsOver();
+  if (pending_handover_) {
+    if (Status s = source_.PublishHandover(handover_member_, pending_handover_->seq,
+                                           pending_handover_->positions);
+        !s.ok()) {
+      return s;
+    }
+    pending_handover_.reset();
+  }
   Checkpoint checkpoint;
   checkpoint.written_at_ms = options_.now_ms();
   checkpoint.offsets = positions_.offsets();
+  std::vector<SourceOffset> owned;
+  if (hands_over) {
+    owned = source_.OwnedPositions();
+    checkpoint.member = handover_member_;
+    checkpoint.handover_seq = ++handover_seq_;
+  }
   checkpoint.store = store_.Snapshot();
   if (options_.save_alerts) checkpoint.alerts = options_.save_alerts();
   if (options_.save_day_baseline) checkpoint.day_baseline = options_.save_day_baseline();
   if (Status s = WriteCheckpointFile(options_.checkpoint_path, checkpoint); !s.ok()) return s;
   checkpointed_messages_ = messages_processed_;
+  if (!hands_over) return Status::Ok();
+  if (Status s = source_.PublishHandover(handover_member_, handover_seq_, owned); !s.ok()) {
+    pending_handover_ = PendingHandover{handover_seq_, std::move(owned)};
+    return s;
+  }
   return Status::Ok();
 }
 

@@ -108,8 +108,20 @@ class Pipeline {
   uint64_t messages_processed() const { return messages_processed_; }
   AppliedPositions& positions() { return positions_; }
 
-  // Writes state and positions to options.checkpoint_path now.
+  // Writes state and positions to options.checkpoint_path now; with a
+  // source that hands over (Source::HandsOver), then publishes the positions
+  // under the next sequence number. A publish that fails is retried before
+  // any later checkpoint is written, so the newest published sequence is
+  // always that of PATH or PATH.prev.
   Status WriteCheckpoint();
+
+  // The name and the last sequence number used for the hand-over, from the
+  // restored checkpoint (Agent chooses which file). Before Run.
+  void SetHandover(std::string member, uint64_t last_seq) {
+    handover_member_ = std::move(member);
+    handover_seq_ = last_seq;
+  }
+  const std::string& handover_member() const { return handover_member_; }
 
   // Hands over a decoder and a mapper compiled from a reloaded config
   // (RowMapper::CompileForReload). Run switches to them before its next
@@ -134,6 +146,14 @@ class Pipeline {
   std::vector<SourcePosition> held_positions_;
   std::chrono::steady_clock::time_point next_checkpoint_{};
   uint64_t checkpointed_messages_ = 0;
+  std::string handover_member_;
+  uint64_t handover_seq_ = 0;
+  // A checkpoint written whose positions are not yet published.
+  struct PendingHandover {
+    uint64_t seq = 0;
+    std::vector<SourceOffset> positions;
+  };
+  std::optional<PendingHandover> pending_handover_;
 
   // Reconfigure's hand-over: the flag is the only thing Run reads per poll.
   std::atomic<bool> config_pending_{false};

@@ -1,6 +1,8 @@
 #include "agent/source/kafka_source.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace txmon {
@@ -81,6 +83,18 @@ int RemainingMs(std::chrono::steady_clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
 
+// The client properties the hand-over's producer and reader share with the
+// consumer: how to reach and authenticate to the brokers.
+bool IsConnectionProperty(const std::string& name) {
+  for (const char* prefix : {"security.", "sasl.", "ssl.", "socket.", "broker.", "client."}) {
+    if (name.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kHandoverHeader = "txmon-handover/1";
+constexpr int kHandoverTimeoutMs = 10000;
+
 }  // namespace
 
 Status KafkaSource::Create(const KafkaSourceOptions& options, std::unique_ptr<KafkaSource>* out) {
@@ -97,6 +111,17 @@ Status KafkaSource::Create(const KafkaSourceOptions& options, std::unique_ptr<Ka
   if (status.ok()) status = SetProperty(conf, "auto.offset.reset", options.start_offset);
   for (const auto& [name, value] : options.properties) {
     if (status.ok()) status = SetProperty(conf, name, value);
+    if (name == "partition.assignment.strategy") {
+      source->cooperative_sticky_ = value.find("cooperative-sticky") != std::string::npos;
+    }
+    if (name == "session.timeout.ms") {
+      source->stall_limit_ = std::chrono::milliseconds(std::atoll(value.c_str()) / 2);
+    }
+  }
+  // With a hand-over the start of a partition comes from the hand-over
+  // topic; group commits would only be a second, diverging truth.
+  if (status.ok() && !options.handover_topic.empty()) {
+    status = SetProperty(conf, "enable.auto.commit", "false");
   }
   if (!status.ok()) {
     rd_kafka_conf_destroy(conf);
@@ -115,6 +140,9 @@ Status KafkaSource::Create(const KafkaSourceOptions& options, std::unique_ptr<Ka
   }
   // Serve rebalance/error events from rd_kafka_consumer_poll.
   rd_kafka_poll_set_consumer(source->consumer_);
+  if (!options.handover_topic.empty()) {
+    if (Status s = source->CreateHandoverClients(options); !s.ok()) return s;
+  }
 
   rd_kafka_topic_partition_list_t* subscription =
       rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
@@ -136,9 +164,21 @@ Status KafkaSource::Create(const KafkaSourceOptions& options, std::unique_ptr<Ka
 }
 
 KafkaSource::~KafkaSource() {
-  if (consumer_ == nullptr) return;
-  Close();
-  rd_kafka_destroy(consumer_);
+  if (consumer_ != nullptr) {
+    Close();  // its revoke may still publish a hand-over
+    // librdkafka before 2.3.0 asserts when a cooperative-sticky consumer that
+    // joined but was never assigned is destroyed (librdkafka issue #4312):
+    // leave that one to the exiting process rather than abort.
+    if (ever_assigned_ || !cooperative_sticky_) rd_kafka_destroy(consumer_);
+  }
+  if (handover_reader_ != nullptr) {
+    rd_kafka_consumer_close(handover_reader_);
+    rd_kafka_destroy(handover_reader_);
+  }
+  if (handover_producer_ != nullptr) {
+    rd_kafka_flush(handover_producer_, 5000);
+    rd_kafka_destroy(handover_producer_);
+  }
 }
 
 Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
@@ -148,6 +188,8 @@ Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
   if (closed_) return Status::Error("kafka: poll after close");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   if (!connected_.load(std::memory_order_relaxed)) ProbeBrokers(RemainingMs(deadline));
+  const uint64_t revokes_before = revokes_;
+  NoteStall();
   while (batch.size() < max_messages) {
     // Wait only for the first message; then take what is already here.
     const int wait_ms = batch.empty() ? RemainingMs(deadline) : 0;
@@ -173,8 +215,19 @@ Status KafkaSource::Poll(std::vector<SourceMessage>& batch, size_t max_messages,
     out.position.partition = message->partition;
     out.position.offset = message->offset;
   }
+  // Polled before a revoke served in this call: their partition's next
+  // owner starts at the position published before the revoke.
+  if (revokes_ != revokes_before && HandsOver()) DropRevokedMessages(batch);
   if (!batch.empty()) MarkConnected();
   return Status::Ok();
+}
+
+void KafkaSource::DropRevokedMessages(std::vector<SourceMessage>& batch) {
+  std::erase_if(batch, [&](const SourceMessage& m) {
+    return std::none_of(owned_.begin(), owned_.end(), [&](const SourceOffset& o) {
+      return o.partition == m.position.partition && o.topic == m.position.topic;
+    });
+  });
 }
 
 void KafkaSource::Acknowledge(const std::vector<SourceMessage>& batch) {
@@ -195,6 +248,13 @@ void KafkaSource::Acknowledge(const std::vector<SourceMessage>& batch) {
       next_offsets.push_back({position.topic, position.partition, position.offset + 1});
     } else {
       found->offset = std::max(found->offset, position.offset + 1);
+    }
+  }
+  for (const NextOffset& entry : next_offsets) {
+    for (SourceOffset& owned : owned_) {
+      if (owned.partition == entry.partition && owned.topic == entry.topic) {
+        owned.next_offset = entry.offset;
+      }
     }
   }
   rd_kafka_topic_partition_list_t* offsets =
@@ -282,6 +342,9 @@ void KafkaSource::OnRebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t reason,
 }
 
 void KafkaSource::ResumeFrom(const std::vector<SourceOffset>& offsets) {
+  // With a hand-over the group's records say where partitions start: a
+  // position this agent had before others took the partition is stale.
+  if (HandsOver()) return;
   resume_offsets_ = offsets;
 }
 
@@ -297,6 +360,27 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool coope
       p.offset = offset.next_offset;
       return true;
     });
+  }
+  if (HandsOver()) {
+    // The latest published record that lists a partition is where the state
+    // counting it ends, whoever's it is.
+    if (Status s = ScanHandover(); !s.ok()) {
+      fatal_reason_ =
+          "kafka hand-over: cannot read where assigned partitions start: " + s.message();
+      fatal_.store(true, std::memory_order_relaxed);
+      return;
+    }
+    for (int i = 0; i < partitions->cnt; ++i) {
+      rd_kafka_topic_partition_t& p = partitions->elems[i];
+      for (const Mention& m : latest_mentions_) {
+        if (m.partition == p.partition && m.topic == p.topic) p.offset = m.next_offset;
+      }
+      if (!cooperative && i == 0) owned_.clear();
+      std::erase_if(owned_, [&](const SourceOffset& o) {
+        return o.partition == p.partition && o.topic == p.topic;
+      });
+      owned_.push_back({p.topic, p.partition, p.offset >= 0 ? p.offset : -1});
+    }
   }
   std::string failure;
   if (cooperative) {
@@ -314,8 +398,10 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions, bool coope
     return;
   }
   UpdateAssignment(partitions, /*add=*/true, /*replace=*/!cooperative);
+  ever_assigned_ = true;
   ExpectOffsets(partitions);
   MarkConnected();
+  CountTotalPartitions();
   Log(LogLevel::kInfo, kComponent, "kafka partitions assigned",
       {{"partitions", DescribePartitions(partitions)},
        {"protocol", cooperative ? "cooperative" : "eager"}});
@@ -325,6 +411,34 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions, bool coope
   const bool lost = rd_kafka_assignment_lost(consumer_) != 0;
   // A lost assignment already belongs to someone else: committing would fail.
   if (!lost) CommitStoredOffsets("revoke");
+  if (HandsOver()) {
+    ++revokes_;
+    if (lost) {
+      // The next owners start at this agent's last published positions while
+      // its memory counts past them: only a restart from the checkpoint
+      // stays exact.
+      fatal_reason_ =
+          "kafka hand-over: partitions lost to the group (session timed out); exiting so that a "
+          "restart from the checkpoint does not count their latest messages twice";
+      fatal_.store(true, std::memory_order_relaxed);
+    } else if (before_revoke_ && !fatal_.load(std::memory_order_relaxed)) {
+      const uint64_t published = publishes_;
+      before_revoke_();
+      if (publishes_ == published) {
+        // The next owners would start before what this state counts.
+        fatal_reason_ =
+            "kafka hand-over: could not checkpoint and publish before giving partitions up; "
+            "exiting so that a restart from the last published checkpoint stays exact";
+        fatal_.store(true, std::memory_order_relaxed);
+      }
+    }
+    for (int i = 0; i < partitions->cnt; ++i) {
+      const rd_kafka_topic_partition_t& p = partitions->elems[i];
+      std::erase_if(owned_, [&](const SourceOffset& o) {
+        return o.partition == p.partition && o.topic == p.topic;
+      });
+    }
+  }
   std::string failure;
   if (cooperative) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_, partitions)) {
@@ -514,6 +628,7 @@ void KafkaSource::ProbeBrokers(int timeout_ms) {
 }
 
 Status KafkaSource::FatalStatus() {
+  if (!fatal_reason_.empty()) return Status::Error(fatal_reason_);
   char reason[512];
   rd_kafka_resp_err_t err = rd_kafka_fatal_error(consumer_, reason, sizeof reason);
   return Status::Error(std::string("kafka fatal error ") + rd_kafka_err2name(err) + ": " + reason);
@@ -530,6 +645,248 @@ std::string_view KafkaSource::InternTopic(const char* name) {
   if (found == topic_names_.end()) found = topic_names_.emplace(name).first;
   last_topic_ = *found;
   return last_topic_;
+}
+
+Status KafkaSource::CreateHandoverClients(const KafkaSourceOptions& options) {
+  handover_topic_ = options.handover_topic;
+  auto make = [&](rd_kafka_type_t type, rd_kafka_t** out) -> Status {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    std::vector<std::pair<std::string, std::string>> properties = {
+        {"bootstrap.servers", options.brokers},
+        {"socket.nagle.disable", "true"},
+        {"reconnect.backoff.max.ms", "1000"},
+        {"log.connection.close", "false"}};
+    if (type == RD_KAFKA_PRODUCER) {
+      properties.insert(properties.end(), {{"acks", "all"},
+                                           {"linger.ms", "0"},
+                                           {"enable.idempotence", "true"},
+                                           {"message.timeout.ms", "10000"}});
+    } else {
+      properties.insert(properties.end(), {{"group.id", options.group_id + ".handover-reader"},
+                                           {"enable.auto.commit", "false"},
+                                           {"fetch.wait.max.ms", "5"},
+                                           {"auto.offset.reset", "earliest"}});
+    }
+    for (const auto& [name, value] : options.properties) {
+      if (IsConnectionProperty(name)) properties.emplace_back(name, value);
+    }
+    Status status = Status::Ok();
+    for (const auto& [name, value] : properties) {
+      if (status.ok()) status = SetProperty(conf, name, value);
+    }
+    if (!status.ok()) {
+      rd_kafka_conf_destroy(conf);
+      return status;
+    }
+    if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, &OnHandoverDelivery);
+    rd_kafka_conf_set_log_cb(conf, &KafkaSource::OnLog);
+    char reason[512];
+    *out = rd_kafka_new(type, conf, reason, sizeof reason);
+    if (*out == nullptr) {
+      rd_kafka_conf_destroy(conf);
+      return Status::Error(std::string("kafka hand-over: cannot create client: ") + reason);
+    }
+    return Status::Ok();
+  };
+  if (Status s = make(RD_KAFKA_PRODUCER, &handover_producer_); !s.ok()) return s;
+  if (Status s = make(RD_KAFKA_CONSUMER, &handover_reader_); !s.ok()) return s;
+  rd_kafka_poll_set_consumer(handover_reader_);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, handover_topic_.c_str(), 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_resp_err_t err = rd_kafka_assign(handover_reader_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Error(std::string("kafka hand-over: cannot read ") + handover_topic_ + ": " +
+                         rd_kafka_err2str(err));
+  }
+  Log(LogLevel::kInfo, kComponent, "kafka exact hand-over between the group's agents",
+      {{"handover_topic", handover_topic_}});
+  return Status::Ok();
+}
+
+Status KafkaSource::ScanHandover() {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandoverTimeoutMs);
+  int64_t low = 0, high = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      handover_reader_, handover_topic_.c_str(), 0, &low, &high, kHandoverTimeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Error(handover_topic_ + ": " + rd_kafka_err2str(err));
+  }
+  if (handover_next_ < low && handover_next_ < high) {
+    Log(LogLevel::kWarn, kComponent,
+        "kafka hand-over records deleted before they were read: keep the hand-over topic's "
+        "retention unlimited",
+        {{"topic", handover_topic_},
+         {"from_offset", std::to_string(handover_next_)},
+         {"to_offset", std::to_string(low)}});
+  }
+  while (handover_next_ < high) {
+    const int wait_ms = RemainingMs(deadline);
+    if (wait_ms <= 0) {
+      return Status::Error(handover_topic_ + ": timed out reading to offset " +
+                           std::to_string(high) + " (at " + std::to_string(handover_next_) + ")");
+    }
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(handover_reader_, wait_ms);
+    if (message == nullptr) continue;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ApplyHandoverRecord(
+          std::string_view(static_cast<const char*>(message->payload), message->len));
+      handover_next_ = message->offset + 1;
+    } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      Log(LogLevel::kWarn, kComponent, "kafka hand-over read error",
+          {{"err", rd_kafka_message_errstr(message)}});
+    }
+    rd_kafka_message_destroy(message);
+  }
+  return Status::Ok();
+}
+
+// "txmon-handover/1\nmember M\nseq S\nTOPIC PARTITION NEXT_OFFSET\n..."
+void KafkaSource::ApplyHandoverRecord(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  if (lines.size() < 3 || lines[0] != kHandoverHeader || !lines[1].starts_with("member ") ||
+      !lines[2].starts_with("seq ")) {
+    Log(LogLevel::kWarn, kComponent, "kafka hand-over record not understood: skipped");
+    return;
+  }
+  const std::string member(lines[1].substr(7));
+  const uint64_t seq = std::strtoull(std::string(lines[2].substr(4)).c_str(), nullptr, 10);
+  auto found = std::find_if(latest_seqs_.begin(), latest_seqs_.end(),
+                            [&](const auto& entry) { return entry.first == member; });
+  if (found == latest_seqs_.end()) {
+    latest_seqs_.emplace_back(member, seq);
+  } else {
+    found->second = std::max(found->second, seq);
+  }
+  for (size_t i = 3; i < lines.size(); ++i) {
+    const std::string line(lines[i]);
+    char topic[256];
+    int partition = 0;
+    long long offset = 0;
+    if (std::sscanf(line.c_str(), "%255s %d %lld", topic, &partition, &offset) != 3) continue;
+    auto same = [&](const Mention& m) { return m.partition == partition && m.topic == topic; };
+    auto mention = std::find_if(latest_mentions_.begin(), latest_mentions_.end(), same);
+    if (mention == latest_mentions_.end()) {
+      latest_mentions_.push_back({topic, partition, offset});
+    } else {
+      mention->next_offset = offset;
+    }
+  }
+}
+
+std::vector<SourceOffset> KafkaSource::OwnedPositions() const {
+  std::vector<SourceOffset> known;
+  for (const SourceOffset& o : owned_) {
+    if (o.next_offset >= 0) known.push_back(o);
+  }
+  return known;
+}
+
+// A thread that stood still for half a session may have been dropped from
+// the group without librdkafka having noticed yet; publishing its positions
+// then would overrule the partitions' next owners (a zombie). Exiting is
+// always safe: a restart resumes from the last published checkpoint.
+void KafkaSource::NoteStall() {
+  const auto now = std::chrono::steady_clock::now();
+  if (last_tick_ != std::chrono::steady_clock::time_point{} && now - last_tick_ > stall_limit_) {
+    stalled_ = true;
+  }
+  last_tick_ = now;
+}
+
+Status KafkaSource::PublishHandover(const std::string& member, uint64_t seq,
+                                    const std::vector<SourceOffset>& positions) {
+  NoteStall();
+  if (stalled_ && !positions.empty()) {
+    fatal_reason_ =
+        "kafka hand-over: the agent stood still for over half of session.timeout.ms and may "
+        "have left the group unnoticed; exiting rather than publish positions others may own "
+        "(a restart resumes from the checkpoint)";
+    fatal_.store(true, std::memory_order_relaxed);
+    return Status::Error(fatal_reason_);
+  }
+  std::string text(kHandoverHeader);
+  text += "\nmember " + member + "\nseq " + std::to_string(seq) + "\n";
+  for (const SourceOffset& o : positions) {
+    text +=
+        o.topic + " " + std::to_string(o.partition) + " " + std::to_string(o.next_offset) + "\n";
+  }
+  rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      handover_producer_, RD_KAFKA_V_TOPIC(handover_topic_.c_str()), RD_KAFKA_V_PARTITION(0),
+      RD_KAFKA_V_KEY(member.data(), member.size()), RD_KAFKA_V_VALUE(text.data(), text.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Error("kafka hand-over: cannot publish: " + std::string(rd_kafka_err2str(err)));
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandoverTimeoutMs + 2000);
+  while (delivered == RD_KAFKA_RESP_ERR__IN_PROGRESS && RemainingMs(deadline) > 0) {
+    rd_kafka_poll(handover_producer_, std::min(100, RemainingMs(deadline)));
+  }
+  if (delivered != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Error("kafka hand-over: publish failed: " +
+                         std::string(rd_kafka_err2str(delivered)));
+  }
+  ++publishes_;
+  return Status::Ok();
+}
+
+void KafkaSource::OnHandoverDelivery(rd_kafka_t* producer, const rd_kafka_message_t* message,
+                                     void* opaque) {
+  (void)producer, (void)opaque;
+  *static_cast<rd_kafka_resp_err_t*>(message->_private) = message->err;
+}
+
+Status KafkaSource::LatestHandoverSeq(const std::string& member, uint64_t* seq, bool* found) {
+  *seq = 0;
+  *found = false;
+  if (!HandsOver()) return Status::Ok();
+  if (Status s = ScanHandover(); !s.ok()) return Status::Error("kafka hand-over: " + s.message());
+  for (const auto& [name, latest] : latest_seqs_) {
+    if (name != member) continue;
+    *seq = latest;
+    *found = true;
+  }
+  return Status::Ok();
+}
+
+bool KafkaSource::CountPartitions(size_t* owned, size_t* total) const {
+  {
+    std::lock_guard<std::mutex> lock(assignment_mutex_);
+    *owned = assignment_.size();
+  }
+  *total = total_partitions_.load(std::memory_order_relaxed);
+  return true;
+}
+
+// The subscribed topics' partitions, for "3 of 16 partitions": from the
+// metadata librdkafka already holds for the subscription.
+void KafkaSource::CountTotalPartitions() {
+  rd_kafka_topic_partition_list_t* subscription = nullptr;
+  if (rd_kafka_subscription(consumer_, &subscription) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(consumer_, /*all_topics=*/0, nullptr, &metadata, 2000) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    size_t total = 0;
+    for (int t = 0; t < metadata->topic_cnt; ++t) {
+      for (int i = 0; i < subscription->cnt; ++i) {
+        if (std::strcmp(subscription->elems[i].topic, metadata->topics[t].topic) == 0) {
+          total += static_cast<size_t>(metadata->topics[t].partition_cnt);
+        }
+      }
+    }
+    if (total > 0) total_partitions_.store(total, std::memory_order_relaxed);
+  }
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_partition_list_destroy(subscription);
 }
 
 }  // namespace txmon

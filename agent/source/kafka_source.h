@@ -6,6 +6,22 @@
 // stored offsets; a revoke and Close() commit them synchronously. Messages
 // polled but never acknowledged come again to whoever owns the partition next.
 //
+// Exact hand-over (KafkaSourceOptions::handover_topic set): several agents
+// in one group count every message exactly once between them. Each agent's
+// checkpoint file holds its state with a member name and a sequence number;
+// after writing a checkpoint the pipeline publishes one record to the
+// hand-over topic (one partition), "member M's checkpoint S counts partition
+// p up to offset o, ...", listing the partitions it owns. A partition's next
+// owner starts at the offset of the latest record that lists it (not at the
+// group's committed offset), and a restarted agent restores whichever of its
+// two checkpoint files (PATH, PATH.prev) has the latest sequence it
+// published. Before a revoke the pipeline checkpoints and publishes (the
+// hook); messages of revoked partitions still in the batch are dropped; a
+// lost assignment is fatal, since the in-memory state then counts messages
+// the next owner also counts, and a restart from the checkpoint does not;
+// so is a pipeline that stood still for half of session.timeout.ms before it
+// publishes (it may have been dropped from the group unnoticed).
+//
 // Connected() turns true when a broker answers (a metadata probe, an
 // assignment, a fetched message) and false when librdkafka reports all
 // brokers down. Lag comes from librdkafka's cached high watermarks: no broker
@@ -46,6 +62,9 @@ struct KafkaSourceOptions {
   // Any librdkafka property (security.protocol, sasl.*, ssl.*, ...). Applied
   // after txmon's defaults, so these override them.
   std::vector<std::pair<std::string, std::string>> properties;
+  // Exact hand-over between the agents of the group (empty: off, plain
+  // at-least-once). A topic with one partition, not compacted.
+  std::string handover_topic;
 };
 
 class KafkaSource : public Source {
@@ -74,6 +93,17 @@ class KafkaSource : public Source {
   void Close() override;
   void ResumeFrom(const std::vector<SourceOffset>& offsets) override;
 
+  bool HandsOver() const override { return handover_producer_ != nullptr; }
+  std::vector<SourceOffset> OwnedPositions() const override;
+  Status PublishHandover(const std::string& member, uint64_t seq,
+                         const std::vector<SourceOffset>& positions) override;
+  Status LatestHandoverSeq(const std::string& member, uint64_t* seq, bool* found) override;
+  void SetBeforeRevoke(std::function<void()> hook) override { before_revoke_ = std::move(hook); }
+
+  // How many partitions this agent owns, and how many the subscribed topics
+  // have (0 until the first assignment). Any thread.
+  bool CountPartitions(size_t* owned, size_t* total) const override;
+
  private:
   struct AssignedPartition {
     std::string topic;
@@ -99,11 +129,20 @@ class KafkaSource : public Source {
   void CheckContinuity(std::string_view topic, int32_t partition, int64_t offset);
   void CountLoss(std::string_view topic, int32_t partition, int64_t from, int64_t to);
   Status FatalStatus();
+  Status CreateHandoverClients(const KafkaSourceOptions& options);
+  // Reads the hand-over topic from where the last scan ended to its end.
+  Status ScanHandover();
+  void ApplyHandoverRecord(std::string_view text);
+  void DropRevokedMessages(std::vector<SourceMessage>& batch);
+  static void OnHandoverDelivery(rd_kafka_t* producer, const rd_kafka_message_t* message,
+                                 void* opaque);
   void ReleaseHeldMessages();
   std::string_view InternTopic(const char* name);
 
   rd_kafka_t* consumer_ = nullptr;
   bool closed_ = false;
+  bool ever_assigned_ = false;       // an Assign callback ran
+  bool cooperative_sticky_ = false;  // partition.assignment.strategy names it
   std::atomic<bool> connected_{false};
   std::atomic<bool> fatal_{false};
   std::chrono::steady_clock::time_point last_broker_probe_{};
@@ -135,6 +174,31 @@ class KafkaSource : public Source {
   std::vector<Loss> losses_;
 
   LogRateLimit error_log_limit_{5};
+
+  // Exact hand-over (all null/empty when off). Pipeline thread.
+  std::string handover_topic_;
+  rd_kafka_t* handover_producer_ = nullptr;
+  rd_kafka_t* handover_reader_ = nullptr;
+  int64_t handover_next_ = 0;  // the reader's next offset
+  struct Mention {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t next_offset = 0;
+  };
+  std::vector<Mention> latest_mentions_;  // per partition, the latest record's offset
+  std::vector<std::pair<std::string, uint64_t>> latest_seqs_;  // per member
+  std::vector<SourceOffset> owned_;                            // next_offset < 0: not known yet
+  std::function<void()> before_revoke_;
+  uint64_t revokes_ = 0;
+  uint64_t publishes_ = 0;  // hand-over records the brokers acknowledged
+  std::string fatal_reason_;
+  std::atomic<size_t> total_partitions_{0};
+  // Zombie guard (see NoteStall): the pipeline's last sign of life.
+  void NoteStall();
+  std::chrono::steady_clock::time_point last_tick_{};
+  std::chrono::milliseconds stall_limit_{45000 / 2};  // half of session.timeout.ms
+  bool stalled_ = false;
+  void CountTotalPartitions();
 };
 
 }  // namespace txmon

@@ -82,6 +82,37 @@ class Source {
 
   // Flushes what was acknowledged (Kafka: synchronous commit) before exit.
   virtual void Close() {}
+
+  // Exact hand-over between the agents of one consumer group (Kafka with a
+  // hand-over topic; see KafkaSource). Other sources say false and ignore
+  // the rest.
+  virtual bool HandsOver() const { return false; }
+  // The next offset of every partition this source owns now and has a
+  // concrete position for: what a checkpoint taken now counts up to.
+  virtual std::vector<SourceOffset> OwnedPositions() const { return {}; }
+  // Publishes that `member`'s checkpoint number `seq` counts `positions`,
+  // and waits until the brokers hold it. Pipeline thread.
+  virtual Status PublishHandover(const std::string& member, uint64_t seq,
+                                 const std::vector<SourceOffset>& positions) {
+    (void)member, (void)seq, (void)positions;
+    return Status::Ok();
+  }
+  // The highest sequence `member` has published (`found` false: none).
+  virtual Status LatestHandoverSeq(const std::string& member, uint64_t* seq, bool* found) {
+    (void)member;
+    *seq = 0;
+    *found = false;
+    return Status::Ok();
+  }
+  // How many partitions this agent reads and how many the stream has (0:
+  // not known yet). False for sources without partitions. Any thread.
+  virtual bool CountPartitions(size_t* owned, size_t* total) const {
+    (void)owned, (void)total;
+    return false;
+  }
+  // Called inside Poll before partitions are given up, so that the state
+  // counting them is checkpointed and published first.
+  virtual void SetBeforeRevoke(std::function<void()> hook) { (void)hook; }
 };
 
 }  // namespace txmon

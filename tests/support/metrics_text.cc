@@ -1,5 +1,6 @@
 #include "tests/support/metrics_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -163,6 +164,38 @@ MetricsText MetricsText::Fetch(const std::string& url) {
     return MetricsText();
   }
   return Parse(response.body);
+}
+
+MetricsText MetricsText::SumOf(const std::vector<MetricsText>& parts,
+                               const std::vector<std::string>& min_of) {
+  MetricsText sum;
+  std::map<std::string, size_t> at;  // series key -> index in samples_
+  for (const MetricsText& part : parts) {
+    for (const Sample& sample : part.samples_) {
+      const std::string key = SeriesKey(sample.name, sample.labels);
+      auto [found, added] = at.emplace(key, sum.samples_.size());
+      if (added) {
+        sum.samples_.push_back(sample);
+        continue;
+      }
+      double& value = sum.samples_[found->second].value;
+      const bool min = std::find(min_of.begin(), min_of.end(), sample.name) != min_of.end();
+      if (min) {
+        value = std::min(value, sample.value);
+      } else if (std::isfinite(value) && std::isfinite(sample.value)) {
+        // txmon's values are exact decimals of micro-units: add them as such,
+        // so that a sum of money is the decimal one agent would show.
+        value =
+            static_cast<double>(std::llround(value * 1e6) + std::llround(sample.value * 1e6)) / 1e6;
+      } else {
+        value += sample.value;
+      }
+    }
+  }
+  for (const Sample& sample : sum.samples_) {
+    sum.series_[SeriesKey(sample.name, sample.labels)] = sample.value;
+  }
+  return sum;
 }
 
 std::optional<double> MetricsText::Find(std::string_view name, const Labels& labels) const {

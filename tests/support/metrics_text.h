@@ -25,6 +25,11 @@ class MetricsText {
   // GETs `url` and parses the body; a failed request or a non-200 status is
   // a test failure and gives an empty MetricsText.
   static MetricsText Fetch(const std::string& url);
+  // What Prometheus' `sum without(instance)` shows over several agents'
+  // scrapes: every series summed, except those named in `min_of`, which
+  // take the smallest value (txmon_source_up: 1 when every agent is up).
+  static MetricsText SumOf(const std::vector<MetricsText>& parts,
+                           const std::vector<std::string>& min_of = {});
 
   // The value of one series; if absent, adds a test failure listing the
   // series of that name and returns NaN.

@@ -74,6 +74,10 @@ function renderHeader(frame) {
   $('zone').textContent = frame.zone;
   if (typeof frame.currency === 'string') currency = frame.currency;
   $('since').textContent = frame.since;
+  // One agent of a consumer group counts only its partitions: say so.
+  const scope = typeof frame.scope === 'string' ? frame.scope : '';
+  $('scope').hidden = scope === '';
+  $('scope').textContent = scope === '' ? '' : `this agent: ${scope}`;
 }
 
 function renderShares(list, shares, withGmv) {
