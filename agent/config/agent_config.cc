@@ -10,8 +10,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/base/civil_time.h"
 #include "agent/base/duration.h"
 #include "agent/base/fixed_point.h"
+#include "agent/base/metric_names.h"
 #include "agent/config/config_reader.h"
 #include "agent/decode/decoder_factory.h"
 
@@ -121,6 +123,10 @@ bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
     return false;
   if (!node["name"]) return r.Fail(node, path, "missing \"name\"");
   if (!r.String(node["name"], path + ".name", &label->name)) return false;
+  if (std::string problem = LabelNameProblem(label->name); !problem.empty()) {
+    return r.Fail(node["name"], path + ".name",
+                  "invalid label name \"" + label->name + "\": " + problem);
+  }
   label->ref.column = label->name;
   if (node["column"] && !r.String(node["column"], path + ".column", &label->ref.column))
     return false;
@@ -229,6 +235,9 @@ bool ReadGaugeAction(ConfigReader& r, const YAML::Node& node, const std::string&
   return true;
 }
 
+// Metric::kMaxLabels, which the store refuses past.
+constexpr size_t kMaxMetricLabels = 8;
+
 // Checks that only make sense once the whole metric is read.
 bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
                     const MetricMapping& m) {
@@ -253,9 +262,15 @@ bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& 
     return r.Fail(node["on"], path + ".on", "a transition only matches updates");
   }
   std::set<std::string> names;
-  for (const LabelMapping& label : m.labels) {
-    if (!names.insert(label.name).second) {
-      return r.Fail(node["labels"], path + ".labels", "label \"" + label.name + "\" twice");
+  for (size_t i = 0; i < m.labels.size(); ++i) {
+    const std::string label_path = path + ".labels[" + std::to_string(i) + "]";
+    if (!names.insert(m.labels[i].name).second) {
+      return r.Fail(node["labels"][i]["name"], label_path + ".name",
+                    "label \"" + m.labels[i].name + "\" twice");
+    }
+    if (i == kMaxMetricLabels) {
+      return r.Fail(node["labels"][i], label_path,
+                    "a metric has at most " + std::to_string(kMaxMetricLabels) + " labels");
     }
   }
   return true;
@@ -278,6 +293,10 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
       !r.String(node["help"], path + ".help", &m->help) ||
       !ReadMetricType(r, node["type"], path + ".type", &m->type)) {
     return false;
+  }
+  if (std::string problem = MetricNameProblem(m->name); !problem.empty()) {
+    return r.Fail(node["name"], path + ".name",
+                  "invalid metric name \"" + m->name + "\": " + problem);
   }
   if (node["database"] && !r.String(node["database"], path + ".database", &m->database))
     return false;
@@ -517,6 +536,7 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, const std::string& conf
       return r.Fail(node["max_message_bytes"], "source.max_message_bytes", "must be > 0");
     source->max_message_bytes = bytes;
   }
+  source->where = r.Where(node["kafka"] ? node["kafka"] : node);
   source->has_kafka = static_cast<bool>(node["kafka"]);
   source->has_binlog = static_cast<bool>(node["binlog"]);
   if (source->has_binlog) return ReadBinlog(r, node["binlog"], config_file, &source->binlog);
@@ -529,8 +549,12 @@ bool ReadGlobal(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
     return false;
   if (node["max_series"] && !r.Uint32(node["max_series"], "global.max_series", &config->max_series))
     return false;
-  if (node["time_zone"] && !r.String(node["time_zone"], "global.time_zone", &config->time_zone))
-    return false;
+  if (node["time_zone"]) {
+    if (!r.String(node["time_zone"], "global.time_zone", &config->time_zone)) return false;
+    if (Status s = LocalZone::Check(config->time_zone); !s.ok()) {
+      return r.Fail(node["time_zone"], "global.time_zone", s.message());
+    }
+  }
   if (const YAML::Node interval = node["evaluation_interval"]) {
     std::optional<std::chrono::milliseconds> ms =
         interval.IsScalar() ? ParseDuration(interval.Scalar()) : std::nullopt;
@@ -702,6 +726,26 @@ bool ReadHistory(ConfigReader& r, const YAML::Node& node, HistoryConfig* history
   return true;
 }
 
+// A histogram "x" also writes x_bucket, x_sum and x_count: no other metric
+// may have one of those names (Prometheus would see two types for one name).
+bool CheckSeriesNames(ConfigReader& r, const YAML::Node& nodes,
+                      const std::vector<MetricMapping>& metrics) {
+  for (size_t h = 0; h < metrics.size(); ++h) {
+    if (metrics[h].type != MetricType::kHistogram) continue;
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      for (std::string_view suffix : kHistogramSuffixes) {
+        if (metrics[i].name != metrics[h].name + std::string(suffix)) continue;
+        const std::string path = "metrics[" + std::to_string(i) + "].name";
+        return r.Fail(nodes[i]["name"], path,
+                      "\"" + metrics[i].name + "\" is the name of a series of histogram \"" +
+                          metrics[h].name + "\" (" + r.Where(nodes[h]["name"]) +
+                          "): Prometheus would reject the scrape");
+      }
+    }
+  }
+  return true;
+}
+
 bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
   if (!r.ExpectMap(root, "config",
@@ -731,11 +775,28 @@ bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
                     "the txmon_ prefix is reserved for self-metrics");
     }
   }
+  if (!CheckSeriesNames(r, metrics, config->metrics)) return false;
   if (root["live"] && !ReadLive(r, root["live"], config->metrics, &config->live)) return false;
   return true;
 }
 
 }  // namespace
+
+Status CheckConfiguredSource(const AgentConfig& config) {
+  const SourceConfig& source = config.source;
+  const std::string& where = source.where.empty() ? config.file : source.where;
+  if (source.has_binlog) return Status::Ok();
+  if (!source.has_kafka) {
+    return Status::Error(where +
+                         ": source: give source.kafka or source.binlog (or run with "
+                         "--source.file)");
+  }
+  if (source.kafka.brokers.empty() || source.kafka.topics.empty()) {
+    return Status::Error(where + ": source.kafka: needs brokers and topics (or run with " +
+                         "--source.file)");
+  }
+  return Status::Ok();
+}
 
 Status ParseConfig(const std::string& yaml, const std::string& file, AgentConfig* config) {
   *config = AgentConfig();

@@ -150,4 +150,18 @@ DecodeResult AutoDecoder::Decode(const SourceMessage& message) {
   return result;
 }
 
+std::vector<std::string> AutoDecoder::TableColumns(const SourceMessage& message) {
+  switch (SniffWireFormat(message.payload)) {
+    case WireFormat::kCanal:
+      return canal_->TableColumns(message);
+    case WireFormat::kDebezium:
+      return debezium_->TableColumns(message);
+    case WireFormat::kMaxwell:
+      return maxwell_->TableColumns(message);
+    case WireFormat::kUnknown:
+      break;
+  }
+  return {};
+}
+
 }  // namespace txmon

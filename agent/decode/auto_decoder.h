@@ -37,6 +37,7 @@ class AutoDecoder : public Decoder {
   ~AutoDecoder() override;
 
   DecodeResult Decode(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message) override;
 
  private:
   std::unique_ptr<Decoder> canal_;

@@ -17,10 +17,12 @@ namespace txmon {
 // Why a message was rejected; the label of txmon_decode_errors_total.
 enum class DecodeError : uint8_t {
   kNone = 0,
-  kInvalidJson,       // not JSON, truncated, bad UTF-8
-  kMissingField,      // a required field is absent
-  kWrongType,         // a field has the wrong JSON type
-  kUnknownTable,      // a row change for a table that no mapping declares
+  kInvalidJson,   // not JSON, truncated, bad UTF-8
+  kMissingField,  // a required field is absent
+  kWrongType,     // a field has the wrong JSON type
+  // A row change for a table that no mapping declares: not an error (a
+  // topic carries every table of the shop); the pipeline counts these apart.
+  kUnknownTable,
   kTooLarge,          // bigger than the configured message size limit
   kBadValue,          // a value that cannot be read (e.g. rows/old mismatch)
   kMalformedEvent,    // binary input (a binlog event) truncated or inconsistent
@@ -42,6 +44,9 @@ struct DecodeResult {
   // "maxwell", "binlog"): the label of txmon_decoded_messages_total. Static
   // text; set on success, and on errors once the format is known.
   std::string_view format;
+  // The database and table of a kUnknownTable message (views like
+  // message_type), so the pipeline can say which table it ignores.
+  std::string_view database, table;
 };
 
 // How a column's value is encoded when the message itself does not say:
@@ -85,6 +90,13 @@ class Decoder {
   virtual ~Decoder() = default;
   // Decodes `message`. The result's views stay valid until the next call.
   virtual DecodeResult Decode(const SourceMessage& message) = 0;
+  // The columns the table of `message` (a row message) has, as far as the
+  // format tells; empty if it does not. For messages to the user, not the
+  // hot path: it may parse the message again.
+  virtual std::vector<std::string> TableColumns(const SourceMessage& message) {
+    static_cast<void>(message);
+    return {};
+  }
 };
 
 }  // namespace txmon

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/decode/json_keys.h"
 #include "agent/decode/json_walk.h"
 
 namespace txmon {
@@ -64,6 +65,8 @@ class MessageReader {
     if (problem) {
       result.error = problem.error;
       result.detail = problem.detail;
+      result.database = fields.database;
+      result.table = fields.table;
       return result;
     }
     result.rows = rows_;
@@ -231,6 +234,10 @@ MaxwellDecoder::~MaxwellDecoder() = default;
 
 DecodeResult MaxwellDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
+}
+
+std::vector<std::string> MaxwellDecoder::TableColumns(const SourceMessage& message) {
+  return JsonObjectKeys(message.payload, {{"data"}});
 }
 
 }  // namespace txmon

@@ -11,9 +11,11 @@
 #include "agent/main/alert_checkpoint.h"
 #include "agent/main/binlog_wiring.h"
 #include "agent/main/live_board_checkpoint.h"
+#include "agent/main/start_check.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
 #include "agent/web/live_page.h"
+#include "agent/web/metrics_text.h"
 #include "agent/web/prometheus_api.h"
 
 namespace txmon {
@@ -23,6 +25,14 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->options_ = std::move(options);
   const AgentConfig& config = agent->options_.config;
 
+  // `txmon check config`'s verdict first, so the two never disagree.
+  StartCheck check;
+  if (Status s = CheckStart(config, !agent->options_.source_file.empty(), &check); !s.ok()) {
+    return s;
+  }
+  for (const std::string& warning : check.warnings) {
+    Log(LogLevel::kWarn, "config", "a rule selects a metric nothing produces", {{"at", warning}});
+  }
   if (Status s = LocalZone::Use(config.time_zone); !s.ok()) {
     return Status::Error(config.file + ": global.time_zone: " + s.message());
   }
@@ -103,14 +113,7 @@ Status Agent::CreateSource() {
   }
   if (binlog_config() != nullptr) return CreateBinlogSource(options_.config, &source_);
   const KafkaConfig& kafka = options_.config.source.kafka;
-  if (!options_.config.source.has_kafka) {
-    return Status::Error(options_.config.file +
-                         ": source: give source.kafka or source.binlog (or use --source.file)");
-  }
-  if (kafka.brokers.empty() || kafka.topics.empty()) {
-    return Status::Error(options_.config.file +
-                         ": source.kafka needs brokers and topics (or use --source.file)");
-  }
+  if (Status s = CheckConfiguredSource(options_.config); !s.ok()) return s;
   KafkaSourceOptions kafka_options{kafka.brokers, kafka.topics, kafka.group_id, kafka.start_offset,
                                    kafka.properties};
   source_ = KafkaSource::Create(kafka_options, &error);
@@ -231,6 +234,14 @@ Status Agent::Run() {
   Log(LogLevel::kInfo, "pipeline", "stopped",
       {{"messages", std::to_string(pipeline_->messages_processed())}});
   return status;
+}
+
+std::string Agent::MetricsText() {
+  process_metrics_.Refresh();
+  std::vector<prometheus::MetricFamily> families = store_.Collect();
+  for (auto& family : rules_->CollectMetrics()) families.push_back(std::move(family));
+  for (auto& family : notifier_->CollectMetrics()) families.push_back(std::move(family));
+  return SerializeMetricsText(families);
 }
 
 int Agent::web_port() const { return web_->port(); }

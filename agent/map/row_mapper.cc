@@ -75,6 +75,19 @@ Status RowMapper::CompileAll(const std::vector<MetricMapping>& mappings, MetricS
                     {}};
     if (Status s = store.Add(std::move(spec), &skipped); !s.ok()) return s;
   }
+  Metric*& unknown = mapper->unknown_column_metric_;
+  unknown = store.Find("txmon_mapping_unknown_column");
+  if (!unknown) {
+    MetricSpec spec{"txmon_mapping_unknown_column",
+                    "1 for each column a mapping reads that its table does not have (seen on "
+                    "the table's first INSERT): the metric never sees a value there.",
+                    MetricType::kGauge,
+                    {"metric", "table", "column"},
+                    {},
+                    {}};
+    spec.max_series = 1000;
+    if (Status s = store.Add(std::move(spec), &unknown); !s.ok()) return s;
+  }
   for (const MetricMapping& declared : mappings) {
     if (Status s = mapper->CompileOne(declared, store, reuse_metrics); !s.ok()) {
       return Status::Error(declared.origin + ": " + s.message());
@@ -124,18 +137,27 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
   mapping->database = declared.database;
   mapping->ops_mask = declared.ops_mask;
   mapping->bootstrap_inserts = declared.bootstrap_inserts;
+  auto reads = [&](const std::string& column, int slot) {
+    for (const auto& [known_slot, name] : mapping->read_columns) {
+      if (known_slot == slot) return;
+    }
+    if (slot >= 0) mapping->read_columns.emplace_back(slot, column);
+  };
   for (const ColumnFilter& f : declared.filters) {
     mapping->filters.push_back(
         {CompileColumn(f.ref), f.any_of, f.negate, f.is_null ? int(*f.is_null) : -1});
+    reads(f.ref.column, mapping->filters.back().column.slot);
   }
   if (declared.transition) {
     mapping->has_transition = true;
     mapping->transition = {
         CompileColumn({declared.transition->column, RowImage::kDefault, {}}).slot,
         declared.transition->from, declared.transition->to};
+    reads(declared.transition->column, mapping->transition.slot);
   }
   for (const LabelMapping& label : declared.labels) {
     mapping->labels.push_back({CompileColumn(label.ref), label.null_value});
+    reads(label.ref.column, mapping->labels.back().column.slot);
   }
   mapping->value_kind = declared.value.kind;
   mapping->constant_micros = declared.value.kind == ValueMapping::Kind::kOne
@@ -143,9 +165,12 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
                                  : declared.value.constant_micros;
   if (declared.value.kind == ValueMapping::Kind::kColumn) {
     mapping->value_column = CompileColumn(declared.value.column);
+    reads(declared.value.column.column, mapping->value_column.slot);
   } else if (declared.value.kind == ValueMapping::Kind::kSecondsBetween) {
     mapping->start_column = CompileColumn(declared.value.start_column);
     mapping->end_column = CompileColumn(declared.value.end_column);
+    reads(declared.value.start_column.column, mapping->start_column.slot);
+    reads(declared.value.end_column.column, mapping->end_column.slot);
   }
   if (too_many_columns_) {
     return Status::Error("the mappings read more than 64 distinct columns");
@@ -317,9 +342,33 @@ void RowMapper::Update(const Mapping& mapping, Series* series, int64_t micros) {
   }
 }
 
+void RowMapper::CheckColumns(const Table& table, const RowChange& row) {
+  table.columns_checked = true;
+  // Earlier verdicts on this table (a checkpoint, a reload) are replaced.
+  unknown_column_metric_->VisitSeries([&](const Series& series) {
+    const std::vector<std::string>& values = series.label_values();
+    if (values.size() != 3 || values[1] != row.table) return;
+    for (const Mapping* mapping : table.mappings) {
+      if (values[0] == mapping->metric->spec().name) const_cast<Series&>(series).Set(0);
+    }
+  });
+  for (const Mapping* mapping : table.mappings) {
+    if (!mapping->database.empty() && mapping->database != row.database) continue;
+    for (const auto& [slot, column] : mapping->read_columns) {
+      if (!Read(row, slot, RowImage::kAfter).is_absent()) continue;
+      const std::string& metric = mapping->metric->spec().name;
+      unknown_column_metric_->Resolve({std::string_view(metric), row.table, column})
+          ->Set(kMicrosPerUnit);
+      unknown_columns_.push_back(
+          {metric, std::string(row.database), std::string(row.table), column});
+    }
+  }
+}
+
 void RowMapper::Apply(const RowChange& row) {
   const Table* table = FindTable(row);
   if (!table) return;
+  if (!table->columns_checked && row.op == RowOp::kInsert) CheckColumns(*table, row);
   for (const Mapping* mapping : table->mappings) {
     if (!Matches(*mapping, row)) continue;
     int64_t micros;

@@ -47,6 +47,17 @@ class RowMapper {
   // Updates every metric whose mapping matches `row`.
   void Apply(const RowChange& row);
 
+  // A column a mapping reads that its table does not have, found on the
+  // first INSERT of each table (its full row image): the metric reads NULL
+  // there for ever. Each is set to 1 in
+  // txmon_mapping_unknown_column{metric,table,column} and queued here for
+  // the pipeline to log once with the table's real columns.
+  struct UnknownColumn {
+    std::string metric, database, table, column;
+  };
+  bool has_unknown_columns() const { return !unknown_columns_.empty(); }
+  std::vector<UnknownColumn> TakeUnknownColumns() { return std::move(unknown_columns_); }
+
   RowMapper(const RowMapper&) = delete;
   RowMapper& operator=(const RowMapper&) = delete;
 
@@ -87,10 +98,14 @@ class RowMapper {
     GaugeAction gauge_action = GaugeAction::kSet;
     // Resolved on first use: most mappings never skip a row.
     mutable std::array<Series*, kMappingSkipCount> skipped{};
+    // Every column the mapping reads, by slot, for the unknown-column check.
+    std::vector<std::pair<int, std::string>> read_columns;
   };
   struct Table {
     std::string table;
     std::vector<const Mapping*> mappings;
+    // Whether an INSERT of the table has shown which columns it has.
+    mutable bool columns_checked = false;
   };
 
   RowMapper() = default;
@@ -104,12 +119,15 @@ class RowMapper {
   bool ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros);
   Series* ResolveSeries(const Mapping& mapping, const RowChange& row);
   void Update(const Mapping& mapping, Series* series, int64_t micros);
+  void CheckColumns(const Table& table, const RowChange& row);
 
   DecodeSchema schema_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
   std::vector<Table> tables_;
   const Table* last_table_ = nullptr;
   Metric* skipped_metric_ = nullptr;
+  Metric* unknown_column_metric_ = nullptr;
+  std::vector<UnknownColumn> unknown_columns_;
   LocalZone zone_;
   bool too_many_columns_ = false;
   std::string conflicting_hint_;  // a column given two different hints

@@ -118,17 +118,51 @@ void Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
 
 void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
   DecodeResult result = decoder_->Decode(message);
+  // Every message read is counted, whatever becomes of it.
+  metrics_.CountMessage(result.message_type.empty() ? std::string_view("unknown")
+                                                    : result.message_type);
+  if (result.error == DecodeError::kUnknownTable) {
+    metrics_.CountFormat(result.format);
+    NoteUnmappedTable(result);
+    return;
+  }
   if (result.error != DecodeError::kNone) {
     ReportDecodeError(message, result);
     return;
   }
-  metrics_.CountMessage(result.message_type);
   metrics_.CountFormat(result.format);
   for (const RowChange& row : result.rows) {
     mapper_->Apply(row);
     metrics_.CountRow(row, now_ms);
   }
+  if (mapper_->has_unknown_columns()) ReportUnknownColumns(message);
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
+}
+
+void MessageProcessor::ReportUnknownColumns(const SourceMessage& message) {
+  std::string columns;
+  for (const std::string& column : decoder_->TableColumns(message)) {
+    columns += (columns.empty() ? "" : ",") + column;
+  }
+  for (const RowMapper::UnknownColumn& unknown : mapper_->TakeUnknownColumns()) {
+    Log(LogLevel::kError, "map", "a mapping reads a column its table does not have",
+        {{"metric", unknown.metric},
+         {"database", unknown.database},
+         {"table", unknown.table},
+         {"column", unknown.column},
+         {"table_columns", columns}});
+  }
+}
+
+void MessageProcessor::NoteUnmappedTable(const DecodeResult& result) {
+  metrics_.CountUnmappedTable(result.database, result.table);
+  // Normal, so said once per table (at info): which tables the stream has
+  // beyond the mapped ones is worth knowing when writing mappings.
+  if (logged_unmapped_.size() >= kMaxLoggedUnmappedTables) return;
+  std::string key = std::string(result.database) + "." + std::string(result.table);
+  if (!logged_unmapped_.insert(std::move(key)).second) return;
+  Log(LogLevel::kInfo, "decode", "ignoring the rows of a table no mapping declares",
+      {{"database", std::string(result.database)}, {"table", std::string(result.table)}});
 }
 
 void MessageProcessor::ReportDecodeError(const SourceMessage& message, const DecodeResult& result) {

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "agent/base/log.h"
@@ -81,11 +82,17 @@ class MessageProcessor {
 
  private:
   void ReportDecodeError(const SourceMessage& message, const DecodeResult& result);
+  void NoteUnmappedTable(const DecodeResult& result);
+  // Logs each column RowMapper found missing, with the table's columns.
+  void ReportUnknownColumns(const SourceMessage& message);
+
+  static constexpr size_t kMaxLoggedUnmappedTables = 1000;
 
   Decoder* decoder_;
   RowMapper* mapper_;
   PipelineMetrics& metrics_;
   LogRateLimit error_log_limit_{10};
+  std::unordered_set<std::string> logged_unmapped_;  // "database.table"
 };
 
 class Pipeline {

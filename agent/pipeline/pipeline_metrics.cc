@@ -59,6 +59,16 @@ Status PipelineMetrics::Register(MetricStore& store) {
                       &rows_))
            .ok() ||
       !(s = AddMetric(store,
+                      {"txmon_unmapped_table_messages_total",
+                       "Messages of tables no mapping declares, by database and table: read "
+                       "and ignored (a topic carries every table of the shop), not errors.",
+                       MetricType::kCounter,
+                       {"database", "table"},
+                       {64, 1024},
+                       {}},
+                      &unmapped_))
+           .ok() ||
+      !(s = AddMetric(store,
                       {"txmon_decode_errors_total",
                        "Messages skipped because they could not be decoded, by reason.",
                        MetricType::kCounter,
@@ -147,9 +157,12 @@ Status PipelineMetrics::Register(MetricStore& store) {
     return s;
   }
   for (int e = 1; e < kDecodeErrorCount; ++e) {
+    if (static_cast<DecodeError>(e) == DecodeError::kUnknownTable) continue;
     decode_errors_[e] = errors->Resolve({DecodeErrorReason(static_cast<DecodeError>(e))});
   }
-  decode_errors_[0] = decode_errors_[1];  // kNone is never counted
+  // Never counted as errors: kNone, and kUnknownTable (CountUnmappedTable).
+  decode_errors_[0] = decode_errors_[1];
+  decode_errors_[static_cast<int>(DecodeError::kUnknownTable)] = decode_errors_[1];
   event_lag_series_ = event_lag_->Resolve({});
   last_event_ = last->Resolve({});
   source_up_ = up->Resolve({});
@@ -169,6 +182,15 @@ void PipelineMetrics::CountFormat(std::string_view format) {
   Series* series = decoded_messages_->Resolve({format});
   format_series_.emplace_back(format, series);
   series->Add(kOne);
+}
+
+void PipelineMetrics::CountUnmappedTable(std::string_view database, std::string_view table) {
+  if (unmapped_series_ == nullptr || table != unmapped_table_ || database != unmapped_database_) {
+    unmapped_database_.assign(database);
+    unmapped_table_.assign(table);
+    unmapped_series_ = unmapped_->Resolve({database, table});
+  }
+  unmapped_series_->Add(kOne);
 }
 
 void PipelineMetrics::CountRow(const RowChange& row, int64_t now_ms) {
