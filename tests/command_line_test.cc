@@ -235,10 +235,15 @@ TEST_F(CommandLineTest, ARuleSelectingAMetricNoMappingProducesIsWarnedAbout) {
 }
 
 TEST_F(CommandLineTest, OneShotReplaysAFileAndPrintsTheFinalMetrics) {
-  const std::string config =
-      WriteFile("mall.yml", MallConfig("global:\n  time_zone: Europe/Berlin\n", "",
-                                       Counter("mall_orders_created_total",
-                                               "    on: insert\n    labels: [{name: source}]\n")));
+  const std::string config = WriteFile(
+      "mall.yml",
+      MallConfig(
+          "global:\n  time_zone: Europe/Berlin\n", "",
+          Counter("mall_orders_created_total",
+                  "    on: insert\n    labels: [{name: source, values: [ios, android, pc]}]\n") +
+              "  - name: mall_gmv_paid_total\n    help: Paid.\n    type: counter\n"
+              "    table: t_order\n    transition: {column: order_state, to: \"1\"}\n"
+              "    value: {column: total_fee}\n"));
   const std::string file = std::string(TXMON_SOURCE_DIR) + "/tests/golden/mall_first_hour.jsonl";
   CommandResult run = Execute({"--config.file=" + config, "--source.file=" + file, "--one-shot"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -248,10 +253,37 @@ TEST_F(CommandLineTest, OneShotReplaysAFileAndPrintsTheFinalMetrics) {
   EXPECT_EQ(metrics.Value("mall_orders_created_total", {{"source", "ios"}}), 1) << run.out;
   EXPECT_EQ(metrics.Value("mall_orders_created_total", {{"source", "android"}}), 1) << run.out;
   EXPECT_EQ(metrics.Value("txmon_messages_total", {{"type", "INSERT"}}), 2) << run.out;
+  // `values:` series exist at 0 before their first row; so do the skip and
+  // fold counters of every mapping that can raise them.
+  EXPECT_NE(run.out.find("mall_orders_created_total{source=\"pc\"} 0\n"), std::string::npos)
+      << run.out;
+  for (const char* line :
+       {"txmon_mapping_skipped_total{metric=\"mall_gmv_paid_total\",reason=\"null_value\"} 0\n",
+        "txmon_mapping_skipped_total{metric=\"mall_gmv_paid_total\",reason=\"bad_number\"} 0\n",
+        "txmon_mapping_skipped_total{metric=\"mall_gmv_paid_total\",reason=\"negative_value\"} 0\n",
+        "txmon_label_values_folded_total{metric=\"mall_orders_created_total\"} 0\n",
+        "txmon_series_folded_total{metric=\"mall_orders_created_total\"} 0\n"}) {
+    EXPECT_NE(run.out.find(line), std::string::npos) << line << run.out;
+  }
 
   CommandResult without_file = Execute({"--config.file=" + config, "--one-shot"});
   EXPECT_EQ(without_file.exit_code, 2);
   EXPECT_NE(without_file.err.find("--one-shot needs --source.file"), std::string::npos);
+}
+
+TEST_F(CommandLineTest, ASkippedRowIsLoggedWithItsPositionAndPrimaryKey) {
+  // Line 16 of the golden replay: order 4, created with a NULL amount.
+  const std::string file = std::string(TXMON_SOURCE_DIR) + "/tests/golden/shop_lifecycle.jsonl";
+  CommandResult run =
+      Execute({"--config.file=" + kShippedConfig, "--source.file=" + file, "--one-shot"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const size_t at = run.err.find("msg=\"skipped a row the mapping could not count\"");
+  ASSERT_NE(at, std::string::npos) << run.err;
+  const std::string line = run.err.substr(at, run.err.find('\n', at) - at);
+  for (const char* field : {"metric=shop_order_amount_yuan", "reason=null_value", "column=amount",
+                            "offset=16", "primary_key=\"id=4\""}) {
+    EXPECT_NE(line.find(field), std::string::npos) << field << " not in " << line;
+  }
 }
 
 TEST_F(CommandLineTest, ARuleFilesGlobThatMatchesNothingIsWarnedAbout) {

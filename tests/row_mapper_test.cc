@@ -223,6 +223,22 @@ TEST_F(RowMapperTest, NullAndBadValuesAreCountedAsSkipped) {
   EXPECT_TRUE(Has("orders_paid_total{channel=\"unknown\"} 3")) << Text();
 }
 
+TEST_F(RowMapperTest, NegativeDurationsAreSkippedByHistogramsAsByCounters) {
+  // Paid "before" it was created: clock skew, or an ambiguous DST hour.
+  mapper_->Apply(builder_->Make(RowOp::kUpdate,
+                                {{"status", "paid"},
+                                 {"amount", "5"},
+                                 {"created_at", "2024-10-27 02:30:00"},
+                                 {"paid_at", "2024-10-27 02:10:00"}},
+                                {{"status", "created"}}));
+  EXPECT_TRUE(
+      Has("txmon_mapping_skipped_total{metric=\"pay_seconds\",reason=\"negative_value\"} 1"))
+      << Text();
+  // The histogram's _sum never drops, so rate() never reads a reset.
+  EXPECT_TRUE(Has("pay_seconds_sum 0")) << Text();
+  EXPECT_TRUE(Has("pay_seconds_count 0")) << Text();
+}
+
 TEST_F(RowMapperTest, DeletesReadTheBeforeImage) {
   mapper_->Apply(builder_->Make(RowOp::kDelete, {{"status", "cancelled"}}));
   mapper_->Apply(builder_->Make(RowOp::kDelete, {{"status", "paid"}}));

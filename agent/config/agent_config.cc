@@ -118,8 +118,9 @@ bool ReadTransition(ConfigReader& r, const YAML::Node& node, const std::string& 
 
 bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
                LabelMapping* label) {
-  if (!r.ExpectMap(node, path,
-                   {"name", "column", "image", "max_values", "null_value", "scale", "epoch"}))
+  if (!r.ExpectMap(
+          node, path,
+          {"name", "column", "image", "max_values", "null_value", "values", "scale", "epoch"}))
     return false;
   if (!node["name"]) return r.Fail(node, path, "missing \"name\"");
   if (!r.String(node["name"], path + ".name", &label->name)) return false;
@@ -135,6 +136,8 @@ bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
     return false;
   }
   if (node["max_values"] && !r.Uint32(node["max_values"], path + ".max_values", &label->max_values))
+    return false;
+  if (node["values"] && !r.StringList(node["values"], path + ".values", &label->values))
     return false;
   label->null_value = "unknown";
   if (node["null_value"] && !r.String(node["null_value"], path + ".null_value", &label->null_value))

@@ -164,4 +164,8 @@ std::vector<std::string> AutoDecoder::TableColumns(const SourceMessage& message)
   return {};
 }
 
+std::string AutoDecoder::RowKey(const SourceMessage& message, size_t row) {
+  return SniffWireFormat(message.payload) == WireFormat::kCanal ? canal_->RowKey(message, row) : "";
+}
+
 }  // namespace txmon

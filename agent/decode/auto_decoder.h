@@ -38,6 +38,7 @@ class AutoDecoder : public Decoder {
 
   DecodeResult Decode(const SourceMessage& message) override;
   std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::string RowKey(const SourceMessage& message, size_t row) override;
 
  private:
   std::unique_ptr<Decoder> canal_;

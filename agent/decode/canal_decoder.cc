@@ -291,4 +291,8 @@ std::vector<std::string> CanalDecoder::TableColumns(const SourceMessage& message
   return JsonObjectKeys(message.payload, {{"mysqlType"}, {"data"}});
 }
 
+std::string CanalDecoder::RowKey(const SourceMessage& message, size_t row) {
+  return JsonRowKey(message.payload, "pkNames", "data", row);
+}
+
 }  // namespace txmon

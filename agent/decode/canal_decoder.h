@@ -37,6 +37,7 @@ class CanalDecoder : public Decoder {
 
   DecodeResult Decode(const SourceMessage& message) override;
   std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::string RowKey(const SourceMessage& message, size_t row) override;
 
  private:
   // The JSON parser and the buffers reused across messages; defined in the

@@ -97,6 +97,14 @@ class Decoder {
     static_cast<void>(message);
     return {};
   }
+  // The primary key of row `row` (an index into the message's rows) as
+  // "column=value,...", where the format carries it; "" otherwise. For
+  // messages to the user, like TableColumns.
+  virtual std::string RowKey(const SourceMessage& message, size_t row) {
+    static_cast<void>(message);
+    static_cast<void>(row);
+    return "";
+  }
 };
 
 }  // namespace txmon

@@ -52,4 +52,30 @@ std::vector<std::string> JsonObjectKeys(
   return {};
 }
 
+std::string JsonRowKey(std::string_view payload, const char* names_field, const char* rows_field,
+                       size_t row) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string padded(payload);
+  element root;
+  object message, fields;
+  array names, rows;
+  if (parser.parse(padded).get(root) || root.get_object().get(message) ||
+      message[names_field].get_array().get(names) || message[rows_field].get_array().get(rows) ||
+      rows.at(row).get_object().get(fields)) {
+    return "";
+  }
+  std::string key;
+  for (element name : names) {
+    std::string_view column;
+    if (name.get_string().get(column)) return "";
+    element value;
+    std::string_view text = "NULL";
+    if (!fields[column].get(value) && !value.is_null() && value.get_string().get(text)) {
+      text = "?";
+    }
+    key += (key.empty() ? "" : ",") + std::string(column) + "=" + std::string(text);
+  }
+  return key;
+}
+
 }  // namespace txmon

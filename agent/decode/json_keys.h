@@ -19,4 +19,10 @@ namespace txmon {
 std::vector<std::string> JsonObjectKeys(
     std::string_view payload, std::initializer_list<std::initializer_list<const char*>> paths);
 
+// The primary key of row `row` of a message that lists the key's column
+// names in `names_field` (Canal: "pkNames") and its rows in `rows_field`
+// (Canal: "data"): "id=42", or "order_id=7,line=2". Empty if unknown.
+std::string JsonRowKey(std::string_view payload, const char* names_field, const char* rows_field,
+                       size_t row);
+
 }  // namespace txmon

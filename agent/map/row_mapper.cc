@@ -10,6 +10,9 @@ namespace {
 
 const ColumnValue kAbsentValue{};
 
+// At most this many series are created at start from `values:` lists.
+constexpr size_t kMaxInitialSeries = 1000;
+
 std::string_view SkipReason(MappingSkip skip) {
   switch (skip) {
     case MappingSkip::kNullValue:
@@ -101,6 +104,47 @@ void RowMapper::Activate() {
   for (const std::unique_ptr<Mapping>& mapping : mappings_) {
     mapping->metric->SetLimits(mapping->label_value_limits, mapping->max_series);
     if (mapping->labels.empty()) mapping->fixed_series = mapping->metric->Resolve({});
+    CreateInitialSeries(*mapping);
+  }
+}
+
+void RowMapper::CreateInitialSeries(Mapping& mapping) {
+  // The skip counters a mapping can raise exist from the start at 0, so a
+  // rule on them sees the first skip as an increase.
+  std::vector<MappingSkip> reasons;
+  if (mapping.value_kind == ValueMapping::Kind::kColumn) {
+    reasons = {MappingSkip::kNullValue, MappingSkip::kBadNumber};
+  } else if (mapping.value_kind == ValueMapping::Kind::kSecondsBetween) {
+    reasons = {MappingSkip::kNullValue, MappingSkip::kBadDatetime};
+  }
+  if (!reasons.empty() && mapping.metric->spec().type != MetricType::kGauge) {
+    reasons.push_back(MappingSkip::kNegativeValue);
+  }
+  for (MappingSkip skip : reasons) {
+    Series*& series = mapping.skipped[static_cast<int>(skip)];
+    if (!series) {
+      series = skipped_metric_->Resolve(
+          {std::string_view(mapping.metric->spec().name), SkipReason(skip)});
+    }
+  }
+  // `values:` on every label: each combination, within max_series.
+  if (mapping.labels.empty()) return;
+  size_t combinations = 1;
+  for (const Label& label : mapping.labels) {
+    if (label.values.empty()) return;
+    combinations *= label.values.size();
+    if (combinations > kMaxInitialSeries) return;
+  }
+  std::array<std::string_view, Metric::kMaxLabels> values;
+  for (size_t n = 0; n < combinations; ++n) {
+    size_t rest = n;
+    for (size_t i = mapping.labels.size(); i-- > 0;) {
+      const std::vector<std::string>& known = mapping.labels[i].values;
+      values[i] = known[rest % known.size()];
+      rest /= known.size();
+    }
+    mapping.metric->Resolve(
+        std::span<const std::string_view>(values.data(), mapping.labels.size()));
   }
 }
 
@@ -156,7 +200,7 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
     reads(declared.transition->column, mapping->transition.slot);
   }
   for (const LabelMapping& label : declared.labels) {
-    mapping->labels.push_back({CompileColumn(label.ref), label.null_value});
+    mapping->labels.push_back({CompileColumn(label.ref), label.null_value, label.values});
     reads(label.ref.column, mapping->labels.back().column.slot);
   }
   mapping->value_kind = declared.value.kind;
@@ -164,9 +208,12 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
                                  ? kMicrosPerUnit
                                  : declared.value.constant_micros;
   if (declared.value.kind == ValueMapping::Kind::kColumn) {
+    mapping->value_columns = declared.value.column.column;
     mapping->value_column = CompileColumn(declared.value.column);
     reads(declared.value.column.column, mapping->value_column.slot);
   } else if (declared.value.kind == ValueMapping::Kind::kSecondsBetween) {
+    mapping->value_columns =
+        declared.value.start_column.column + "," + declared.value.end_column.column;
     mapping->start_column = CompileColumn(declared.value.start_column);
     mapping->end_column = CompileColumn(declared.value.end_column);
     reads(declared.value.start_column.column, mapping->start_column.slot);
@@ -253,6 +300,7 @@ bool RowMapper::Matches(const Mapping& mapping, const RowChange& row) const {
 
 bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros) {
   MappingSkip skip = MappingSkip::kNullValue;
+  std::string_view value;  // what was read, for the skipped-row log
   switch (mapping.value_kind) {
     case ValueMapping::Kind::kOne:
     case ValueMapping::Kind::kConstant:
@@ -264,13 +312,16 @@ bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64
         skip = MappingSkip::kNullValue;
         break;
       }
+      value = v.text;
       std::optional<int64_t> parsed = ParseDecimalMicros(v.text);
       if (!parsed) {
         skip = MappingSkip::kBadNumber;
         break;
       }
-      if (*parsed < 0 && mapping.metric->spec().type == MetricType::kCounter) {
-        skip = MappingSkip::kNegativeValue;  // a counter never goes down
+      if (*parsed < 0 && mapping.metric->spec().type != MetricType::kGauge) {
+        // A counter never goes down, nor does a histogram's _sum (rate()
+        // would read a drop as a reset).
+        skip = MappingSkip::kNegativeValue;
         break;
       }
       *micros = *parsed;
@@ -283,27 +334,37 @@ bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64
         skip = MappingSkip::kNullValue;
         break;
       }
+      value = end.text;
       std::optional<int64_t> start_us = zone_.ToEpochMicros(start.text);
       std::optional<int64_t> end_us = zone_.ToEpochMicros(end.text);
       if (!start_us || !end_us) {
         skip = MappingSkip::kBadDatetime;
         break;
       }
+      // Clock skew or an ambiguous DST hour: skipped as for a value column.
+      if (*end_us < *start_us && mapping.metric->spec().type != MetricType::kGauge) {
+        skip = MappingSkip::kNegativeValue;
+        break;
+      }
       *micros = *end_us - *start_us;  // microseconds == micro-units of seconds
       return true;
     }
   }
-  CountSkip(mapping, skip);
+  CountSkip(mapping, skip, value);
   return false;
 }
 
-void RowMapper::CountSkip(const Mapping& mapping, MappingSkip skip) {
+void RowMapper::CountSkip(const Mapping& mapping, MappingSkip skip, std::string_view value) {
   Series*& series = mapping.skipped[static_cast<int>(skip)];
   if (!series) {
     series =
         skipped_metric_->Resolve({std::string_view(mapping.metric->spec().name), SkipReason(skip)});
   }
   series->Add(kMicrosPerUnit);
+  uint64_t suppressed = 0;
+  if (!skip_log_limit_.Allow(&suppressed)) return;
+  skipped_rows_.push_back({mapping.metric->spec().name, SkipReason(skip), mapping.value_columns,
+                           std::string(value), suppressed});
 }
 
 Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/base/civil_time.h"
+#include "agent/base/log.h"
 #include "agent/base/status.h"
 #include "agent/decode/decoder.h"
 #include "agent/map/metric_mapping.h"
@@ -58,6 +59,20 @@ class RowMapper {
   bool has_unknown_columns() const { return !unknown_columns_.empty(); }
   std::vector<UnknownColumn> TakeUnknownColumns() { return std::move(unknown_columns_); }
 
+  // A row a mapping matched but could not count (the reason of
+  // txmon_mapping_skipped_total), queued for the pipeline to log with the
+  // row's position and primary key. Rate-limited: a few a second, the rest
+  // counted in `suppressed` of the next one.
+  struct SkippedRow {
+    std::string metric;
+    std::string_view reason;  // static text
+    std::string column;       // the value column(s) read
+    std::string value;        // as the row had it ("" when NULL)
+    uint64_t suppressed = 0;
+  };
+  bool has_skipped_rows() const { return !skipped_rows_.empty(); }
+  std::vector<SkippedRow> TakeSkippedRows() { return std::move(skipped_rows_); }
+
   RowMapper(const RowMapper&) = delete;
   RowMapper& operator=(const RowMapper&) = delete;
 
@@ -79,6 +94,7 @@ class RowMapper {
   struct Label {
     Column column;
     std::string null_value;
+    std::vector<std::string> values;  // created at 0 by Activate
   };
   struct Mapping {
     Metric* metric = nullptr;
@@ -100,6 +116,7 @@ class RowMapper {
     mutable std::array<Series*, kMappingSkipCount> skipped{};
     // Every column the mapping reads, by slot, for the unknown-column check.
     std::vector<std::pair<int, std::string>> read_columns;
+    std::string value_columns;  // for skipped-row logs: "amount", "created_at,paid_at"
   };
   struct Table {
     std::string table;
@@ -112,7 +129,9 @@ class RowMapper {
   static Status CompileAll(const std::vector<MetricMapping>& mappings, MetricStore& store,
                            bool reuse_metrics, std::unique_ptr<RowMapper>* out);
   Status CompileOne(const MetricMapping& declared, MetricStore& store, bool reuse_metric);
-  void CountSkip(const Mapping& mapping, MappingSkip skip);
+  void CountSkip(const Mapping& mapping, MappingSkip skip, std::string_view value);
+  // Creates the series Activate makes exist from the start.
+  void CreateInitialSeries(Mapping& mapping);
   Column CompileColumn(const ColumnRef& ref);
   const Table* FindTable(const RowChange& row);
   bool Matches(const Mapping& mapping, const RowChange& row) const;
@@ -128,6 +147,8 @@ class RowMapper {
   Metric* skipped_metric_ = nullptr;
   Metric* unknown_column_metric_ = nullptr;
   std::vector<UnknownColumn> unknown_columns_;
+  std::vector<SkippedRow> skipped_rows_;
+  LogRateLimit skip_log_limit_{5};
   LocalZone zone_;
   bool too_many_columns_ = false;
   std::string conflicting_hint_;  // a column given two different hints

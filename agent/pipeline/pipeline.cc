@@ -131,12 +131,31 @@ void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
     return;
   }
   metrics_.CountFormat(result.format);
-  for (const RowChange& row : result.rows) {
+  for (size_t i = 0; i < result.rows.size(); ++i) {
+    const RowChange& row = result.rows[i];
     mapper_->Apply(row);
     metrics_.CountRow(row, now_ms);
+    if (mapper_->has_skipped_rows()) ReportSkippedRows(message, i);
   }
   if (mapper_->has_unknown_columns()) ReportUnknownColumns(message);
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
+}
+
+void MessageProcessor::ReportSkippedRows(const SourceMessage& message, size_t row) {
+  const std::string key = decoder_->RowKey(message, row);
+  for (const RowMapper::SkippedRow& skipped : mapper_->TakeSkippedRows()) {
+    Log(LogLevel::kWarn, "map", "skipped a row the mapping could not count",
+        {{"metric", skipped.metric},
+         {"reason", std::string(skipped.reason)},
+         {"column", skipped.column},
+         {"value", skipped.value},
+         {"topic", std::string(message.position.topic)},
+         {"partition", std::to_string(message.position.partition)},
+         {"offset", std::to_string(message.position.offset)},
+         {"row", std::to_string(row)},
+         {"primary_key", key},
+         {"suppressed_since_last", std::to_string(skipped.suppressed)}});
+  }
 }
 
 void MessageProcessor::ReportUnknownColumns(const SourceMessage& message) {

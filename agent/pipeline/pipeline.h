@@ -83,6 +83,9 @@ class MessageProcessor {
  private:
   void ReportDecodeError(const SourceMessage& message, const DecodeResult& result);
   void NoteUnmappedTable(const DecodeResult& result);
+  // Logs the rows RowMapper skipped in row `row` of `message`, with their
+  // position and primary key.
+  void ReportSkippedRows(const SourceMessage& message, size_t row);
   // Logs each column RowMapper found missing, with the table's columns.
   void ReportUnknownColumns(const SourceMessage& message);
 

@@ -336,16 +336,20 @@ void PipelineMetrics::RefreshFoldedValues(const MetricStore& store) {
     uint64_t values, series;
   };
   std::vector<Folded> folded;
+  // The mappings' metrics with labels have both counters from the start (at
+  // 0), so a rule sees their first fold; txmon's own only once they fold.
   store.VisitMetrics([&](const Metric& metric) {
-    if (metric.folded_values() > 0 || metric.folded_series() > 0) {
+    const bool mapped =
+        !metric.spec().label_names.empty() && !metric.spec().name.starts_with("txmon_");
+    if (mapped || metric.folded_values() > 0 || metric.folded_series() > 0) {
       folded.push_back({metric.spec().name, metric.folded_values(), metric.folded_series()});
     }
   });
   // Resolved outside VisitMetrics: the self-metrics are in the same store.
   for (const Folded& f : folded) {
     const std::string_view name = f.metric;
-    if (f.values > 0) folded_->Resolve({name})->Set(static_cast<int64_t>(f.values) * kOne);
-    if (f.series > 0) folded_series_->Resolve({name})->Set(static_cast<int64_t>(f.series) * kOne);
+    folded_->Resolve({name})->Set(static_cast<int64_t>(f.values) * kOne);
+    folded_series_->Resolve({name})->Set(static_cast<int64_t>(f.series) * kOne);
   }
 }
 
