@@ -176,6 +176,11 @@ std::vector<BadConfig> BadConfigs() {
        "13:21: metrics[0].labels[0].name: ", "reserved for Prometheus"},
       {"__ metric", MallConfig(utc, kKafkaSource, Counter("__mall_orders_total")),
        "8:11: metrics[0].name: ", "reserved for Prometheus"},
+      {"table pattern that does not compile",
+       MallConfig(utc, kKafkaSource,
+                  "  - name: mall_orders_total\n    help: Orders.\n    type: counter\n"
+                  "    table: t_order_(\\d+\n"),
+       "11:12: metrics[0].table: ", "invalid regular expression"},
       {"gauge named like a histogram's series",
        MallConfig(utc, kKafkaSource,
                   "  - name: mall_pay_seconds\n    help: Pay time.\n    type: histogram\n"

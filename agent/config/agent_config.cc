@@ -16,6 +16,7 @@
 #include "agent/base/metric_names.h"
 #include "agent/config/config_reader.h"
 #include "agent/decode/decoder_factory.h"
+#include "agent/decode/name_pattern.h"
 
 namespace txmon {
 
@@ -279,6 +280,16 @@ bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& 
   return true;
 }
 
+// `database:` and `table:` are names, or RE2 patterns (name_pattern.h).
+bool CheckNamePattern(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                      const std::string& text) {
+  NamePattern pattern;
+  if (Status s = NamePattern::Compile(text, &pattern); !s.ok()) {
+    return r.Fail(node, path, "\"" + text + "\": " + s.message());
+  }
+  return true;
+}
+
 // `m` arrives with the defaults from `global` filled in.
 bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
                 MetricMapping* m) {
@@ -308,6 +319,11 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
   }
   const char* tables_key = node["table"] ? "table" : "tables";
   if (!r.StringList(node[tables_key], path + "." + tables_key, &m->tables)) return false;
+  if (!CheckNamePattern(r, node["database"], path + ".database", m->database)) return false;
+  for (size_t i = 0; i < m->tables.size(); ++i) {
+    const YAML::Node at = node[tables_key].IsSequence() ? node[tables_key][i] : node[tables_key];
+    if (!CheckNamePattern(r, at, path + "." + tables_key, m->tables[i])) return false;
+  }
 
   if (node["transition"]) {
     m->transition.emplace();

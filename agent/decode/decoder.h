@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/decode/name_pattern.h"
 #include "agent/decode/row_change.h"
 #include "agent/source/source_message.h"
 
@@ -68,6 +69,11 @@ struct DecodeSchema {
     std::string table;
   };
   std::vector<Table> tables;
+  // Tables given as patterns (name_pattern.h): database and table matched.
+  struct PatternTable {
+    NamePattern database, table;
+  };
+  std::vector<PatternTable> pattern_tables;
   ColumnSlots columns;
   // By slot (may be shorter than `columns`: the rest have no hint). Used
   // only where the message carries no schema of its own.
@@ -76,13 +82,19 @@ struct DecodeSchema {
 
   ColumnHint HintOf(size_t slot) const { return slot < hints.size() ? hints[slot] : ColumnHint{}; }
 
-  // True if `database`.`table` is one of `tables`.
+  // True if `database`.`table` is one of `tables`. Patterns are matched
+  // once per table in a run of messages of one table.
   bool HasTable(std::string_view database, std::string_view table) const {
     for (const Table& t : tables) {
       if (t.table == table && (t.database.empty() || t.database == database)) return true;
     }
-    return false;
+    return !pattern_tables.empty() && HasPatternTable(database, table);
   }
+
+  // HasTable's pattern half, with the last table's verdict kept.
+  bool HasPatternTable(std::string_view database, std::string_view table) const;
+  mutable std::string last_database_, last_table_;
+  mutable bool last_known_ = false, last_result_ = false;
 };
 
 class Decoder {

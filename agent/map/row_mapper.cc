@@ -13,6 +13,15 @@ const ColumnValue kAbsentValue{};
 // At most this many series are created at start from `values:` lists.
 constexpr size_t kMaxInitialSeries = 1000;
 
+// Concrete tables remembered for pattern mappings: past this many distinct
+// database.table names, rows of further tables are not mapped.
+constexpr size_t kMaxConcreteTables = 100'000;
+
+// Label columns that read the row's names, not a column: with patterns,
+// which shard or database a row came from.
+constexpr int kTableSlot = -2;
+constexpr int kDatabaseSlot = -3;
+
 std::string_view SkipReason(MappingSkip skip) {
   switch (skip) {
     case MappingSkip::kNullValue:
@@ -149,6 +158,8 @@ void RowMapper::CreateInitialSeries(Mapping& mapping) {
 }
 
 RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
+  if (ref.column == "$table") return Column{kTableSlot, ref.image};
+  if (ref.column == "$database") return Column{kDatabaseSlot, ref.image};
   int slot = schema_.columns.Add(ref.column);
   if (slot < 0) too_many_columns_ = true;
   if (slot >= 0 && ref.hint != ColumnHint{}) {
@@ -158,6 +169,23 @@ RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
     hint = ref.hint;
   }
   return Column{slot, ref.image};
+}
+
+Status RowMapper::CompilePatterns(const MetricMapping& declared, Mapping* mapping) {
+  if (Status s = NamePattern::Compile(declared.database, &mapping->database_pattern); !s.ok()) {
+    return Status::Error("database: " + s.message());
+  }
+  mapping->patterned = mapping->database_pattern.is_pattern();
+  for (const std::string& table : declared.tables) {
+    NamePattern& pattern = mapping->table_patterns.emplace_back();
+    if (Status s = NamePattern::Compile(table, &pattern); !s.ok()) {
+      return Status::Error("table: " + s.message());
+    }
+    mapping->patterned = mapping->patterned || pattern.is_pattern();
+  }
+  // The concrete tables match the database: Matches need not.
+  if (mapping->patterned) mapping->database.clear();
+  return Status::Ok();
 }
 
 Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, bool reuse_metric) {
@@ -227,11 +255,22 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
                          "\" has a different scale or epoch in another mapping");
   }
   mapping->gauge_action = declared.gauge_action;
+  if (Status s = CompilePatterns(declared, mapping.get()); !s.ok()) return s;
+  if (mapping->patterned) {
+    for (const NamePattern& table : mapping->table_patterns) {
+      schema_.pattern_tables.push_back({mapping->database_pattern, table});
+    }
+    pattern_mappings_.push_back(mapping.get());
+    mappings_.push_back(std::move(mapping));
+    concrete_.clear();
+    last_table_ = nullptr;
+    return Status::Ok();
+  }
   for (const std::string& table_name : declared.tables) {
     auto it = std::find_if(tables_.begin(), tables_.end(),
                            [&](const Table& t) { return t.table == table_name; });
     if (it == tables_.end()) {
-      tables_.push_back({table_name, {}});
+      tables_.push_back({table_name, {}, {}});
       it = tables_.end() - 1;
     }
     it->mappings.push_back(mapping.get());
@@ -243,6 +282,7 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
 }
 
 const RowMapper::Table* RowMapper::FindTable(const RowChange& row) {
+  if (!pattern_mappings_.empty()) return FindConcreteTable(row);
   // Consecutive rows are usually of one table: check the last one first.
   auto matches = [&](const Table& t) { return t.table == row.table; };
   if (last_table_ && matches(*last_table_)) return last_table_;
@@ -250,6 +290,43 @@ const RowMapper::Table* RowMapper::FindTable(const RowChange& row) {
     if (matches(table)) return last_table_ = &table;
   }
   return nullptr;
+}
+
+const RowMapper::Table* RowMapper::FindConcreteTable(const RowChange& row) {
+  auto matches = [&](const Table& t) { return t.table == row.table && t.database == row.database; };
+  if (last_table_ && matches(*last_table_)) {
+    return last_table_->mappings.empty() ? nullptr : last_table_;
+  }
+  const Table* found = nullptr;
+  for (const Table& table : concrete_) {
+    if (matches(table)) {
+      found = &table;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    // First row of this database and table: every literal mapping of the
+    // table name, and every pattern mapping that matches both names.
+    if (concrete_.size() >= kMaxConcreteTables) return nullptr;
+    Table& table = concrete_.emplace_back();
+    table.table.assign(row.table);
+    table.database.assign(row.database);
+    for (const Table& literal : tables_) {
+      if (literal.table == row.table) table.mappings = literal.mappings;
+    }
+    for (const Mapping* mapping : pattern_mappings_) {
+      if (!mapping->database_pattern.Matches(row.database)) continue;
+      for (const NamePattern& pattern : mapping->table_patterns) {
+        if (pattern.Matches(row.table)) {
+          table.mappings.push_back(mapping);
+          break;
+        }
+      }
+    }
+    found = &table;
+  }
+  last_table_ = found;
+  return found->mappings.empty() ? nullptr : found;
 }
 
 namespace {
@@ -372,6 +449,14 @@ Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {
   std::array<std::string_view, Metric::kMaxLabels> values;
   for (size_t i = 0; i < mapping.labels.size(); ++i) {
     const Label& label = mapping.labels[i];
+    if (label.column.slot == kTableSlot) {
+      values[i] = row.table;
+      continue;
+    }
+    if (label.column.slot == kDatabaseSlot) {
+      values[i] = row.database;
+      continue;
+    }
     const ColumnValue& v = Read(row, label.column.slot, label.column.image);
     values[i] = v.has_text() ? v.text : std::string_view(label.null_value);
   }

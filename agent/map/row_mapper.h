@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "agent/base/log.h"
 #include "agent/base/status.h"
 #include "agent/decode/decoder.h"
+#include "agent/decode/name_pattern.h"
 #include "agent/map/metric_mapping.h"
 #include "agent/store/metric_store.h"
 
@@ -112,6 +114,11 @@ class RowMapper {
     int64_t constant_micros = 0;
     Column value_column, start_column, end_column;
     GaugeAction gauge_action = GaugeAction::kSet;
+    // `database` or a table is a pattern: the mapping is found through
+    // concrete_ entries, which match both.
+    bool patterned = false;
+    NamePattern database_pattern;
+    std::vector<NamePattern> table_patterns;
     // Resolved on first use: most mappings never skip a row.
     mutable std::array<Series*, kMappingSkipCount> skipped{};
     // Every column the mapping reads, by slot, for the unknown-column check.
@@ -121,6 +128,7 @@ class RowMapper {
   struct Table {
     std::string table;
     std::vector<const Mapping*> mappings;
+    std::string database;  // concrete entries of pattern mappings only
     // Whether an INSERT of the table has shown which columns it has.
     mutable bool columns_checked = false;
   };
@@ -133,7 +141,9 @@ class RowMapper {
   // Creates the series Activate makes exist from the start.
   void CreateInitialSeries(Mapping& mapping);
   Column CompileColumn(const ColumnRef& ref);
+  Status CompilePatterns(const MetricMapping& declared, Mapping* mapping);
   const Table* FindTable(const RowChange& row);
+  const Table* FindConcreteTable(const RowChange& row);
   bool Matches(const Mapping& mapping, const RowChange& row) const;
   bool ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros);
   Series* ResolveSeries(const Mapping& mapping, const RowChange& row);
@@ -143,6 +153,10 @@ class RowMapper {
   DecodeSchema schema_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
   std::vector<Table> tables_;
+  // Mappings with a pattern, and the tables they were matched against: one
+  // entry per database and table seen, with every mapping that applies.
+  std::vector<const Mapping*> pattern_mappings_;
+  std::deque<Table> concrete_;
   const Table* last_table_ = nullptr;
   Metric* skipped_metric_ = nullptr;
   Metric* unknown_column_metric_ = nullptr;
