@@ -176,6 +176,10 @@ std::vector<BadConfig> BadConfigs() {
        "13:21: metrics[0].labels[0].name: ", "reserved for Prometheus"},
       {"__ metric", MallConfig(utc, kKafkaSource, Counter("__mall_orders_total")),
        "8:11: metrics[0].name: ", "reserved for Prometheus"},
+      {"source.exclude pattern that does not compile",
+       MallConfig(utc, std::string(kKafkaSource) + "  exclude: ['mall\\.t_refund(']\n",
+                  Counter("mall_orders_total")),
+       "7:13: source.exclude: ", "invalid regular expression"},
       {"table pattern that does not compile",
        MallConfig(utc, kKafkaSource,
                   "  - name: mall_orders_total\n    help: Orders.\n    type: counter\n"

@@ -533,8 +533,23 @@ bool ReadBinlog(ConfigReader& r, const YAML::Node& node, const std::string& conf
 
 bool ReadSource(ConfigReader& r, const YAML::Node& node, const std::string& config_file,
                 SourceConfig* source) {
-  if (!r.ExpectMap(node, "source", {"format", "max_message_bytes", "kafka", "binlog"}))
+  if (!r.ExpectMap(node, "source",
+                   {"format", "max_message_bytes", "kafka", "binlog", "include", "exclude"}))
     return false;
+  for (const char* key : {"include", "exclude"}) {
+    if (!node[key]) continue;
+    std::vector<std::string>* out =
+        std::string_view(key) == "include" ? &source->include : &source->exclude;
+    const std::string path = std::string("source.") + key;
+    if (!r.StringList(node[key], path, out)) return false;
+    for (size_t i = 0; i < out->size(); ++i) {
+      const YAML::Node at = node[key].IsSequence() ? node[key][i] : node[key];
+      NamePattern pattern;
+      if (Status s = NamePattern::Compile((*out)[i], &pattern); !s.ok()) {
+        return r.Fail(at, path, "\"" + (*out)[i] + "\": " + s.message());
+      }
+    }
+  }
   if (node["kafka"] && node["binlog"]) {
     return r.Fail(node["binlog"], "source",
                   "source.kafka and source.binlog are exclusive: give one of them");

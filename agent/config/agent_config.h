@@ -47,6 +47,10 @@ struct SourceConfig {
   bool has_kafka = false;   // source.kafka was given
   bool has_binlog = false;  // source.binlog was given
   BinlogConfig binlog;
+  // source.include / source.exclude: "database.table" RE2 patterns (whole
+  // name, as Canal's filter); rows of tables not included, or excluded, are
+  // ignored (counted in txmon_ignored_messages_total only).
+  std::vector<std::string> include, exclude;
   // "FILE:LINE:COL" of the source node (source.kafka when given), or FILE
   // without a source section, for CheckConfiguredSource's messages.
   std::string where;

@@ -60,6 +60,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
     if (!self->live_board_) return std::nullopt;
     return SaveLiveBoardBaseline(*self->live_board_);
   };
+  agent->options_.pipeline.include_tables = config.source.include;
+  agent->options_.pipeline.exclude_tables = config.source.exclude;
   agent->pipeline_ =
       std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
                                  agent->pipeline_metrics_, agent->options_.pipeline);

@@ -10,7 +10,8 @@ namespace txmon {
 Pipeline::Pipeline(Source& source, Decoder& decoder, RowMapper& mapper, MetricStore& store,
                    PipelineMetrics& metrics, PipelineOptions options)
     : source_(source),
-      processor_(decoder, mapper, metrics),
+      processor_(decoder, mapper, metrics,
+                 TableFilter(options.include_tables, options.exclude_tables)),
       store_(store),
       metrics_(metrics),
       options_(std::move(options)) {
@@ -60,6 +61,36 @@ void Pipeline::SwitchToPendingConfig() {
   active_decoder_ = std::move(pending_decoder_);
   active_mapper_ = std::move(pending_mapper_);
   Log(LogLevel::kInfo, "pipeline", "switched to the reloaded mappings");
+}
+
+TableFilter::TableFilter(const std::vector<std::string>& include,
+                         const std::vector<std::string>& exclude) {
+  for (const auto& [names, patterns] : {std::pair{&include, &include_}, {&exclude, &exclude_}}) {
+    for (const std::string& name : *names) {
+      NamePattern pattern;
+      if (NamePattern::Compile(name, &pattern).ok()) patterns->push_back(std::move(pattern));
+    }
+  }
+}
+
+bool TableFilter::Ignores(std::string_view database, std::string_view table) {
+  const size_t size = database.size() + 1 + table.size();
+  if (last_known_ && last_name_.size() == size && last_name_.starts_with(database) &&
+      last_name_[database.size()] == '.' && std::string_view(last_name_).ends_with(table)) {
+    return last_ignored_;
+  }
+  last_name_.assign(database);
+  last_name_ += '.';
+  last_name_.append(table);
+  auto any = [&](const std::vector<NamePattern>& patterns) {
+    for (const NamePattern& p : patterns) {
+      if (p.Matches(last_name_)) return true;
+    }
+    return false;
+  };
+  last_ignored_ = (!include_.empty() && !any(include_)) || any(exclude_);
+  last_known_ = true;
+  return last_ignored_;
 }
 
 void AppliedPositions::Record(const SourcePosition& position) {
@@ -123,6 +154,10 @@ void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
                                                     : result.message_type);
   if (result.error == DecodeError::kUnknownTable) {
     metrics_.CountFormat(result.format);
+    if (!filter_.empty() && filter_.Ignores(result.database, result.table)) {
+      metrics_.CountIgnored();
+      return;
+    }
     NoteUnmappedTable(result);
     return;
   }
@@ -131,6 +166,11 @@ void MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
     return;
   }
   metrics_.CountFormat(result.format);
+  if (!filter_.empty() && !result.rows.empty() &&
+      filter_.Ignores(result.rows[0].database, result.rows[0].table)) {
+    metrics_.CountIgnored();
+    return;
+  }
   for (size_t i = 0; i < result.rows.size(); ++i) {
     const RowChange& row = result.rows[i];
     mapper_->Apply(row);

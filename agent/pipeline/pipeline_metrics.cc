@@ -26,7 +26,7 @@ Status AddMetric(MetricStore& store, MetricSpec spec, Metric** out) {
 }  // namespace
 
 Status PipelineMetrics::Register(MetricStore& store) {
-  Metric *errors, *build, *last, *up;
+  Metric *errors, *build, *last, *up, *ignored;
   Status s;
   if (!(s = AddMetric(store,
                       {"txmon_messages_total",
@@ -67,6 +67,15 @@ Status PipelineMetrics::Register(MetricStore& store) {
                        {64, 1024},
                        {}},
                       &unmapped_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_ignored_messages_total",
+                       "Messages of tables that source.include or source.exclude leave out.",
+                       MetricType::kCounter,
+                       {},
+                       {},
+                       {}},
+                      &ignored))
            .ok() ||
       !(s = AddMetric(store,
                       {"txmon_decode_errors_total",
@@ -164,6 +173,7 @@ Status PipelineMetrics::Register(MetricStore& store) {
   decode_errors_[0] = decode_errors_[1];
   decode_errors_[static_cast<int>(DecodeError::kUnknownTable)] = decode_errors_[1];
   event_lag_series_ = event_lag_->Resolve({});
+  ignored_ = ignored->Resolve({});
   last_event_ = last->Resolve({});
   source_up_ = up->Resolve({});
   build->Resolve({kVersion, kRevision})->Set(kOne);

@@ -29,6 +29,8 @@ class PipelineMetrics {
   // Counts a message of a table no mapping declares, in
   // txmon_unmapped_table_messages_total{database,table}.
   void CountUnmappedTable(std::string_view database, std::string_view table);
+  // Counts a message of a table source.include / source.exclude leave out.
+  void CountIgnored() { ignored_->Add(kOne); }
   // Counts a row and observes its lag behind the commit.
   void CountRow(const RowChange& row, int64_t now_ms);
   void SetLastEventTime(int64_t commit_time_ms);
@@ -55,6 +57,7 @@ class PipelineMetrics {
   Metric* unmapped_ = nullptr;
   std::string unmapped_database_, unmapped_table_;  // of unmapped_series_
   Series* unmapped_series_ = nullptr;
+  Series* ignored_ = nullptr;
   Metric* consumer_lag_ = nullptr;
   Metric* lost_messages_ = nullptr;
   Metric* folded_ = nullptr;
