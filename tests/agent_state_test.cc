@@ -231,7 +231,7 @@ TEST_F(AgentStateTest, ABrokenConfigIsRefusedAndTheRunningOneKeepsWorking) {
   Write("txmon.yml", relabelled);
   txmon_.process->Signal(SIGHUP);
   ASSERT_TRUE(WaitUntil([&] {
-    return Log().find("changed its type, labels or buckets") != std::string::npos;
+    return Log().find("changed its labels [channel] -> [shop]") != std::string::npos;
   })) << Log();
   EXPECT_NE(Log().find("refused the reloaded configuration"), std::string::npos);
   EXPECT_TRUE(txmon_.process->Running());

@@ -151,6 +151,21 @@ TEST(CanalDecoderTest, ColumnsOutsideTheSchemaAreNotExtracted) {
   EXPECT_TRUE(ValueOf(result.rows[4].after, schema, "color").is_absent());
 }
 
+TEST(CanalDecoderTest, TableColumnsListsWhatTheTableHasAndUnmappedTablesAreNamed) {
+  const DecodeSchema schema = MakeSchema({{"inventory", "products2"}}, {"weight", "color"});
+  CanalDecoder decoder(schema);
+  const std::string line = SampleLine(kFlinkFile, 1);
+  EXPECT_EQ(decoder.TableColumns(Message(line)),
+            (std::vector<std::string>{"id", "name", "description", "weight"}));
+
+  // A table no mapping declares: the result says which one it is.
+  CanalDecoder other(MakeSchema({{"mall", "t_order"}}, {"id"}));
+  const DecodeResult result = other.Decode(Message(line));
+  EXPECT_EQ(result.error, DecodeError::kUnknownTable);
+  EXPECT_EQ(result.database, "inventory");
+  EXPECT_EQ(result.table, "products2");
+}
+
 TEST(CanalDecoderTest, UpdateOverlaysOldOnData) {
   const DecodeSchema schema = ProductsSchema();
   CanalDecoder decoder(schema);

@@ -131,6 +131,191 @@ TEST_F(CommandLineTest, CheckConfigAndTheStartRefuseABadRemoteWriteAlike) {
   EXPECT_NE(start.err.find(want), std::string::npos) << start.err;
 }
 
+// A config the start refuses is one `txmon check config` refuses, at the
+// same FILE:LINE:COL (the node at fault, not the metric's first line).
+struct BadConfig {
+  const char* name;
+  std::string yaml;
+  std::string where;  // "LINE:COL: PATH: " the message starts with, after the file
+  std::string reason;
+};
+
+// A shop whose schema is not the demo's: mall.t_order.
+std::string MallConfig(const std::string& global, const std::string& source,
+                       const std::string& metrics) {
+  return global + source + "metrics:\n" + metrics;
+}
+
+constexpr const char* kKafkaSource =
+    "source:\n  kafka:\n    brokers: 127.0.0.1:1\n    topics: [mall.binlog]\n";
+
+std::string Counter(const std::string& name, const std::string& labels = "") {
+  return "  - name: " + name +
+         "\n"
+         "    help: Orders.\n"
+         "    type: counter\n"
+         "    database: mall\n"
+         "    table: t_order\n" +
+         labels;
+}
+
+std::vector<BadConfig> BadConfigs() {
+  const std::string utc = "global:\n  time_zone: UTC\n";
+  return {
+      {"digit-first metric name", MallConfig(utc, kKafkaSource, Counter("1mall_orders_total")),
+       "8:11: metrics[0].name: ", "must not start with a digit"},
+      {"dashes in a metric name",
+       MallConfig(utc, kKafkaSource, Counter("mall-orders-created_total")),
+       "8:11: metrics[0].name: ", "character '-' is not allowed"},
+      {"dashes in a label name",
+       MallConfig(utc, kKafkaSource,
+                  Counter("mall_orders_total",
+                          "    labels:\n      - name: order-source\n        column: source\n")),
+       "14:15: metrics[0].labels[0].name: ", "invalid label name"},
+      {"misspelt time zone",
+       MallConfig("global:\n  time_zone: Europe/Berln\n", kKafkaSource,
+                  Counter("mall_orders_total")),
+       "2:14: global.time_zone: ", "unknown time zone"},
+      {"no source at all", MallConfig(utc, "", Counter("mall_orders_total")),
+       " source: ", "source: give source.kafka or source.binlog"},
+      {"kafka without topics",
+       MallConfig(utc, "source:\n  kafka:\n    brokers: 127.0.0.1:1\n",
+                  Counter("mall_orders_total")),
+       "5:5: source.kafka: ", "needs brokers and topics"},
+      {"histogram label le",
+       MallConfig(utc, kKafkaSource,
+                  "  - name: mall_pay_seconds\n    help: Pay time.\n    type: histogram\n"
+                  "    table: t_order\n    buckets: [1, 10]\n    labels: [{name: le}]\n"),
+       "13:21: metrics[0].labels[0].name: ", "reserved for the buckets of histograms"},
+      {"label quantile",
+       MallConfig(utc, kKafkaSource,
+                  Counter("mall_orders_total", "    labels: [{name: quantile}]\n")),
+       "13:21: metrics[0].labels[0].name: ", "reserved for the quantiles of summaries"},
+      {"__ label",
+       MallConfig(utc, kKafkaSource,
+                  Counter("mall_orders_total", "    labels: [{name: __shop}]\n")),
+       "13:21: metrics[0].labels[0].name: ", "reserved for Prometheus"},
+      {"__ metric", MallConfig(utc, kKafkaSource, Counter("__mall_orders_total")),
+       "8:11: metrics[0].name: ", "reserved for Prometheus"},
+      {"source.exclude pattern that does not compile",
+       MallConfig(utc, std::string(kKafkaSource) + "  exclude: ['mall\\.t_refund(']\n",
+                  Counter("mall_orders_total")),
+       "7:13: source.exclude: ", "invalid regular expression"},
+      {"table pattern that does not compile",
+       MallConfig(utc, kKafkaSource,
+                  "  - name: mall_orders_total\n    help: Orders.\n    type: counter\n"
+                  "    table: t_order_(\\d+\n"),
+       "11:12: metrics[0].table: ", "invalid regular expression"},
+      {"gauge named like a histogram's series",
+       MallConfig(utc, kKafkaSource,
+                  "  - name: mall_pay_seconds\n    help: Pay time.\n    type: histogram\n"
+                  "    table: t_order\n    buckets: [1, 10]\n"
+                  "  - name: mall_pay_seconds_count\n    help: Pays.\n    type: gauge\n"
+                  "    table: t_order\n"),
+       "13:11: metrics[1].name: ", "is the name of a series of histogram"},
+  };
+}
+
+TEST_F(CommandLineTest, CheckConfigGivesTheStartsVerdictOnEveryBadConfig) {
+  for (const BadConfig& bad : BadConfigs()) {
+    SCOPED_TRACE(bad.name);
+    const std::string path = WriteFile("mall.yml", bad.yaml);
+    const std::string expected = path + ":" + bad.where;
+    CommandResult check = Execute({"check", "config", path});
+    EXPECT_EQ(check.exit_code, 2) << check.out;
+    EXPECT_NE(check.out.find("FAILED: " + expected), std::string::npos) << check.out;
+    EXPECT_NE(check.out.find(bad.reason), std::string::npos) << check.out;
+    CommandResult start = Execute({"--config.file=" + path, "--web.listen-address=127.0.0.1:0"});
+    EXPECT_EQ(start.exit_code, 2) << start.err;
+    EXPECT_NE(start.err.find("err=\"" + expected), std::string::npos) << start.err;
+    EXPECT_NE(start.err.find(bad.reason), std::string::npos) << start.err;
+  }
+  // The same config without a source is fine for a replay, both ways.
+  const std::string replay =
+      WriteFile("replay.yml", MallConfig("", "", Counter("mall_orders_total")));
+  const std::string empty = WriteFile("empty.jsonl", "");
+  EXPECT_EQ(Execute({"check", "config", "--source.file=" + empty, replay}).exit_code, 0);
+  EXPECT_EQ(Execute({"--config.file=" + replay, "--source.file=" + empty,
+                     "--web.listen-address=127.0.0.1:0"})
+                .exit_code,
+            0);
+}
+
+TEST_F(CommandLineTest, ARuleSelectingAMetricNoMappingProducesIsWarnedAbout) {
+  WriteFile("mall-rules.yml",
+            "groups:\n"
+            "  - name: mall\n"
+            "    rules:\n"
+            "      - record: mall:gmv:rate1m\n"
+            "        expr: sum(rate(mall_gmv_payed_total[1m]))\n"
+            "      - alert: MallGmvLow\n"
+            "        expr: mall:gmv:rate1m < 1 and on() txmon_source_up == 1\n");
+  const std::string config = WriteFile(
+      "mall.yml",
+      MallConfig("rule_files: [mall-rules.yml]\n", kKafkaSource, Counter("mall_gmv_paid_total")));
+  CommandResult check = Execute({"check", "config", config});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("WARNING: " + (dir_ / "mall-rules.yml").string() +
+                           ":4: group \"mall\", record \"mall:gmv:rate1m\" selects "
+                           "\"mall_gmv_payed_total\", which no metric of the config produces"),
+            std::string::npos)
+      << check.out;
+  // The recording rule's own name and the self-metric are not warned about.
+  EXPECT_EQ(check.out.find("MallGmvLow"), std::string::npos) << check.out;
+}
+
+TEST_F(CommandLineTest, OneShotReplaysAFileAndPrintsTheFinalMetrics) {
+  const std::string config = WriteFile(
+      "mall.yml",
+      MallConfig(
+          "global:\n  time_zone: Europe/Berlin\n", "",
+          Counter("mall_orders_created_total",
+                  "    on: insert\n    labels: [{name: source, values: [ios, android, pc]}]\n") +
+              "  - name: mall_gmv_paid_total\n    help: Paid.\n    type: counter\n"
+              "    table: t_order\n    transition: {column: order_state, to: \"1\"}\n"
+              "    value: {column: total_fee}\n"));
+  const std::string file = std::string(TXMON_SOURCE_DIR) + "/tests/golden/mall_first_hour.jsonl";
+  CommandResult run = Execute({"--config.file=" + config, "--source.file=" + file, "--one-shot"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  // Only the exposition on standard output (logs go to standard error).
+  EXPECT_TRUE(run.out.starts_with("# HELP ")) << run.out;
+  MetricsText metrics = MetricsText::Parse(run.out);
+  EXPECT_EQ(metrics.Value("mall_orders_created_total", {{"source", "ios"}}), 1) << run.out;
+  EXPECT_EQ(metrics.Value("mall_orders_created_total", {{"source", "android"}}), 1) << run.out;
+  EXPECT_EQ(metrics.Value("txmon_messages_total", {{"type", "INSERT"}}), 2) << run.out;
+  // `values:` series exist at 0 before their first row; so do the skip and
+  // fold counters of every mapping that can raise them.
+  EXPECT_NE(run.out.find("mall_orders_created_total{source=\"pc\"} 0\n"), std::string::npos)
+      << run.out;
+  for (const char* line :
+       {"txmon_mapping_skipped_total{metric=\"mall_gmv_paid_total\",reason=\"null_value\"} 0\n",
+        "txmon_mapping_skipped_total{metric=\"mall_gmv_paid_total\",reason=\"bad_number\"} 0\n",
+        "txmon_mapping_skipped_total{metric=\"mall_gmv_paid_total\",reason=\"negative_value\"} 0\n",
+        "txmon_label_values_folded_total{metric=\"mall_orders_created_total\"} 0\n",
+        "txmon_series_folded_total{metric=\"mall_orders_created_total\"} 0\n"}) {
+    EXPECT_NE(run.out.find(line), std::string::npos) << line << run.out;
+  }
+
+  CommandResult without_file = Execute({"--config.file=" + config, "--one-shot"});
+  EXPECT_EQ(without_file.exit_code, 2);
+  EXPECT_NE(without_file.err.find("--one-shot needs --source.file"), std::string::npos);
+}
+
+TEST_F(CommandLineTest, ASkippedRowIsLoggedWithItsPositionAndPrimaryKey) {
+  // Line 16 of the golden replay: order 4, created with a NULL amount.
+  const std::string file = std::string(TXMON_SOURCE_DIR) + "/tests/golden/shop_lifecycle.jsonl";
+  CommandResult run =
+      Execute({"--config.file=" + kShippedConfig, "--source.file=" + file, "--one-shot"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const size_t at = run.err.find("msg=\"skipped a row the mapping could not count\"");
+  ASSERT_NE(at, std::string::npos) << run.err;
+  const std::string line = run.err.substr(at, run.err.find('\n', at) - at);
+  for (const char* field : {"metric=shop_order_amount_yuan", "reason=null_value", "column=amount",
+                            "offset=16", "primary_key=\"id=4\""}) {
+    EXPECT_NE(line.find(field), std::string::npos) << field << " not in " << line;
+  }
+}
+
 TEST_F(CommandLineTest, ARuleFilesGlobThatMatchesNothingIsWarnedAbout) {
   std::string config = WriteFile("txmon.yml",
                                  "rule_files: [no-such-dir/*.yml]\n"
@@ -140,7 +325,7 @@ TEST_F(CommandLineTest, ARuleFilesGlobThatMatchesNothingIsWarnedAbout) {
                                  "    type: counter\n"
                                  "    table: orders\n");
   const std::string pattern = (dir_ / "no-such-dir/*.yml").string();
-  CommandResult check = Execute({"check", "config", config});
+  CommandResult check = Execute({"check", "config", "--source.file=-", config});
   EXPECT_EQ(check.exit_code, 0) << check.out;  // as in Prometheus, not an error
   EXPECT_NE(check.out.find("WARNING: rule_files: \"" + pattern + "\" matches no file"),
             std::string::npos)

@@ -236,7 +236,17 @@ TEST(MetricStoreTest, DeclareReusesAMatchingMetricAndRefusesAChangedOne) {
   relabelled.label_names = {"user"};
   Status refused = store.Declare(relabelled, nullptr);
   EXPECT_FALSE(refused.ok());
-  EXPECT_NE(refused.message().find("changed its type, labels or buckets"), std::string::npos);
+  // The refusal names the metric and what changed, so a refused reload says it.
+  EXPECT_NE(refused.message().find("changed its labels [" + LimitedSpec(0).label_names[0]),
+            std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("-> [user]"), std::string::npos) << refused.message();
+  MetricSpec rebucketed = {"h_seconds", "H.", MetricType::kHistogram, {}, {}, {500'000, 1'000'000}};
+  ASSERT_TRUE(store.Add(rebucketed, nullptr).ok());
+  rebucketed.bucket_bounds = {250'000, 1'000'000};
+  EXPECT_EQ(store.Declare(rebucketed, nullptr).message(),
+            "metric \"h_seconds\" changed its buckets [0.5, 1] -> [0.25, 1]: restart txmon to "
+            "apply that");
   Metric* added;
   ASSERT_TRUE(store.Declare({"y_total", "Y.", MetricType::kCounter, {}, {}, {}}, &added).ok());
   EXPECT_NE(added, nullptr);

@@ -130,6 +130,34 @@ class RowMapperTest : public ::testing::Test {
   std::unique_ptr<RowBuilder> builder_;
 };
 
+TEST_F(RowMapperTest, AColumnTheTableDoesNotHaveIsFlaggedOnItsFirstInsert) {
+  // Updates say nothing about it (Canal's old image is partial, and
+  // before the first insert the table's columns are unknown).
+  mapper_->Apply(builder_->Make(RowOp::kUpdate, {{"status", "paid"}}, {{"status", "created"}}));
+  EXPECT_FALSE(mapper_->has_unknown_columns());
+  // Every column but `size`, which big_orders_total filters on.
+  mapper_->Apply(builder_->Make(RowOp::kInsert, {{"id", "1"},
+                                                 {"channel", "app"},
+                                                 {"status", "created"},
+                                                 {"amount", "9.90"},
+                                                 {"created_at", "2024-11-11 00:00:00"},
+                                                 {"paid_at", "NULL"},
+                                                 {"customer", "c1"}}));
+  ASSERT_TRUE(mapper_->has_unknown_columns());
+  std::vector<RowMapper::UnknownColumn> unknown = mapper_->TakeUnknownColumns();
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].metric, "big_orders_total");
+  EXPECT_EQ(unknown[0].database, "shop");
+  EXPECT_EQ(unknown[0].table, "orders");
+  EXPECT_EQ(unknown[0].column, "size");
+  EXPECT_TRUE(Has(R"(txmon_mapping_unknown_column{metric="big_orders_total",table="orders",)"
+                  R"(column="size"} 1)"))
+      << Text();
+  // Checked once per table: later inserts cost nothing and report nothing.
+  mapper_->Apply(builder_->Make(RowOp::kInsert, {{"channel", "web"}}));
+  EXPECT_FALSE(mapper_->has_unknown_columns());
+}
+
 TEST_F(RowMapperTest, DecodeSchemaListsTablesAndColumns) {
   const DecodeSchema& schema = mapper_->decode_schema();
   EXPECT_TRUE(schema.HasTable("shop", "orders"));
@@ -193,6 +221,22 @@ TEST_F(RowMapperTest, NullAndBadValuesAreCountedAsSkipped) {
   EXPECT_TRUE(Has("txmon_mapping_skipped_total{metric=\"pay_seconds\",reason=\"null_value\"} 2"));
   // A NULL label value becomes "unknown"; the transition still counts.
   EXPECT_TRUE(Has("orders_paid_total{channel=\"unknown\"} 3")) << Text();
+}
+
+TEST_F(RowMapperTest, NegativeDurationsAreSkippedByHistogramsAsByCounters) {
+  // Paid "before" it was created: clock skew, or an ambiguous DST hour.
+  mapper_->Apply(builder_->Make(RowOp::kUpdate,
+                                {{"status", "paid"},
+                                 {"amount", "5"},
+                                 {"created_at", "2024-10-27 02:30:00"},
+                                 {"paid_at", "2024-10-27 02:10:00"}},
+                                {{"status", "created"}}));
+  EXPECT_TRUE(
+      Has("txmon_mapping_skipped_total{metric=\"pay_seconds\",reason=\"negative_value\"} 1"))
+      << Text();
+  // The histogram's _sum never drops, so rate() never reads a reset.
+  EXPECT_TRUE(Has("pay_seconds_sum 0")) << Text();
+  EXPECT_TRUE(Has("pay_seconds_count 0")) << Text();
 }
 
 TEST_F(RowMapperTest, DeletesReadTheBeforeImage) {

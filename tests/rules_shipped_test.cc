@@ -56,6 +56,9 @@ const std::vector<std::pair<std::string, std::string>> kScenario = {
     {R"(txmon_kafka_consumer_lag_messages{topic="shop.binlog", partition="0"})", "1000+10x160"},
     {R"(txmon_decode_errors_total{reason="invalid_json"})", "0x130 1+1x29"},
     {R"(up{job="txmon", instance="txmon:9464"})", "1x160"},
+    // A mapping reads a column its table does not have.
+    {R"(txmon_mapping_unknown_column{metric="shop_orders_created_total", table="orders", column="chanel"})",
+     "1x160"},
 };
 
 std::string YamlQuote(const std::string& text) {
@@ -124,10 +127,10 @@ TEST(ShippedRulesTest, PrometheusFiresTheSameAlertsOnAScenario) {
     }
   }
   // The scenario is built so that all but two alerts fire.
-  for (const char* name :
-       {"ShopOrderRateCollapsed", "ShopNoOrders", "ShopPaymentFailureRatioHigh",
-        "ShopPaymentTimeP95High", "ShopRefundAmountSpike", "ShopLargeOrder", "TxmonSourceDown",
-        "TxmonEventLagHigh", "TxmonConsumerLagGrowing", "TxmonDecodeErrors"}) {
+  for (const char* name : {"ShopOrderRateCollapsed", "ShopNoOrders", "ShopPaymentFailureRatioHigh",
+                           "ShopPaymentTimeP95High", "ShopRefundAmountSpike", "ShopLargeOrder",
+                           "TxmonSourceDown", "TxmonEventLagHigh", "TxmonConsumerLagGrowing",
+                           "TxmonDecodeErrors", "TxmonMappingUnknownColumn"}) {
     EXPECT_EQ(firing[name].size(), 1u) << name << " should fire in the scenario";
   }
   EXPECT_TRUE(firing["ShopCancellationRatioHigh"].empty());

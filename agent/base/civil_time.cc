@@ -62,11 +62,16 @@ std::optional<int64_t> ParseCivilMicros(std::string_view text) {
   return seconds * 1'000'000 + micros;
 }
 
-Status LocalZone::Use(const std::string& name) {
-  if (name != "UTC" && !std::filesystem::exists("/usr/share/zoneinfo/" + name)) {
+Status LocalZone::Check(const std::string& name) {
+  if (name != "UTC" && !std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name)) {
     return Status::Error("unknown time zone \"" + name + "\" (no /usr/share/zoneinfo/" + name +
                          ")");
   }
+  return Status::Ok();
+}
+
+Status LocalZone::Use(const std::string& name) {
+  if (Status s = Check(name); !s.ok()) return s;
   setenv("TZ", name.c_str(), 1);
   tzset();
   return Status::Ok();

@@ -28,6 +28,8 @@ class LocalZone {
   // Makes `name` (an IANA zone such as "Asia/Shanghai", or "UTC") the
   // process's zone. Refuses names that have no zoneinfo file.
   static Status Use(const std::string& name);
+  // Whether Use would accept `name`, without changing anything.
+  static Status Check(const std::string& name);
 
   // Wall-clock text in the process zone to microseconds since the epoch.
   std::optional<int64_t> ToEpochMicros(std::string_view text);

@@ -10,10 +10,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/base/civil_time.h"
 #include "agent/base/duration.h"
 #include "agent/base/fixed_point.h"
+#include "agent/base/metric_names.h"
 #include "agent/config/config_reader.h"
 #include "agent/decode/decoder_factory.h"
+#include "agent/decode/name_pattern.h"
 
 namespace txmon {
 
@@ -116,11 +119,16 @@ bool ReadTransition(ConfigReader& r, const YAML::Node& node, const std::string& 
 
 bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
                LabelMapping* label) {
-  if (!r.ExpectMap(node, path,
-                   {"name", "column", "image", "max_values", "null_value", "scale", "epoch"}))
+  if (!r.ExpectMap(
+          node, path,
+          {"name", "column", "image", "max_values", "null_value", "values", "scale", "epoch"}))
     return false;
   if (!node["name"]) return r.Fail(node, path, "missing \"name\"");
   if (!r.String(node["name"], path + ".name", &label->name)) return false;
+  if (std::string problem = LabelNameProblem(label->name); !problem.empty()) {
+    return r.Fail(node["name"], path + ".name",
+                  "invalid label name \"" + label->name + "\": " + problem);
+  }
   label->ref.column = label->name;
   if (node["column"] && !r.String(node["column"], path + ".column", &label->ref.column))
     return false;
@@ -129,6 +137,8 @@ bool ReadLabel(ConfigReader& r, const YAML::Node& node, const std::string& path,
     return false;
   }
   if (node["max_values"] && !r.Uint32(node["max_values"], path + ".max_values", &label->max_values))
+    return false;
+  if (node["values"] && !r.StringList(node["values"], path + ".values", &label->values))
     return false;
   label->null_value = "unknown";
   if (node["null_value"] && !r.String(node["null_value"], path + ".null_value", &label->null_value))
@@ -229,6 +239,9 @@ bool ReadGaugeAction(ConfigReader& r, const YAML::Node& node, const std::string&
   return true;
 }
 
+// Metric::kMaxLabels, which the store refuses past.
+constexpr size_t kMaxMetricLabels = 8;
+
 // Checks that only make sense once the whole metric is read.
 bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& path,
                     const MetricMapping& m) {
@@ -253,10 +266,26 @@ bool ValidateMetric(ConfigReader& r, const YAML::Node& node, const std::string& 
     return r.Fail(node["on"], path + ".on", "a transition only matches updates");
   }
   std::set<std::string> names;
-  for (const LabelMapping& label : m.labels) {
-    if (!names.insert(label.name).second) {
-      return r.Fail(node["labels"], path + ".labels", "label \"" + label.name + "\" twice");
+  for (size_t i = 0; i < m.labels.size(); ++i) {
+    const std::string label_path = path + ".labels[" + std::to_string(i) + "]";
+    if (!names.insert(m.labels[i].name).second) {
+      return r.Fail(node["labels"][i]["name"], label_path + ".name",
+                    "label \"" + m.labels[i].name + "\" twice");
     }
+    if (i == kMaxMetricLabels) {
+      return r.Fail(node["labels"][i], label_path,
+                    "a metric has at most " + std::to_string(kMaxMetricLabels) + " labels");
+    }
+  }
+  return true;
+}
+
+// `database:` and `table:` are names, or RE2 patterns (name_pattern.h).
+bool CheckNamePattern(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                      const std::string& text) {
+  NamePattern pattern;
+  if (Status s = NamePattern::Compile(text, &pattern); !s.ok()) {
+    return r.Fail(node, path, "\"" + text + "\": " + s.message());
   }
   return true;
 }
@@ -279,6 +308,10 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
       !ReadMetricType(r, node["type"], path + ".type", &m->type)) {
     return false;
   }
+  if (std::string problem = MetricNameProblem(m->name); !problem.empty()) {
+    return r.Fail(node["name"], path + ".name",
+                  "invalid metric name \"" + m->name + "\": " + problem);
+  }
   if (node["database"] && !r.String(node["database"], path + ".database", &m->database))
     return false;
   if (node["table"].IsDefined() == node["tables"].IsDefined()) {
@@ -286,6 +319,11 @@ bool ReadMetric(ConfigReader& r, const YAML::Node& node, const std::string& path
   }
   const char* tables_key = node["table"] ? "table" : "tables";
   if (!r.StringList(node[tables_key], path + "." + tables_key, &m->tables)) return false;
+  if (!CheckNamePattern(r, node["database"], path + ".database", m->database)) return false;
+  for (size_t i = 0; i < m->tables.size(); ++i) {
+    const YAML::Node at = node[tables_key].IsSequence() ? node[tables_key][i] : node[tables_key];
+    if (!CheckNamePattern(r, at, path + "." + tables_key, m->tables[i])) return false;
+  }
 
   if (node["transition"]) {
     m->transition.emplace();
@@ -500,8 +538,23 @@ bool ReadBinlog(ConfigReader& r, const YAML::Node& node, const std::string& conf
 
 bool ReadSource(ConfigReader& r, const YAML::Node& node, const std::string& config_file,
                 SourceConfig* source) {
-  if (!r.ExpectMap(node, "source", {"format", "max_message_bytes", "kafka", "binlog"}))
+  if (!r.ExpectMap(node, "source",
+                   {"format", "max_message_bytes", "kafka", "binlog", "include", "exclude"}))
     return false;
+  for (const char* key : {"include", "exclude"}) {
+    if (!node[key]) continue;
+    std::vector<std::string>* out =
+        std::string_view(key) == "include" ? &source->include : &source->exclude;
+    const std::string path = std::string("source.") + key;
+    if (!r.StringList(node[key], path, out)) return false;
+    for (size_t i = 0; i < out->size(); ++i) {
+      const YAML::Node at = node[key].IsSequence() ? node[key][i] : node[key];
+      NamePattern pattern;
+      if (Status s = NamePattern::Compile((*out)[i], &pattern); !s.ok()) {
+        return r.Fail(at, path, "\"" + (*out)[i] + "\": " + s.message());
+      }
+    }
+  }
   if (node["kafka"] && node["binlog"]) {
     return r.Fail(node["binlog"], "source",
                   "source.kafka and source.binlog are exclusive: give one of them");
@@ -522,6 +575,7 @@ bool ReadSource(ConfigReader& r, const YAML::Node& node, const std::string& conf
       return r.Fail(node["max_message_bytes"], "source.max_message_bytes", "must be > 0");
     source->max_message_bytes = bytes;
   }
+  source->where = r.Where(node["kafka"] ? node["kafka"] : node);
   source->has_kafka = static_cast<bool>(node["kafka"]);
   source->has_binlog = static_cast<bool>(node["binlog"]);
   if (source->has_binlog) return ReadBinlog(r, node["binlog"], config_file, &source->binlog);
@@ -534,8 +588,12 @@ bool ReadGlobal(ConfigReader& r, const YAML::Node& node, AgentConfig* config) {
     return false;
   if (node["max_series"] && !r.Uint32(node["max_series"], "global.max_series", &config->max_series))
     return false;
-  if (node["time_zone"] && !r.String(node["time_zone"], "global.time_zone", &config->time_zone))
-    return false;
+  if (node["time_zone"]) {
+    if (!r.String(node["time_zone"], "global.time_zone", &config->time_zone)) return false;
+    if (Status s = LocalZone::Check(config->time_zone); !s.ok()) {
+      return r.Fail(node["time_zone"], "global.time_zone", s.message());
+    }
+  }
   if (const YAML::Node interval = node["evaluation_interval"]) {
     std::optional<std::chrono::milliseconds> ms =
         interval.IsScalar() ? ParseDuration(interval.Scalar()) : std::nullopt;
@@ -707,6 +765,26 @@ bool ReadHistory(ConfigReader& r, const YAML::Node& node, HistoryConfig* history
   return true;
 }
 
+// A histogram "x" also writes x_bucket, x_sum and x_count: no other metric
+// may have one of those names (Prometheus would see two types for one name).
+bool CheckSeriesNames(ConfigReader& r, const YAML::Node& nodes,
+                      const std::vector<MetricMapping>& metrics) {
+  for (size_t h = 0; h < metrics.size(); ++h) {
+    if (metrics[h].type != MetricType::kHistogram) continue;
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      for (std::string_view suffix : kHistogramSuffixes) {
+        if (metrics[i].name != metrics[h].name + std::string(suffix)) continue;
+        const std::string path = "metrics[" + std::to_string(i) + "].name";
+        return r.Fail(nodes[i]["name"], path,
+                      "\"" + metrics[i].name + "\" is the name of a series of histogram \"" +
+                          metrics[h].name + "\" (" + r.Where(nodes[h]["name"]) +
+                          "): Prometheus would reject the scrape");
+      }
+    }
+  }
+  return true;
+}
+
 bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
   if (!root.IsDefined() || root.IsNull()) return r.Fail(root, "config", "the file is empty");
   if (!r.ExpectMap(root, "config",
@@ -746,11 +824,28 @@ bool ReadConfig(ConfigReader& r, const YAML::Node& root, AgentConfig* config) {
                     "the txmon_ prefix is reserved for self-metrics");
     }
   }
+  if (!CheckSeriesNames(r, metrics, config->metrics)) return false;
   if (root["live"] && !ReadLive(r, root["live"], config->metrics, &config->live)) return false;
   return true;
 }
 
 }  // namespace
+
+Status CheckConfiguredSource(const AgentConfig& config) {
+  const SourceConfig& source = config.source;
+  const std::string& where = source.where.empty() ? config.file : source.where;
+  if (source.has_binlog) return Status::Ok();
+  if (!source.has_kafka) {
+    return Status::Error(where +
+                         ": source: give source.kafka or source.binlog (or run with "
+                         "--source.file)");
+  }
+  if (source.kafka.brokers.empty() || source.kafka.topics.empty()) {
+    return Status::Error(where + ": source.kafka: needs brokers and topics (or run with " +
+                         "--source.file)");
+  }
+  return Status::Ok();
+}
 
 Status ParseConfig(const std::string& yaml, const std::string& file, AgentConfig* config) {
   *config = AgentConfig();

@@ -51,6 +51,13 @@ struct SourceConfig {
   bool has_kafka = false;   // source.kafka was given
   bool has_binlog = false;  // source.binlog was given
   BinlogConfig binlog;
+  // source.include / source.exclude: "database.table" RE2 patterns (whole
+  // name, as Canal's filter); rows of tables not included, or excluded, are
+  // ignored (counted in txmon_ignored_messages_total only).
+  std::vector<std::string> include, exclude;
+  // "FILE:LINE:COL" of the source node (source.kafka when given), or FILE
+  // without a source section, for CheckConfiguredSource's messages.
+  std::string where;
 };
 
 // The live screen's figures: which metrics and labels it reads. Unset keys
@@ -92,6 +99,11 @@ struct AgentConfig {
   std::vector<RemoteWriteConfig> remote_write;
   std::string file;  // where it was read from
 };
+
+// Whether the config names a source the agent can read: source.binlog, or
+// source.kafka with brokers and topics. Checked at start (and by `txmon
+// check config`) unless --source.file replaces the configured source.
+Status CheckConfiguredSource(const AgentConfig& config);
 
 // Reads `path`. On error, `config` is left unspecified.
 Status LoadConfigFile(const std::string& path, AgentConfig* config);

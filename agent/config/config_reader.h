@@ -41,6 +41,12 @@ class ConfigReader {
     return false;
   }
   const std::string& error() const { return error_; }
+  // "FILE:LINE:COL" of `node`, for messages made later than the read.
+  std::string Where(const YAML::Node& node) const {
+    if (!node.IsDefined() || node.Mark().line < 0) return file_;
+    return file_ + ":" + std::to_string(node.Mark().line + 1) + ":" +
+           std::to_string(node.Mark().column + 1);
+  }
   std::string Origin(const YAML::Node& node) const {
     return file_ + ":" + std::to_string(node.Mark().line + 1);
   }

@@ -161,4 +161,22 @@ DecodeResult AutoDecoder::Decode(const SourceMessage& message) {
   return result;
 }
 
+std::vector<std::string> AutoDecoder::TableColumns(const SourceMessage& message) {
+  switch (SniffWireFormat(message.payload)) {
+    case WireFormat::kCanal:
+      return canal_->TableColumns(message);
+    case WireFormat::kDebezium:
+      return debezium_->TableColumns(message);
+    case WireFormat::kMaxwell:
+      return maxwell_->TableColumns(message);
+    case WireFormat::kUnknown:
+      break;
+  }
+  return {};
+}
+
+std::string AutoDecoder::RowKey(const SourceMessage& message, size_t row) {
+  return SniffWireFormat(message.payload) == WireFormat::kCanal ? canal_->RowKey(message, row) : "";
+}
+
 }  // namespace txmon

@@ -37,6 +37,8 @@ class AutoDecoder : public Decoder {
   ~AutoDecoder() override;
 
   DecodeResult Decode(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::string RowKey(const SourceMessage& message, size_t row) override;
 
  private:
   std::unique_ptr<Decoder> canal_;

@@ -203,6 +203,8 @@ struct BinlogDecoder::Workspace {
   std::vector<RowChange> rows;
   std::vector<uint16_t> present_before;  // column indexes in the first bitmap
   std::vector<uint16_t> present_after;   // and in an UPDATE's second one
+  // The table of a row event no mapping declares (kUnknownTable).
+  const TableMap* unmapped = nullptr;
 };
 
 DecodeResult BinlogDecoder::Workspace::Decode(const SourceMessage& message) {
@@ -210,6 +212,7 @@ DecodeResult BinlogDecoder::Workspace::Decode(const SourceMessage& message) {
   values.clear();
   pending.clear();
   rows.clear();
+  unmapped = nullptr;
   DecodeResult result;
   const auto* bytes = reinterpret_cast<const uint8_t*>(message.payload.data());
   ByteReader reader(bytes, message.payload.size());
@@ -235,6 +238,10 @@ DecodeResult BinlogDecoder::Workspace::Decode(const SourceMessage& message) {
   if (problem) {
     result.error = problem.error;
     result.detail = problem.detail;
+    if (unmapped != nullptr) {
+      result.database = unmapped->database;
+      result.table = unmapped->table;
+    }
     return result;
   }
   BuildRows(header, message.position);
@@ -544,7 +551,10 @@ Problem BinlogDecoder::Workspace::ReadRows(const EventHeader& header, ByteReader
     return Malformed("a row event for a table id without a TABLE_MAP");
   }
   const TableMap& table = it->second;
-  if (!table.mapped) return {DecodeError::kUnknownTable, "no mapping declares this table"};
+  if (!table.mapped) {
+    unmapped = &table;
+    return {DecodeError::kUnknownTable, "no mapping declares this table"};
+  }
   if (table.problem) return table.problem;
   uint64_t count = 0;
   if (!body.PackedInt(&count) || count != table.columns.size()) {

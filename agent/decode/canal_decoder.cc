@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/decode/json_keys.h"
 #include "agent/decode/json_walk.h"
 
 namespace txmon {
@@ -98,6 +99,8 @@ class FlatMessageReader {
     if (problem) {
       result.error = problem.error;
       result.detail = problem.detail;
+      result.database = fields.database;
+      result.table = fields.table;
       return result;
     }
     result.rows = rows_;
@@ -282,6 +285,14 @@ CanalDecoder::~CanalDecoder() = default;
 
 DecodeResult CanalDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
+}
+
+std::vector<std::string> CanalDecoder::TableColumns(const SourceMessage& message) {
+  return JsonObjectKeys(message.payload, {{"mysqlType"}, {"data"}});
+}
+
+std::string CanalDecoder::RowKey(const SourceMessage& message, size_t row) {
+  return JsonRowKey(message.payload, "pkNames", "data", row);
 }
 
 }  // namespace txmon

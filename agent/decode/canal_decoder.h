@@ -36,6 +36,8 @@ class CanalDecoder : public Decoder {
   CanalDecoder& operator=(const CanalDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::string RowKey(const SourceMessage& message, size_t row) override;
 
  private:
   // The JSON parser and the buffers reused across messages; defined in the

@@ -11,6 +11,7 @@
 #include "agent/decode/binlog_bytes.h"
 #include "agent/decode/binlog_values.h"
 #include "agent/decode/cdc_values.h"
+#include "agent/decode/json_keys.h"
 #include "agent/decode/json_walk.h"
 
 namespace txmon {
@@ -171,6 +172,8 @@ class EventReader {
     if (problem) {
       result.error = problem.error;
       result.detail = problem.detail;
+      result.database = fields.database;
+      result.table = fields.table;
       return result;
     }
     result.rows = rows_;
@@ -567,6 +570,11 @@ DebeziumDecoder::~DebeziumDecoder() = default;
 
 DecodeResult DebeziumDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
+}
+
+std::vector<std::string> DebeziumDecoder::TableColumns(const SourceMessage& message) {
+  return JsonObjectKeys(message.payload,
+                        {{"payload", "after"}, {"payload", "before"}, {"after"}, {"before"}});
 }
 
 }  // namespace txmon

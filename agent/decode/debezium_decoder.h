@@ -57,6 +57,7 @@ class DebeziumDecoder : public Decoder {
   DebeziumDecoder& operator=(const DebeziumDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message) override;
 
  private:
   struct Workspace;  // simdjson and the reused buffers, in the .cc file

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/decode/name_pattern.h"
 #include "agent/decode/row_change.h"
 #include "agent/source/source_message.h"
 
@@ -17,10 +18,12 @@ namespace txmon {
 // Why a message was rejected; the label of txmon_decode_errors_total.
 enum class DecodeError : uint8_t {
   kNone = 0,
-  kInvalidJson,       // not JSON, truncated, bad UTF-8
-  kMissingField,      // a required field is absent
-  kWrongType,         // a field has the wrong JSON type
-  kUnknownTable,      // a row change for a table that no mapping declares
+  kInvalidJson,   // not JSON, truncated, bad UTF-8
+  kMissingField,  // a required field is absent
+  kWrongType,     // a field has the wrong JSON type
+  // A row change for a table that no mapping declares: not an error (a
+  // topic carries every table of the shop); the pipeline counts these apart.
+  kUnknownTable,
   kTooLarge,          // bigger than the configured message size limit
   kBadValue,          // a value that cannot be read (e.g. rows/old mismatch)
   kMalformedEvent,    // binary input (a binlog event) truncated or inconsistent
@@ -57,6 +60,9 @@ struct DecodeResult {
   std::string_view binlog_file;
   int64_t binlog_pos = -1;  // -1: not known
   std::string_view gtid;
+  // The database and table of a kUnknownTable message (views like
+  // message_type), so the pipeline can say which table it ignores.
+  std::string_view database, table;
 };
 
 // How a column's value is encoded when the message itself does not say:
@@ -78,6 +84,11 @@ struct DecodeSchema {
     std::string table;
   };
   std::vector<Table> tables;
+  // Tables given as patterns (name_pattern.h): database and table matched.
+  struct PatternTable {
+    NamePattern database, table;
+  };
+  std::vector<PatternTable> pattern_tables;
   ColumnSlots columns;
   // By slot (may be shorter than `columns`: the rest have no hint). Used
   // only where the message carries no schema of its own.
@@ -86,13 +97,19 @@ struct DecodeSchema {
 
   ColumnHint HintOf(size_t slot) const { return slot < hints.size() ? hints[slot] : ColumnHint{}; }
 
-  // True if `database`.`table` is one of `tables`.
+  // True if `database`.`table` is one of `tables`. Patterns are matched
+  // once per table in a run of messages of one table.
   bool HasTable(std::string_view database, std::string_view table) const {
     for (const Table& t : tables) {
       if (t.table == table && (t.database.empty() || t.database == database)) return true;
     }
-    return false;
+    return !pattern_tables.empty() && HasPatternTable(database, table);
   }
+
+  // HasTable's pattern half, with the last table's verdict kept.
+  bool HasPatternTable(std::string_view database, std::string_view table) const;
+  mutable std::string last_database_, last_table_;
+  mutable bool last_known_ = false, last_result_ = false;
 };
 
 class Decoder {
@@ -100,6 +117,21 @@ class Decoder {
   virtual ~Decoder() = default;
   // Decodes `message`. The result's views stay valid until the next call.
   virtual DecodeResult Decode(const SourceMessage& message) = 0;
+  // The columns the table of `message` (a row message) has, as far as the
+  // format tells; empty if it does not. For messages to the user, not the
+  // hot path: it may parse the message again.
+  virtual std::vector<std::string> TableColumns(const SourceMessage& message) {
+    static_cast<void>(message);
+    return {};
+  }
+  // The primary key of row `row` (an index into the message's rows) as
+  // "column=value,...", where the format carries it; "" otherwise. For
+  // messages to the user, like TableColumns.
+  virtual std::string RowKey(const SourceMessage& message, size_t row) {
+    static_cast<void>(message);
+    static_cast<void>(row);
+    return "";
+  }
 };
 
 }  // namespace txmon

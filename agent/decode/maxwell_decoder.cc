@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/decode/json_keys.h"
 #include "agent/decode/json_walk.h"
 #include "agent/decode/transaction_rows.h"
 
@@ -106,6 +107,8 @@ class MessageReader {
     if (problem) {
       result.error = problem.error;
       result.detail = problem.detail;
+      result.database = fields.database;
+      result.table = fields.table;
     }
     // An error result may still carry the rows its message released.
     result.rows = GroupByTransaction(fields, problem || rows_.empty() ? nullptr : &rows_.front());
@@ -362,6 +365,10 @@ MaxwellDecoder::~MaxwellDecoder() = default;
 
 DecodeResult MaxwellDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
+}
+
+std::vector<std::string> MaxwellDecoder::TableColumns(const SourceMessage& message) {
+  return JsonObjectKeys(message.payload, {{"data"}});
 }
 
 }  // namespace txmon

@@ -49,6 +49,7 @@ class MaxwellDecoder : public Decoder {
   MaxwellDecoder& operator=(const MaxwellDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message) override;
 
  private:
   struct Workspace;  // simdjson and the reused buffers, in the .cc file

@@ -14,9 +14,11 @@
 #include "agent/main/alert_checkpoint.h"
 #include "agent/main/binlog_wiring.h"
 #include "agent/main/live_board_checkpoint.h"
+#include "agent/main/start_check.h"
 #include "agent/source/file_source.h"
 #include "agent/source/kafka_source.h"
 #include "agent/web/live_page.h"
+#include "agent/web/metrics_text.h"
 #include "agent/web/prometheus_api.h"
 
 namespace txmon {
@@ -26,6 +28,14 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
   agent->options_ = std::move(options);
   const AgentConfig& config = agent->options_.config;
 
+  // `txmon check config`'s verdict first, so the two never disagree.
+  StartCheck check;
+  if (Status s = CheckStart(config, !agent->options_.source_file.empty(), &check); !s.ok()) {
+    return s;
+  }
+  for (const std::string& warning : check.warnings) {
+    Log(LogLevel::kWarn, "config", "a rule selects a metric nothing produces", {{"at", warning}});
+  }
   if (Status s = LocalZone::Use(config.time_zone); !s.ok()) {
     return Status::Error(config.file + ": global.time_zone: " + s.message());
   }
@@ -53,6 +63,8 @@ Status Agent::Create(AgentOptions options, std::unique_ptr<Agent>* out) {
     if (!self->live_board_) return std::nullopt;
     return SaveLiveBoardBaseline(*self->live_board_);
   };
+  agent->options_.pipeline.include_tables = config.source.include;
+  agent->options_.pipeline.exclude_tables = config.source.exclude;
   agent->pipeline_ =
       std::make_unique<Pipeline>(*agent->source_, *agent->decoder_, *agent->mapper_, agent->store_,
                                  agent->pipeline_metrics_, agent->options_.pipeline);
@@ -114,14 +126,7 @@ Status Agent::CreateSource() {
   }
   if (binlog_config() != nullptr) return CreateBinlogSource(options_.config, &source_);
   const KafkaConfig& kafka = options_.config.source.kafka;
-  if (!options_.config.source.has_kafka) {
-    return Status::Error(options_.config.file +
-                         ": source: give source.kafka or source.binlog (or use --source.file)");
-  }
-  if (kafka.brokers.empty() || kafka.topics.empty()) {
-    return Status::Error(options_.config.file +
-                         ": source.kafka needs brokers and topics (or use --source.file)");
-  }
+  if (Status s = CheckConfiguredSource(options_.config); !s.ok()) return s;
   if (!kafka.handover_topic.empty() && options_.pipeline.checkpoint_path.empty()) {
     return Status::Error(options_.config.file +
                          ": source.kafka.handover_topic needs --checkpoint.file: the hand-over "
@@ -398,6 +403,14 @@ Status Agent::Run() {
   Log(LogLevel::kInfo, "pipeline", "stopped",
       {{"messages", std::to_string(pipeline_->messages_processed())}});
   return status;
+}
+
+std::string Agent::MetricsText() {
+  process_metrics_.Refresh();
+  std::vector<prometheus::MetricFamily> families = store_.Collect();
+  for (auto& family : rules_->CollectMetrics()) families.push_back(std::move(family));
+  for (auto& family : notifier_->CollectMetrics()) families.push_back(std::move(family));
+  return SerializeMetricsText(families);
 }
 
 int Agent::web_port() const { return web_->port(); }

@@ -73,6 +73,9 @@ class Agent {
   // Sets txmon_config_last_reload_successful and ..._timestamp_seconds.
   Status Reload();
 
+  // Every metric in the text exposition format, as /metrics serves it.
+  std::string MetricsText();
+
   int web_port() const;
   const char* web_scheme() const;
   const std::string& web_address() const;

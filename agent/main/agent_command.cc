@@ -11,6 +11,7 @@
 #include "agent/main/commands.h"
 #include "agent/main/flags.h"
 #include "agent/main/run_signals.h"
+#include "agent/main/start_check.h"
 #include "agent/rules/rule_file.h"
 
 namespace txmon {
@@ -97,12 +98,33 @@ int RunAgentUntilSignal(AgentOptions options) {
   return kExitOk;
 }
 
+// --one-shot: the file replayed, the final metrics on standard output.
+int RunOneShot(AgentOptions options) {
+  options.web_listen_address = "127.0.0.1:0";  // nothing to serve; any free port
+  std::unique_ptr<Agent> agent;
+  if (Status s = Agent::Create(std::move(options), &agent); !s.ok()) {
+    Log(LogLevel::kError, "main", "cannot start", {{"err", s.message()}});
+    return kExitUsage;
+  }
+  if (Status s = agent->Run(); !s.ok()) {
+    Log(LogLevel::kError, "main", "stopped on an error", {{"err", s.message()}});
+    return kExitRuntimeError;
+  }
+  const std::string text = agent->MetricsText();
+  fwrite(text.data(), 1, text.size(), stdout);
+  fflush(stdout);
+  return kExitOk;
+}
+
 int RunAgentCommand(const std::vector<std::string>& args) {
   FlagSet flags(TopLevelHelp() + "\nUsage: txmon [flags]");
   flags.AddString("config.file", "txmon.yml", "txmon configuration file (YAML).");
   flags.AddString("source.file", "",
                   "Replay Canal messages from this JSON-lines file (one message per line; - "
                   "for standard input) instead of consuming Kafka. Exits at the end of the file.");
+  flags.AddBool("one-shot",
+                "With --source.file: replay the file, print the final metrics in the Prometheus "
+                "text format to standard output and exit (as mtail's --one_shot).");
   flags.AddString("checkpoint.file", "",
                   "Checkpoint the whole metric state with the source positions to this file, and "
                   "resume from it at start, so restarts and crashes neither reset nor double-count "
@@ -145,6 +167,13 @@ int RunAgentCommand(const std::vector<std::string>& args) {
     Log(LogLevel::kError, "config", "refused the web configuration", {{"err", s.message()}});
     return kExitUsage;
   }
+  if (flags.GetBool("one-shot")) {
+    if (options.source_file.empty()) {
+      fprintf(stderr, "txmon: --one-shot needs --source.file\n");
+      return kExitUsage;
+    }
+    return RunOneShot(std::move(options));
+  }
   Log(LogLevel::kInfo, "main", "starting txmon",
       {{"version", std::string(kVersion)}, {"config", flags.Get("config.file")}});
   return RunAgentUntilSignal(std::move(options));
@@ -153,13 +182,17 @@ int RunAgentCommand(const std::vector<std::string>& args) {
 namespace {
 
 constexpr char kCheckUsage[] =
-    "Usage: txmon check config FILE...       validate txmon configuration files (and the rule\n"
-    "                                        files they name)\n"
+    "Usage: txmon check config [--source.file=FILE] FILE...\n"
+    "                                        validate txmon configuration files (and the rule\n"
+    "                                        files they name) as the agent's start does;\n"
+    "                                        --source.file: for a run that replays a file, so\n"
+    "                                        the config needs no source\n"
     "       txmon check web-config FILE...   validate web config files (--web.config.file)\n"
     "Exit code 0 if all are valid, 2 if any is refused.\n";
 
 // Loads one file of the kind `what` names; a summary of it on success.
-Status CheckOneFile(const std::string& what, const std::string& path, std::string* summary) {
+Status CheckOneFile(const std::string& what, const std::string& path, bool source_file_given,
+                    std::string* summary) {
   if (what == "web-config") {
     WebSecurity security;
     if (Status s = LoadWebConfigFile(path, &security); !s.ok()) return s;
@@ -169,14 +202,14 @@ Status CheckOneFile(const std::string& what, const std::string& path, std::strin
   }
   AgentConfig config;
   if (Status s = LoadConfigFile(path, &config); !s.ok()) return s;
-  std::vector<RuleGroupSpec> groups;  // rule files are part of the config, as in promtool
-  std::vector<std::string> unmatched;
-  if (Status s = LoadRuleFiles(config.rule_files, &groups, &unmatched); !s.ok()) return s;
-  *summary = std::to_string(config.metrics.size()) + " metrics, " + std::to_string(groups.size()) +
-             " rule groups found";
-  for (const std::string& pattern : unmatched) {
+  StartCheck check;  // rule files are part of the config, as in promtool
+  if (Status s = CheckStart(config, source_file_given, &check); !s.ok()) return s;
+  *summary = std::to_string(config.metrics.size()) + " metrics, " +
+             std::to_string(check.rule_groups) + " rule groups found";
+  for (const std::string& pattern : check.unmatched_rule_files) {
     *summary += "\n  WARNING: rule_files: \"" + pattern + "\" matches no file";
   }
+  for (const std::string& warning : check.warnings) *summary += "\n  WARNING: " + warning;
   return Status::Ok();
 }
 
@@ -189,14 +222,27 @@ int RunCheckCommand(const std::vector<std::string>& args) {
     fputs(kCheckUsage, asked ? stdout : stderr);
     return asked ? kExitOk : kExitUsage;
   }
-  int exit_code = kExitOk;
+  bool source_file_given = false;
+  std::vector<std::string> files;
   for (size_t i = 1; i < args.size(); ++i) {
-    std::string summary;
-    Status s = CheckOneFile(args[0], args[i], &summary);
-    if (s.ok()) {
-      printf("Checking %s\n  SUCCESS: %s\n", args[i].c_str(), summary.c_str());
+    if (args[0] == "config" && args[i].starts_with("--source.file=")) {
+      source_file_given = true;
     } else {
-      printf("Checking %s\n  FAILED: %s\n", args[i].c_str(), s.message().c_str());
+      files.push_back(args[i]);
+    }
+  }
+  if (files.empty()) {
+    fputs(kCheckUsage, stderr);
+    return kExitUsage;
+  }
+  int exit_code = kExitOk;
+  for (const std::string& file : files) {
+    std::string summary;
+    Status s = CheckOneFile(args[0], file, source_file_given, &summary);
+    if (s.ok()) {
+      printf("Checking %s\n  SUCCESS: %s\n", file.c_str(), summary.c_str());
+    } else {
+      printf("Checking %s\n  FAILED: %s\n", file.c_str(), s.message().c_str());
       exit_code = kExitUsage;
     }
   }

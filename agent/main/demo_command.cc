@@ -110,6 +110,7 @@ Status LoadDemoConfig(const std::string& file, AgentConfig* config) {
 
 // Points the config's Kafka source at the embedded broker and topic.
 void UseEmbeddedKafka(const std::string& brokers, const std::string& topic, AgentConfig* config) {
+  config->source.has_kafka = true;
   KafkaConfig& source = config->source.kafka;
   source.brokers = brokers;
   source.topics = {topic};

@@ -49,6 +49,10 @@ struct LabelMapping {
   ColumnRef ref;
   uint32_t max_values = 0;  // 0: unlimited
   std::string null_value;   // label value used when the column is NULL
+  // `values:`: the values the label is known to take. When every label of a
+  // metric lists them, each combination is created at 0 at start, as
+  // Prometheus' client libraries advise, so increase() sees the first event.
+  std::vector<std::string> values;
 };
 
 struct ValueMapping {

@@ -10,6 +10,18 @@ namespace {
 
 const ColumnValue kAbsentValue{};
 
+// At most this many series are created at start from `values:` lists.
+constexpr size_t kMaxInitialSeries = 1000;
+
+// Concrete tables remembered for pattern mappings: past this many distinct
+// database.table names, rows of further tables are not mapped.
+constexpr size_t kMaxConcreteTables = 100'000;
+
+// Label columns that read the row's names, not a column: with patterns,
+// which shard or database a row came from.
+constexpr int kTableSlot = -2;
+constexpr int kDatabaseSlot = -3;
+
 std::string_view SkipReason(MappingSkip skip) {
   switch (skip) {
     case MappingSkip::kNullValue:
@@ -75,6 +87,19 @@ Status RowMapper::CompileAll(const std::vector<MetricMapping>& mappings, MetricS
                     {}};
     if (Status s = store.Add(std::move(spec), &skipped); !s.ok()) return s;
   }
+  Metric*& unknown = mapper->unknown_column_metric_;
+  unknown = store.Find("txmon_mapping_unknown_column");
+  if (!unknown) {
+    MetricSpec spec{"txmon_mapping_unknown_column",
+                    "1 for each column a mapping reads that its table does not have (seen on "
+                    "the table's first INSERT): the metric never sees a value there.",
+                    MetricType::kGauge,
+                    {"metric", "table", "column"},
+                    {},
+                    {}};
+    spec.max_series = 1000;
+    if (Status s = store.Add(std::move(spec), &unknown); !s.ok()) return s;
+  }
   for (const MetricMapping& declared : mappings) {
     if (Status s = mapper->CompileOne(declared, store, reuse_metrics); !s.ok()) {
       return Status::Error(declared.origin + ": " + s.message());
@@ -88,10 +113,53 @@ void RowMapper::Activate() {
   for (const std::unique_ptr<Mapping>& mapping : mappings_) {
     mapping->metric->SetLimits(mapping->label_value_limits, mapping->max_series);
     if (mapping->labels.empty()) mapping->fixed_series = mapping->metric->Resolve({});
+    CreateInitialSeries(*mapping);
+  }
+}
+
+void RowMapper::CreateInitialSeries(Mapping& mapping) {
+  // The skip counters a mapping can raise exist from the start at 0, so a
+  // rule on them sees the first skip as an increase.
+  std::vector<MappingSkip> reasons;
+  if (mapping.value_kind == ValueMapping::Kind::kColumn) {
+    reasons = {MappingSkip::kNullValue, MappingSkip::kBadNumber};
+  } else if (mapping.value_kind == ValueMapping::Kind::kSecondsBetween) {
+    reasons = {MappingSkip::kNullValue, MappingSkip::kBadDatetime};
+  }
+  if (!reasons.empty() && mapping.metric->spec().type != MetricType::kGauge) {
+    reasons.push_back(MappingSkip::kNegativeValue);
+  }
+  for (MappingSkip skip : reasons) {
+    Series*& series = mapping.skipped[static_cast<int>(skip)];
+    if (!series) {
+      series = skipped_metric_->Resolve(
+          {std::string_view(mapping.metric->spec().name), SkipReason(skip)});
+    }
+  }
+  // `values:` on every label: each combination, within max_series.
+  if (mapping.labels.empty()) return;
+  size_t combinations = 1;
+  for (const Label& label : mapping.labels) {
+    if (label.values.empty()) return;
+    combinations *= label.values.size();
+    if (combinations > kMaxInitialSeries) return;
+  }
+  std::array<std::string_view, Metric::kMaxLabels> values;
+  for (size_t n = 0; n < combinations; ++n) {
+    size_t rest = n;
+    for (size_t i = mapping.labels.size(); i-- > 0;) {
+      const std::vector<std::string>& known = mapping.labels[i].values;
+      values[i] = known[rest % known.size()];
+      rest /= known.size();
+    }
+    mapping.metric->Resolve(
+        std::span<const std::string_view>(values.data(), mapping.labels.size()));
   }
 }
 
 RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
+  if (ref.column == "$table") return Column{kTableSlot, ref.image};
+  if (ref.column == "$database") return Column{kDatabaseSlot, ref.image};
   int slot = schema_.columns.Add(ref.column);
   if (slot < 0) too_many_columns_ = true;
   if (slot >= 0 && ref.hint != ColumnHint{}) {
@@ -101,6 +169,23 @@ RowMapper::Column RowMapper::CompileColumn(const ColumnRef& ref) {
     hint = ref.hint;
   }
   return Column{slot, ref.image};
+}
+
+Status RowMapper::CompilePatterns(const MetricMapping& declared, Mapping* mapping) {
+  if (Status s = NamePattern::Compile(declared.database, &mapping->database_pattern); !s.ok()) {
+    return Status::Error("database: " + s.message());
+  }
+  mapping->patterned = mapping->database_pattern.is_pattern();
+  for (const std::string& table : declared.tables) {
+    NamePattern& pattern = mapping->table_patterns.emplace_back();
+    if (Status s = NamePattern::Compile(table, &pattern); !s.ok()) {
+      return Status::Error("table: " + s.message());
+    }
+    mapping->patterned = mapping->patterned || pattern.is_pattern();
+  }
+  // The concrete tables match the database: Matches need not.
+  if (mapping->patterned) mapping->database.clear();
+  return Status::Ok();
 }
 
 Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, bool reuse_metric) {
@@ -124,28 +209,43 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
   mapping->database = declared.database;
   mapping->ops_mask = declared.ops_mask;
   mapping->bootstrap_inserts = declared.bootstrap_inserts;
+  auto reads = [&](const std::string& column, int slot) {
+    for (const auto& [known_slot, name] : mapping->read_columns) {
+      if (known_slot == slot) return;
+    }
+    if (slot >= 0) mapping->read_columns.emplace_back(slot, column);
+  };
   for (const ColumnFilter& f : declared.filters) {
     mapping->filters.push_back(
         {CompileColumn(f.ref), f.any_of, f.negate, f.is_null ? int(*f.is_null) : -1});
+    reads(f.ref.column, mapping->filters.back().column.slot);
   }
   if (declared.transition) {
     mapping->has_transition = true;
     mapping->transition = {
         CompileColumn({declared.transition->column, RowImage::kDefault, {}}).slot,
         declared.transition->from, declared.transition->to};
+    reads(declared.transition->column, mapping->transition.slot);
   }
   for (const LabelMapping& label : declared.labels) {
-    mapping->labels.push_back({CompileColumn(label.ref), label.null_value});
+    mapping->labels.push_back({CompileColumn(label.ref), label.null_value, label.values});
+    reads(label.ref.column, mapping->labels.back().column.slot);
   }
   mapping->value_kind = declared.value.kind;
   mapping->constant_micros = declared.value.kind == ValueMapping::Kind::kOne
                                  ? kMicrosPerUnit
                                  : declared.value.constant_micros;
   if (declared.value.kind == ValueMapping::Kind::kColumn) {
+    mapping->value_columns = declared.value.column.column;
     mapping->value_column = CompileColumn(declared.value.column);
+    reads(declared.value.column.column, mapping->value_column.slot);
   } else if (declared.value.kind == ValueMapping::Kind::kSecondsBetween) {
+    mapping->value_columns =
+        declared.value.start_column.column + "," + declared.value.end_column.column;
     mapping->start_column = CompileColumn(declared.value.start_column);
     mapping->end_column = CompileColumn(declared.value.end_column);
+    reads(declared.value.start_column.column, mapping->start_column.slot);
+    reads(declared.value.end_column.column, mapping->end_column.slot);
   }
   if (too_many_columns_) {
     return Status::Error("the mappings read more than 64 distinct columns");
@@ -155,11 +255,22 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
                          "\" has a different scale or epoch in another mapping");
   }
   mapping->gauge_action = declared.gauge_action;
+  if (Status s = CompilePatterns(declared, mapping.get()); !s.ok()) return s;
+  if (mapping->patterned) {
+    for (const NamePattern& table : mapping->table_patterns) {
+      schema_.pattern_tables.push_back({mapping->database_pattern, table});
+    }
+    pattern_mappings_.push_back(mapping.get());
+    mappings_.push_back(std::move(mapping));
+    concrete_.clear();
+    last_table_ = nullptr;
+    return Status::Ok();
+  }
   for (const std::string& table_name : declared.tables) {
     auto it = std::find_if(tables_.begin(), tables_.end(),
                            [&](const Table& t) { return t.table == table_name; });
     if (it == tables_.end()) {
-      tables_.push_back({table_name, {}});
+      tables_.push_back({table_name, {}, {}});
       it = tables_.end() - 1;
     }
     it->mappings.push_back(mapping.get());
@@ -171,6 +282,7 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
 }
 
 const RowMapper::Table* RowMapper::FindTable(const RowChange& row) {
+  if (!pattern_mappings_.empty()) return FindConcreteTable(row);
   // Consecutive rows are usually of one table: check the last one first.
   auto matches = [&](const Table& t) { return t.table == row.table; };
   if (last_table_ && matches(*last_table_)) return last_table_;
@@ -178,6 +290,43 @@ const RowMapper::Table* RowMapper::FindTable(const RowChange& row) {
     if (matches(table)) return last_table_ = &table;
   }
   return nullptr;
+}
+
+const RowMapper::Table* RowMapper::FindConcreteTable(const RowChange& row) {
+  auto matches = [&](const Table& t) { return t.table == row.table && t.database == row.database; };
+  if (last_table_ && matches(*last_table_)) {
+    return last_table_->mappings.empty() ? nullptr : last_table_;
+  }
+  const Table* found = nullptr;
+  for (const Table& table : concrete_) {
+    if (matches(table)) {
+      found = &table;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    // First row of this database and table: every literal mapping of the
+    // table name, and every pattern mapping that matches both names.
+    if (concrete_.size() >= kMaxConcreteTables) return nullptr;
+    Table& table = concrete_.emplace_back();
+    table.table.assign(row.table);
+    table.database.assign(row.database);
+    for (const Table& literal : tables_) {
+      if (literal.table == row.table) table.mappings = literal.mappings;
+    }
+    for (const Mapping* mapping : pattern_mappings_) {
+      if (!mapping->database_pattern.Matches(row.database)) continue;
+      for (const NamePattern& pattern : mapping->table_patterns) {
+        if (pattern.Matches(row.table)) {
+          table.mappings.push_back(mapping);
+          break;
+        }
+      }
+    }
+    found = &table;
+  }
+  last_table_ = found;
+  return found->mappings.empty() ? nullptr : found;
 }
 
 namespace {
@@ -228,6 +377,7 @@ bool RowMapper::Matches(const Mapping& mapping, const RowChange& row) const {
 
 bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros) {
   MappingSkip skip = MappingSkip::kNullValue;
+  std::string_view value;  // what was read, for the skipped-row log
   switch (mapping.value_kind) {
     case ValueMapping::Kind::kOne:
     case ValueMapping::Kind::kConstant:
@@ -239,13 +389,16 @@ bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64
         skip = MappingSkip::kNullValue;
         break;
       }
+      value = v.text;
       std::optional<int64_t> parsed = ParseDecimalMicros(v.text);
       if (!parsed) {
         skip = MappingSkip::kBadNumber;
         break;
       }
-      if (*parsed < 0 && mapping.metric->spec().type == MetricType::kCounter) {
-        skip = MappingSkip::kNegativeValue;  // a counter never goes down
+      if (*parsed < 0 && mapping.metric->spec().type != MetricType::kGauge) {
+        // A counter never goes down, nor does a histogram's _sum (rate()
+        // would read a drop as a reset).
+        skip = MappingSkip::kNegativeValue;
         break;
       }
       *micros = *parsed;
@@ -258,27 +411,37 @@ bool RowMapper::ComputeValue(const Mapping& mapping, const RowChange& row, int64
         skip = MappingSkip::kNullValue;
         break;
       }
+      value = end.text;
       std::optional<int64_t> start_us = zone_.ToEpochMicros(start.text);
       std::optional<int64_t> end_us = zone_.ToEpochMicros(end.text);
       if (!start_us || !end_us) {
         skip = MappingSkip::kBadDatetime;
         break;
       }
+      // Clock skew or an ambiguous DST hour: skipped as for a value column.
+      if (*end_us < *start_us && mapping.metric->spec().type != MetricType::kGauge) {
+        skip = MappingSkip::kNegativeValue;
+        break;
+      }
       *micros = *end_us - *start_us;  // microseconds == micro-units of seconds
       return true;
     }
   }
-  CountSkip(mapping, skip);
+  CountSkip(mapping, skip, value);
   return false;
 }
 
-void RowMapper::CountSkip(const Mapping& mapping, MappingSkip skip) {
+void RowMapper::CountSkip(const Mapping& mapping, MappingSkip skip, std::string_view value) {
   Series*& series = mapping.skipped[static_cast<int>(skip)];
   if (!series) {
     series =
         skipped_metric_->Resolve({std::string_view(mapping.metric->spec().name), SkipReason(skip)});
   }
   series->Add(kMicrosPerUnit);
+  uint64_t suppressed = 0;
+  if (!skip_log_limit_.Allow(&suppressed)) return;
+  skipped_rows_.push_back({mapping.metric->spec().name, SkipReason(skip), mapping.value_columns,
+                           std::string(value), suppressed});
 }
 
 Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {
@@ -286,6 +449,14 @@ Series* RowMapper::ResolveSeries(const Mapping& mapping, const RowChange& row) {
   std::array<std::string_view, Metric::kMaxLabels> values;
   for (size_t i = 0; i < mapping.labels.size(); ++i) {
     const Label& label = mapping.labels[i];
+    if (label.column.slot == kTableSlot) {
+      values[i] = row.table;
+      continue;
+    }
+    if (label.column.slot == kDatabaseSlot) {
+      values[i] = row.database;
+      continue;
+    }
     const ColumnValue& v = Read(row, label.column.slot, label.column.image);
     values[i] = v.has_text() ? v.text : std::string_view(label.null_value);
   }
@@ -317,9 +488,33 @@ void RowMapper::Update(const Mapping& mapping, Series* series, int64_t micros) {
   }
 }
 
+void RowMapper::CheckColumns(const Table& table, const RowChange& row) {
+  table.columns_checked = true;
+  // Earlier verdicts on this table (a checkpoint, a reload) are replaced.
+  unknown_column_metric_->VisitSeries([&](const Series& series) {
+    const std::vector<std::string>& values = series.label_values();
+    if (values.size() != 3 || values[1] != row.table) return;
+    for (const Mapping* mapping : table.mappings) {
+      if (values[0] == mapping->metric->spec().name) const_cast<Series&>(series).Set(0);
+    }
+  });
+  for (const Mapping* mapping : table.mappings) {
+    if (!mapping->database.empty() && mapping->database != row.database) continue;
+    for (const auto& [slot, column] : mapping->read_columns) {
+      if (!Read(row, slot, RowImage::kAfter).is_absent()) continue;
+      const std::string& metric = mapping->metric->spec().name;
+      unknown_column_metric_->Resolve({std::string_view(metric), row.table, column})
+          ->Set(kMicrosPerUnit);
+      unknown_columns_.push_back(
+          {metric, std::string(row.database), std::string(row.table), column});
+    }
+  }
+}
+
 void RowMapper::Apply(const RowChange& row) {
   const Table* table = FindTable(row);
   if (!table) return;
+  if (!table->columns_checked && row.op == RowOp::kInsert) CheckColumns(*table, row);
   for (const Mapping* mapping : table->mappings) {
     if (!Matches(*mapping, row)) continue;
     int64_t micros;

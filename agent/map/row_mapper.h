@@ -9,13 +9,16 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "agent/base/civil_time.h"
+#include "agent/base/log.h"
 #include "agent/base/status.h"
 #include "agent/decode/decoder.h"
+#include "agent/decode/name_pattern.h"
 #include "agent/map/metric_mapping.h"
 #include "agent/store/metric_store.h"
 
@@ -47,6 +50,31 @@ class RowMapper {
   // Updates every metric whose mapping matches `row`.
   void Apply(const RowChange& row);
 
+  // A column a mapping reads that its table does not have, found on the
+  // first INSERT of each table (its full row image): the metric reads NULL
+  // there for ever. Each is set to 1 in
+  // txmon_mapping_unknown_column{metric,table,column} and queued here for
+  // the pipeline to log once with the table's real columns.
+  struct UnknownColumn {
+    std::string metric, database, table, column;
+  };
+  bool has_unknown_columns() const { return !unknown_columns_.empty(); }
+  std::vector<UnknownColumn> TakeUnknownColumns() { return std::move(unknown_columns_); }
+
+  // A row a mapping matched but could not count (the reason of
+  // txmon_mapping_skipped_total), queued for the pipeline to log with the
+  // row's position and primary key. Rate-limited: a few a second, the rest
+  // counted in `suppressed` of the next one.
+  struct SkippedRow {
+    std::string metric;
+    std::string_view reason;  // static text
+    std::string column;       // the value column(s) read
+    std::string value;        // as the row had it ("" when NULL)
+    uint64_t suppressed = 0;
+  };
+  bool has_skipped_rows() const { return !skipped_rows_.empty(); }
+  std::vector<SkippedRow> TakeSkippedRows() { return std::move(skipped_rows_); }
+
   RowMapper(const RowMapper&) = delete;
   RowMapper& operator=(const RowMapper&) = delete;
 
@@ -68,6 +96,7 @@ class RowMapper {
   struct Label {
     Column column;
     std::string null_value;
+    std::vector<std::string> values;  // created at 0 by Activate
   };
   struct Mapping {
     Metric* metric = nullptr;
@@ -85,31 +114,55 @@ class RowMapper {
     int64_t constant_micros = 0;
     Column value_column, start_column, end_column;
     GaugeAction gauge_action = GaugeAction::kSet;
+    // `database` or a table is a pattern: the mapping is found through
+    // concrete_ entries, which match both.
+    bool patterned = false;
+    NamePattern database_pattern;
+    std::vector<NamePattern> table_patterns;
     // Resolved on first use: most mappings never skip a row.
     mutable std::array<Series*, kMappingSkipCount> skipped{};
+    // Every column the mapping reads, by slot, for the unknown-column check.
+    std::vector<std::pair<int, std::string>> read_columns;
+    std::string value_columns;  // for skipped-row logs: "amount", "created_at,paid_at"
   };
   struct Table {
     std::string table;
     std::vector<const Mapping*> mappings;
+    std::string database;  // concrete entries of pattern mappings only
+    // Whether an INSERT of the table has shown which columns it has.
+    mutable bool columns_checked = false;
   };
 
   RowMapper() = default;
   static Status CompileAll(const std::vector<MetricMapping>& mappings, MetricStore& store,
                            bool reuse_metrics, std::unique_ptr<RowMapper>* out);
   Status CompileOne(const MetricMapping& declared, MetricStore& store, bool reuse_metric);
-  void CountSkip(const Mapping& mapping, MappingSkip skip);
+  void CountSkip(const Mapping& mapping, MappingSkip skip, std::string_view value);
+  // Creates the series Activate makes exist from the start.
+  void CreateInitialSeries(Mapping& mapping);
   Column CompileColumn(const ColumnRef& ref);
+  Status CompilePatterns(const MetricMapping& declared, Mapping* mapping);
   const Table* FindTable(const RowChange& row);
+  const Table* FindConcreteTable(const RowChange& row);
   bool Matches(const Mapping& mapping, const RowChange& row) const;
   bool ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros);
   Series* ResolveSeries(const Mapping& mapping, const RowChange& row);
   void Update(const Mapping& mapping, Series* series, int64_t micros);
+  void CheckColumns(const Table& table, const RowChange& row);
 
   DecodeSchema schema_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
   std::vector<Table> tables_;
+  // Mappings with a pattern, and the tables they were matched against: one
+  // entry per database and table seen, with every mapping that applies.
+  std::vector<const Mapping*> pattern_mappings_;
+  std::deque<Table> concrete_;
   const Table* last_table_ = nullptr;
   Metric* skipped_metric_ = nullptr;
+  Metric* unknown_column_metric_ = nullptr;
+  std::vector<UnknownColumn> unknown_columns_;
+  std::vector<SkippedRow> skipped_rows_;
+  LogRateLimit skip_log_limit_{5};
   LocalZone zone_;
   bool too_many_columns_ = false;
   std::string conflicting_hint_;  // a column given two different hints

@@ -11,7 +11,8 @@ namespace txmon {
 Pipeline::Pipeline(Source& source, Decoder& decoder, RowMapper& mapper, MetricStore& store,
                    PipelineMetrics& metrics, PipelineOptions options)
     : source_(source),
-      processor_(decoder, mapper, metrics),
+      processor_(decoder, mapper, metrics,
+                 TableFilter(options.include_tables, options.exclude_tables)),
       store_(store),
       metrics_(metrics),
       options_(std::move(options)) {
@@ -78,6 +79,36 @@ void Pipeline::SwitchToPendingConfig() {
   active_decoder_ = std::move(pending_decoder_);
   active_mapper_ = std::move(pending_mapper_);
   Log(LogLevel::kInfo, "pipeline", "switched to the reloaded mappings");
+}
+
+TableFilter::TableFilter(const std::vector<std::string>& include,
+                         const std::vector<std::string>& exclude) {
+  for (const auto& [names, patterns] : {std::pair{&include, &include_}, {&exclude, &exclude_}}) {
+    for (const std::string& name : *names) {
+      NamePattern pattern;
+      if (NamePattern::Compile(name, &pattern).ok()) patterns->push_back(std::move(pattern));
+    }
+  }
+}
+
+bool TableFilter::Ignores(std::string_view database, std::string_view table) {
+  const size_t size = database.size() + 1 + table.size();
+  if (last_known_ && last_name_.size() == size && last_name_.starts_with(database) &&
+      last_name_[database.size()] == '.' && std::string_view(last_name_).ends_with(table)) {
+    return last_ignored_;
+  }
+  last_name_.assign(database);
+  last_name_ += '.';
+  last_name_.append(table);
+  auto any = [&](const std::vector<NamePattern>& patterns) {
+    for (const NamePattern& p : patterns) {
+      if (p.Matches(last_name_)) return true;
+    }
+    return false;
+  };
+  last_ignored_ = (!include_.empty() && !any(include_)) || any(exclude_);
+  last_known_ = true;
+  return last_ignored_;
 }
 
 void AppliedPositions::Record(const SourcePosition& position) {
@@ -163,18 +194,81 @@ size_t Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
 
 bool MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
   DecodeResult result = decoder_->Decode(message);
-  if (result.error != DecodeError::kNone) {
+  // Every message read is counted, whatever becomes of it.
+  metrics_.CountMessage(result.message_type.empty() ? std::string_view("unknown")
+                                                    : result.message_type);
+  if (result.error == DecodeError::kUnknownTable) {
+    metrics_.CountFormat(result.format);
+    if (!filter_.empty() && filter_.Ignores(result.database, result.table)) {
+      metrics_.CountIgnored();
+    } else {
+      NoteUnmappedTable(result);
+    }
+  } else if (result.error != DecodeError::kNone) {
     ReportDecodeError(message, result);
   } else {
-    metrics_.CountMessage(result.message_type);
     metrics_.CountFormat(result.format);
   }
-  for (const RowChange& row : result.rows) {
+  // Even a message in error may release the rows of the transaction it
+  // ends (Maxwell's commit on a row txmon cannot use): those still count.
+  bool ignored = false;
+  for (size_t i = 0; i < result.rows.size(); ++i) {
+    const RowChange& row = result.rows[i];
+    if (!filter_.empty() && filter_.Ignores(row.database, row.table)) {
+      ignored = true;
+      continue;
+    }
     mapper_->Apply(row);
     metrics_.CountRow(row, now_ms);
+    if (mapper_->has_skipped_rows()) ReportSkippedRows(message, i);
   }
+  if (ignored) metrics_.CountIgnored();
+  if (mapper_->has_unknown_columns()) ReportUnknownColumns(message);
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
   return result.transaction_open;
+}
+
+void MessageProcessor::ReportSkippedRows(const SourceMessage& message, size_t row) {
+  const std::string key = decoder_->RowKey(message, row);
+  for (const RowMapper::SkippedRow& skipped : mapper_->TakeSkippedRows()) {
+    Log(LogLevel::kWarn, "map", "skipped a row the mapping could not count",
+        {{"metric", skipped.metric},
+         {"reason", std::string(skipped.reason)},
+         {"column", skipped.column},
+         {"value", skipped.value},
+         {"topic", std::string(message.position.topic)},
+         {"partition", std::to_string(message.position.partition)},
+         {"offset", std::to_string(message.position.offset)},
+         {"row", std::to_string(row)},
+         {"primary_key", key},
+         {"suppressed_since_last", std::to_string(skipped.suppressed)}});
+  }
+}
+
+void MessageProcessor::ReportUnknownColumns(const SourceMessage& message) {
+  std::string columns;
+  for (const std::string& column : decoder_->TableColumns(message)) {
+    columns += (columns.empty() ? "" : ",") + column;
+  }
+  for (const RowMapper::UnknownColumn& unknown : mapper_->TakeUnknownColumns()) {
+    Log(LogLevel::kError, "map", "a mapping reads a column its table does not have",
+        {{"metric", unknown.metric},
+         {"database", unknown.database},
+         {"table", unknown.table},
+         {"column", unknown.column},
+         {"table_columns", columns}});
+  }
+}
+
+void MessageProcessor::NoteUnmappedTable(const DecodeResult& result) {
+  metrics_.CountUnmappedTable(result.database, result.table);
+  // Normal, so said once per table (at info): which tables the stream has
+  // beyond the mapped ones is worth knowing when writing mappings.
+  if (logged_unmapped_.size() >= kMaxLoggedUnmappedTables) return;
+  std::string key = std::string(result.database) + "." + std::string(result.table);
+  if (!logged_unmapped_.insert(std::move(key)).second) return;
+  Log(LogLevel::kInfo, "decode", "ignoring the rows of a table no mapping declares",
+      {{"database", std::string(result.database)}, {"table", std::string(result.table)}});
 }
 
 void MessageProcessor::ReportDecodeError(const SourceMessage& message, const DecodeResult& result) {

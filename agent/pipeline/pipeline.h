@@ -17,11 +17,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "agent/base/log.h"
 #include "agent/checkpoint/checkpoint_file.h"
 #include "agent/decode/decoder.h"
+#include "agent/decode/name_pattern.h"
 #include "agent/map/row_mapper.h"
 #include "agent/pipeline/pipeline_metrics.h"
 #include "agent/source/source.h"
@@ -47,6 +49,24 @@ struct PipelineOptions {
   // The live board's baseline to write with each checkpoint (empty or
   // nullopt: none). Called on the pipeline thread, once per checkpoint.
   std::function<std::optional<DayBaselineCheckpoint>()> save_day_baseline;
+  // source.include / source.exclude ("database.table" patterns, already
+  // validated by the config): rows of other tables are ignored.
+  std::vector<std::string> include_tables, exclude_tables;
+};
+
+// Which tables source.include / source.exclude let through, with the last
+// table's verdict kept (messages come in runs of one table).
+class TableFilter {
+ public:
+  TableFilter() = default;
+  TableFilter(const std::vector<std::string>& include, const std::vector<std::string>& exclude);
+  bool empty() const { return include_.empty() && exclude_.empty(); }
+  bool Ignores(std::string_view database, std::string_view table);
+
+ private:
+  std::vector<NamePattern> include_, exclude_;
+  std::string last_name_;
+  bool last_known_ = false, last_ignored_ = false;
 };
 
 // The next offset of every topic-partition the pipeline has applied
@@ -66,8 +86,9 @@ class AppliedPositions {
 // loop, so benchmarks measure exactly what the pipeline runs.
 class MessageProcessor {
  public:
-  MessageProcessor(Decoder& decoder, RowMapper& mapper, PipelineMetrics& metrics)
-      : decoder_(&decoder), mapper_(&mapper), metrics_(metrics) {}
+  MessageProcessor(Decoder& decoder, RowMapper& mapper, PipelineMetrics& metrics,
+                   TableFilter filter = {})
+      : decoder_(&decoder), mapper_(&mapper), metrics_(metrics), filter_(std::move(filter)) {}
 
   // `now_ms` is the wall clock for event lag, read once per batch. Returns
   // true while the decoder holds an open transaction (this message's rows
@@ -83,11 +104,21 @@ class MessageProcessor {
 
  private:
   void ReportDecodeError(const SourceMessage& message, const DecodeResult& result);
+  void NoteUnmappedTable(const DecodeResult& result);
+  // Logs the rows RowMapper skipped in row `row` of `message`, with their
+  // position and primary key.
+  void ReportSkippedRows(const SourceMessage& message, size_t row);
+  // Logs each column RowMapper found missing, with the table's columns.
+  void ReportUnknownColumns(const SourceMessage& message);
+
+  static constexpr size_t kMaxLoggedUnmappedTables = 1000;
 
   Decoder* decoder_;
   RowMapper* mapper_;
   PipelineMetrics& metrics_;
   LogRateLimit error_log_limit_{10};
+  TableFilter filter_;
+  std::unordered_set<std::string> logged_unmapped_;  // "database.table"
 };
 
 class Pipeline {

@@ -26,7 +26,7 @@ Status AddMetric(MetricStore& store, MetricSpec spec, Metric** out) {
 }  // namespace
 
 Status PipelineMetrics::Register(MetricStore& store) {
-  Metric *errors, *build, *last, *up;
+  Metric *errors, *build, *last, *up, *ignored;
   Status s;
   if (!(s = AddMetric(store,
                       {"txmon_messages_total",
@@ -57,6 +57,25 @@ Status PipelineMetrics::Register(MetricStore& store) {
                        {64, 256, 3},
                        {}},
                       &rows_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_unmapped_table_messages_total",
+                       "Messages of tables no mapping declares, by database and table: read "
+                       "and ignored (a topic carries every table of the shop), not errors.",
+                       MetricType::kCounter,
+                       {"database", "table"},
+                       {64, 1024},
+                       {}},
+                      &unmapped_))
+           .ok() ||
+      !(s = AddMetric(store,
+                      {"txmon_ignored_messages_total",
+                       "Messages of tables that source.include or source.exclude leave out.",
+                       MetricType::kCounter,
+                       {},
+                       {},
+                       {}},
+                      &ignored))
            .ok() ||
       !(s = AddMetric(store,
                       {"txmon_decode_errors_total",
@@ -147,10 +166,14 @@ Status PipelineMetrics::Register(MetricStore& store) {
     return s;
   }
   for (int e = 1; e < kDecodeErrorCount; ++e) {
+    if (static_cast<DecodeError>(e) == DecodeError::kUnknownTable) continue;
     decode_errors_[e] = errors->Resolve({DecodeErrorReason(static_cast<DecodeError>(e))});
   }
-  decode_errors_[0] = decode_errors_[1];  // kNone is never counted
+  // Never counted as errors: kNone, and kUnknownTable (CountUnmappedTable).
+  decode_errors_[0] = decode_errors_[1];
+  decode_errors_[static_cast<int>(DecodeError::kUnknownTable)] = decode_errors_[1];
   event_lag_series_ = event_lag_->Resolve({});
+  ignored_ = ignored->Resolve({});
   last_event_ = last->Resolve({});
   source_up_ = up->Resolve({});
   build->Resolve({kVersion, kRevision})->Set(kOne);
@@ -169,6 +192,15 @@ void PipelineMetrics::CountFormat(std::string_view format) {
   Series* series = decoded_messages_->Resolve({format});
   format_series_.emplace_back(format, series);
   series->Add(kOne);
+}
+
+void PipelineMetrics::CountUnmappedTable(std::string_view database, std::string_view table) {
+  if (unmapped_series_ == nullptr || table != unmapped_table_ || database != unmapped_database_) {
+    unmapped_database_.assign(database);
+    unmapped_table_.assign(table);
+    unmapped_series_ = unmapped_->Resolve({database, table});
+  }
+  unmapped_series_->Add(kOne);
 }
 
 void PipelineMetrics::CountRow(const RowChange& row, int64_t now_ms) {
@@ -314,16 +346,20 @@ void PipelineMetrics::RefreshFoldedValues(const MetricStore& store) {
     uint64_t values, series;
   };
   std::vector<Folded> folded;
+  // The mappings' metrics with labels have both counters from the start (at
+  // 0), so a rule sees their first fold; txmon's own only once they fold.
   store.VisitMetrics([&](const Metric& metric) {
-    if (metric.folded_values() > 0 || metric.folded_series() > 0) {
+    const bool mapped =
+        !metric.spec().label_names.empty() && !metric.spec().name.starts_with("txmon_");
+    if (mapped || metric.folded_values() > 0 || metric.folded_series() > 0) {
       folded.push_back({metric.spec().name, metric.folded_values(), metric.folded_series()});
     }
   });
   // Resolved outside VisitMetrics: the self-metrics are in the same store.
   for (const Folded& f : folded) {
     const std::string_view name = f.metric;
-    if (f.values > 0) folded_->Resolve({name})->Set(static_cast<int64_t>(f.values) * kOne);
-    if (f.series > 0) folded_series_->Resolve({name})->Set(static_cast<int64_t>(f.series) * kOne);
+    folded_->Resolve({name})->Set(static_cast<int64_t>(f.values) * kOne);
+    folded_series_->Resolve({name})->Set(static_cast<int64_t>(f.series) * kOne);
   }
 }
 

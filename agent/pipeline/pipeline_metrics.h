@@ -24,7 +24,13 @@ class PipelineMetrics {
   // Counts a decoded message of `format` (DecodeResult::format; "" is not
   // counted) in txmon_decoded_messages_total.
   void CountFormat(std::string_view format);
+  // kUnknownTable is not an error: CountUnmappedTable counts those.
   void CountDecodeError(DecodeError error) { decode_errors_[static_cast<int>(error)]->Add(kOne); }
+  // Counts a message of a table no mapping declares, in
+  // txmon_unmapped_table_messages_total{database,table}.
+  void CountUnmappedTable(std::string_view database, std::string_view table);
+  // Counts a message of a table source.include / source.exclude leave out.
+  void CountIgnored() { ignored_->Add(kOne); }
   // Counts a row and observes its lag behind the commit.
   void CountRow(const RowChange& row, int64_t now_ms);
   void SetLastEventTime(int64_t commit_time_ms);
@@ -48,6 +54,10 @@ class PipelineMetrics {
   Metric* decoded_messages_ = nullptr;
   std::vector<std::pair<std::string_view, Series*>> format_series_;
   Metric* rows_ = nullptr;
+  Metric* unmapped_ = nullptr;
+  std::string unmapped_database_, unmapped_table_;  // of unmapped_series_
+  Series* unmapped_series_ = nullptr;
+  Series* ignored_ = nullptr;
   Metric* consumer_lag_ = nullptr;
   Metric* lost_messages_ = nullptr;
   Metric* folded_ = nullptr;

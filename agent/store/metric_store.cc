@@ -3,26 +3,62 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <sstream>
 
 #include "agent/base/fixed_point.h"
+#include "agent/base/metric_names.h"
 
 namespace txmon {
 
 namespace {
 
-bool IsValidMetricName(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
-    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+// Why `a` and `b` cannot be exposed side by side: a histogram's _bucket,
+// _sum or _count series would carry the other metric's name.
+std::string SeriesNameClash(const MetricSpec& a, const MetricSpec& b) {
+  for (const auto& [histogram, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    if (histogram->type != MetricType::kHistogram) continue;
+    for (std::string_view suffix : kHistogramSuffixes) {
+      if (other->name == histogram->name + std::string(suffix)) {
+        return "metric \"" + other->name + "\" has the name of a series of histogram \"" +
+               histogram->name + "\"";
+      }
+    }
   }
-  return true;
+  return "";
 }
 
-bool IsValidLabelName(std::string_view name) {
-  return IsValidMetricName(name) && name.find(':') == std::string_view::npos &&
-         !name.starts_with("__");
+std::string ListText(const std::vector<std::string>& items) {
+  std::string text = "[";
+  for (const std::string& item : items) text += (text.size() > 1 ? ", " : "") + item;
+  return text + "]";
+}
+
+std::string BucketsText(const std::vector<int64_t>& bounds) {
+  std::vector<std::string> items;
+  for (int64_t micros : bounds) {
+    std::ostringstream out;
+    out << MicrosToDouble(micros);
+    items.push_back(out.str());
+  }
+  return ListText(items);
+}
+
+// What changed between two specs of one metric, as a user reads it
+// ("labels [a, b] -> [a, c]"), or "" if type, labels and buckets are the same.
+std::string SpecChange(const MetricSpec& old, const MetricSpec& now) {
+  std::string changed;
+  auto add = [&](const std::string& what) { changed += (changed.empty() ? "" : ", ") + what; };
+  if (old.type != now.type) {
+    add("type " + std::string(MetricTypeName(old.type)) + " -> " +
+        std::string(MetricTypeName(now.type)));
+  }
+  if (old.label_names != now.label_names) {
+    add("labels " + ListText(old.label_names) + " -> " + ListText(now.label_names));
+  }
+  if (old.bucket_bounds != now.bucket_bounds) {
+    add("buckets " + BucketsText(old.bucket_bounds) + " -> " + BucketsText(now.bucket_bounds));
+  }
+  return changed;
 }
 
 prometheus::MetricType ToPrometheusType(MetricType type) {
@@ -275,15 +311,16 @@ void Metric::VisitSeries(const std::function<void(const Series&)>& visit) const 
 }
 
 Status MetricStore::Add(MetricSpec spec, Metric** out) {
-  if (!IsValidMetricName(spec.name)) {
-    return Status::Error("invalid metric name \"" + spec.name + "\"");
+  if (std::string problem = MetricNameProblem(spec.name); !problem.empty()) {
+    return Status::Error("invalid metric name \"" + spec.name + "\": " + problem);
   }
   if (spec.label_names.size() > Metric::kMaxLabels) {
     return Status::Error("metric \"" + spec.name + "\" has more than 8 labels");
   }
   for (const std::string& label : spec.label_names) {
-    if (!IsValidLabelName(label)) {
-      return Status::Error("metric \"" + spec.name + "\": invalid label name \"" + label + "\"");
+    if (std::string problem = LabelNameProblem(label); !problem.empty()) {
+      return Status::Error("metric \"" + spec.name + "\": invalid label name \"" + label +
+                           "\": " + problem);
     }
   }
   if (!std::is_sorted(spec.bucket_bounds.begin(), spec.bucket_bounds.end()) ||
@@ -299,6 +336,9 @@ Status MetricStore::Add(MetricSpec spec, Metric** out) {
     if (metric.spec().name == spec.name) {
       return Status::Error("metric \"" + spec.name + "\" is defined twice");
     }
+    if (std::string clash = SeriesNameClash(metric.spec(), spec); !clash.empty()) {
+      return Status::Error(clash);
+    }
   }
   Metric& metric = metrics_.emplace_back(std::move(spec));
   if (out) *out = &metric;
@@ -309,10 +349,10 @@ Status MetricStore::CheckDeclare(const MetricSpec& spec) const {
   const Metric* existing = Find(spec.name);
   if (!existing) return Status::Ok();
   const MetricSpec& old = existing->spec();
-  if (old.type != spec.type || old.label_names != spec.label_names ||
-      old.bucket_bounds != spec.bucket_bounds) {
-    return Status::Error("metric \"" + spec.name +
-                         "\" changed its type, labels or buckets: restart txmon to apply that");
+  std::string changed = SpecChange(old, spec);
+  if (!changed.empty()) {
+    return Status::Error("metric \"" + spec.name + "\" changed its " + changed +
+                         ": restart txmon to apply that");
   }
   return Status::Ok();
 }
