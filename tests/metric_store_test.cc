@@ -137,6 +137,46 @@ TEST(MetricStoreTest, SnapshotRestoresEveryValue) {
   EXPECT_EQ(Exposition(restored), Exposition(original));
 }
 
+// Buckets changed between a checkpoint and the start: what merges exactly
+// is kept, what cannot is said, with the metric named.
+TEST(MetricStoreTest, ChangedBucketsMergeWhenTheyCanAndAreNamedWhenNot) {
+  MetricSpec fine{"h_seconds", "H.", MetricType::kHistogram,
+                  {},          {},   {1'000'000, 2'000'000, 5'000'000}};
+  MetricStore original;
+  Metric* h;
+  ASSERT_TRUE(original.Add(fine, &h).ok());
+  for (int64_t micros : {500'000, 1'500'000, 3'000'000, 9'000'000}) {
+    h->Resolve({})->Observe(h->BucketFor(micros), micros);
+  }
+
+  MetricSpec coarse = fine;
+  coarse.bucket_bounds = {2'000'000};  // a subset: merges exactly
+  MetricStore merged;
+  ASSERT_TRUE(merged.Add(coarse, nullptr).ok());
+  std::vector<std::string> skipped, notes;
+  merged.Restore(original.Snapshot(), &skipped, &notes);
+  EXPECT_TRUE(skipped.empty());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0], "h_seconds: its buckets changed [1,2,5] -> [2]: the saved buckets merged");
+  const std::string text = Exposition(merged);
+  EXPECT_NE(text.find("h_seconds_bucket{le=\"2\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("h_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("h_seconds_sum 14\n"), std::string::npos) << text;
+
+  MetricSpec split = fine;
+  split.bucket_bounds = {1'000'000, 3'000'000};  // 3 splits the saved (2, 5] bucket
+  MetricStore reset;
+  ASSERT_TRUE(reset.Add(split, nullptr).ok());
+  skipped.clear();
+  notes.clear();
+  reset.Restore(original.Snapshot(), &skipped, &notes);
+  EXPECT_EQ(skipped, std::vector<std::string>{"h_seconds"});
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0],
+            "h_seconds: its buckets changed [1,2,5] -> [1,3] and the saved ones do not merge into "
+            "them: starts from zero");
+}
+
 MetricSpec LimitedSpec(uint32_t max_series, std::vector<uint32_t> value_limits = {}) {
   MetricSpec spec{"x_total", "X.", MetricType::kCounter, {"user", "item"}, value_limits, {}};
   spec.max_series = max_series;

@@ -163,8 +163,13 @@ Status Agent::RestoreCheckpoint() {
     Log(LogLevel::kInfo, "checkpoint", "no checkpoint yet: starting empty", {{"path", path}});
     return Status::Ok();
   }
-  std::vector<std::string> skipped;
-  store_.Restore(checkpoint.store, &skipped);
+  std::vector<std::string> skipped, notes;
+  store_.Restore(checkpoint.store, &skipped, &notes);
+  // The config changed under a saved metric: say which and how, loudly.
+  for (const std::string& note : notes) {
+    Log(LogLevel::kWarn, "checkpoint", "a saved metric does not match the config",
+        {{"path", read_from}, {"change", note}});
+  }
   restored_alerts_ = std::move(checkpoint.alerts);
   restored_day_baseline_ = std::move(checkpoint.day_baseline);
   source_->ResumeFrom(checkpoint.offsets);

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "agent/base/fixed_point.h"
+#include "agent/base/float_text.h"
 #include "agent/base/metric_names.h"
 
 namespace txmon {
@@ -444,15 +446,75 @@ void RestoreMetric(Metric& metric, const MetricSnapshot& saved) {
   for (const auto& [series, s] : folded) LoadSeries(*series, *s, /*add=*/true);
 }
 
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ",") + name;
+  return out;
+}
+
+std::string JoinBounds(const std::vector<int64_t>& bounds) {
+  std::string out;
+  for (int64_t bound : bounds)
+    out += (out.empty() ? "" : ",") + FormatFloatExact(MicrosToDouble(bound));
+  return out;
+}
+
+// `saved` with its buckets merged into `bounds`, when every new bound is a
+// saved one: each saved bucket then lies wholly inside one new bucket, so
+// the counts (and the sum) stay exact. Null when a new bound splits a saved
+// bucket: where its observations fall is not known.
+std::optional<MetricSnapshot> MergeBuckets(const MetricSnapshot& saved,
+                                           const std::vector<int64_t>& bounds) {
+  for (int64_t bound : bounds) {
+    if (!std::binary_search(saved.bucket_bounds.begin(), saved.bucket_bounds.end(), bound)) {
+      return std::nullopt;
+    }
+  }
+  MetricSnapshot merged = saved;
+  merged.bucket_bounds = bounds;
+  for (SeriesSnapshot& series : merged.series) {
+    std::vector<uint64_t> counts(bounds.size() + 1, 0);
+    for (size_t i = 0; i < series.bucket_counts.size(); ++i) {
+      const size_t target = i < saved.bucket_bounds.size()
+                                ? static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(),
+                                                                       saved.bucket_bounds[i]) -
+                                                      bounds.begin())
+                                : bounds.size();
+      counts[target] += series.bucket_counts[i];
+    }
+    series.bucket_counts = std::move(counts);
+  }
+  return merged;
+}
+
 }  // namespace
 
-void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped) {
+void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped,
+                          std::vector<std::string>* notes) {
   for (const MetricSnapshot& saved : snapshot.metrics) {
     Metric* metric = Find(saved.name);
-    if (!metric || metric->spec().type != saved.type ||
-        metric->spec().label_names != saved.label_names ||
-        metric->spec().bucket_bounds != saved.bucket_bounds) {
+    std::string change;
+    if (!metric) {
+      change = "no longer configured";
+    } else if (metric->spec().type != saved.type) {
+      change = "its type changed";
+    } else if (metric->spec().label_names != saved.label_names) {
+      change = "its labels changed [" + JoinNames(saved.label_names) + "] -> [" +
+               JoinNames(metric->spec().label_names) + "]";
+    } else if (metric->spec().bucket_bounds != saved.bucket_bounds) {
+      std::optional<MetricSnapshot> merged = MergeBuckets(saved, metric->spec().bucket_bounds);
+      const std::string buckets = "its buckets changed [" + JoinBounds(saved.bucket_bounds) +
+                                  "] -> [" + JoinBounds(metric->spec().bucket_bounds) + "]";
+      if (merged) {
+        RestoreMetric(*metric, *merged);
+        if (notes) notes->push_back(saved.name + ": " + buckets + ": the saved buckets merged");
+        continue;
+      }
+      change = buckets + " and the saved ones do not merge into them";
+    }
+    if (!change.empty()) {
       if (skipped) skipped->push_back(saved.name);
+      if (notes) notes->push_back(saved.name + ": " + change + ": starts from zero");
       continue;
     }
     RestoreMetric(*metric, saved);

@@ -222,10 +222,14 @@ class MetricStore {
 
   StoreSnapshot Snapshot() const;
   // Loads values from `snapshot` into metrics of the same name, type, labels
-  // and buckets. Metrics in the snapshot that no longer match (the config
-  // changed) are skipped and their names appended to `skipped`.
-  // Pipeline thread, before the pipeline starts.
-  void Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped);
+  // and buckets. A histogram whose new buckets are a subset of the saved
+  // ones keeps its values (the saved buckets merge exactly into the new).
+  // Metrics in the snapshot that no longer match otherwise (the config
+  // changed) are skipped and their names appended to `skipped`; `notes`
+  // gets one line per metric not restored as saved, naming it and what
+  // changed. Pipeline thread, before the pipeline starts.
+  void Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped,
+               std::vector<std::string>* notes = nullptr);
 
   void VisitMetrics(const std::function<void(const Metric&)>& visit) const;
 
