@@ -586,7 +586,12 @@ TEST(BinlogDemoTest, DemoFromARealCommit) {
   while (std::chrono::steady_clock::now() < deadline) {
     metrics = test::MetricsText::Fetch(demo.metrics_url);
     created = metrics.Sum("shop_orders_created_total");
-    if (created >= 50 && metrics.Sum("shop_orders_paid_total") > 0) break;
+    // txmon_source_up is 0 while the source reconnects (it opens a new dump
+    // after a binlog rotation, for one), so it is read until it is 1.
+    if (created >= 50 && metrics.Sum("shop_orders_paid_total") > 0 &&
+        metrics.Value("txmon_source_up") == 1) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   EXPECT_GE(created, 50);
