@@ -176,6 +176,9 @@ struct TableSchema {
   std::string_view name;
   std::span<const Column> columns;
 
+  TableSchema(std::string_view table_name, std::span<const Column> table_columns)
+      : name(table_name), columns(table_columns) {}
+
   // {"id":"bigint(20)",...}
   void WriteMysqlTypes(JsonWriter& json) const {
     json.BeginObject();
