@@ -17,6 +17,7 @@
 
 #include "agent/rules/rule_manager.h"
 #include "agent/web/prometheus_api.h"
+#include "tests/support/http_client.h"
 
 namespace txmon {
 namespace {
@@ -32,20 +33,6 @@ double RssMiB() {
   long pages_total = 0, pages_resident = 0;
   statm >> pages_total >> pages_resident;
   return static_cast<double>(pages_resident) * 4096 / (1 << 20);
-}
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += c;
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
-      out += hex;
-    }
-  }
-  return out;
 }
 
 struct Latency {
@@ -119,13 +106,13 @@ int Main() {
   for (const char* query : queries) {
     HttpRequest instant;
     instant.method = "GET";
-    instant.query = "query=" + Escape(query) + "&time=" + std::to_string(end_s);
+    instant.query = "query=" + test::UrlEncode(query) + "&time=" + std::to_string(end_s);
     int status = 0;
     Latency at = Measure(20, [&] { status = ServeQueryApi(api, instant).status; });
     if (status != 200) std::printf("instant %s: status %d\n", query, status);
     HttpRequest range;
     range.method = "GET";
-    range.query = "query=" + Escape(query) + "&start=" + std::to_string(end_s - 60) +
+    range.query = "query=" + test::UrlEncode(query) + "&start=" + std::to_string(end_s - 60) +
                   "&end=" + std::to_string(end_s) + "&step=1";
     HttpResponse answer;
     Latency over = Measure(5, [&] { answer = ServeQueryRangeApi(api, range); });

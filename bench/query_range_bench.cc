@@ -16,6 +16,7 @@
 
 #include "agent/rules/rule_manager.h"
 #include "agent/web/prometheus_api.h"
+#include "tests/support/http_client.h"
 
 namespace txmon {
 namespace {
@@ -24,20 +25,6 @@ constexpr int kChannels = 10;
 constexpr int kProvinces = 500;
 constexpr int kSeconds = 15 * 60;
 constexpr int64_t kStart = 1'800'000'000'000;
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += c;
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
-      out += hex;
-    }
-  }
-  return out;
-}
 
 struct Latency {
   double p50_ms, p99_ms;
@@ -104,7 +91,8 @@ int Main(int argc, char** argv) {
     for (const Grid& grid : grids) {
       HttpRequest range;
       range.method = "GET";
-      range.query = "query=" + Escape(query) + "&start=" + std::to_string(end_s - grid.span_s) +
+      range.query = "query=" + test::UrlEncode(query) +
+                    "&start=" + std::to_string(end_s - grid.span_s) +
                     "&end=" + std::to_string(end_s) + "&step=" + std::to_string(grid.step_s);
       HttpResponse answer;
       Latency over = Measure(runs, [&] { answer = ServeQueryRangeApi(api, range); });
