@@ -9,6 +9,8 @@
 #include "agent/base/fixed_point.h"
 #include "agent/base/json_writer.h"
 #include "agent/base/wall_clock.h"
+#include "agent/promql/float_format.h"
+#include "agent/promql/promql_parser.h"
 
 namespace txmon {
 
@@ -224,11 +226,38 @@ LiveBoard::LiveBoard(const MetricStore* store, LiveBoardOptions options, int64_t
   created_channel_label_ = LabelPosition(orders_created_, names.channel_label);
   created_province_label_ = LabelPosition(orders_created_, names.province_label);
   gmv_channel_label_ = LabelPosition(gmv_paid_, names.channel_label);
+  PrepareReadings();
   // Since `now_ms`, not midnight, unless RestoreBaseline says otherwise.
   SetBaseline(LocalMidnightMs(now_ms), now_ms, ReadTotals());
 }
 
 LiveBoard::~LiveBoard() { Stop(); }
+
+// The readings' series and the figures' expressions. The names are metric
+// names the configuration accepted, so the expressions parse; one that did
+// not would leave its figure null.
+void LiveBoard::PrepareReadings() {
+  const LiveMetricNames& names = options_.names;
+  const int64_t keep_ms =
+      (int64_t{std::max(options_.chart_seconds, options_.rate_window_seconds)} + 2) * 1000;
+  orders_series_ = Labels{{std::string(kMetricNameLabel), names.orders}};
+  gmv_series_ = Labels{{std::string(kMetricNameLabel), names.gmv}};
+  readings_.Intern(orders_series_, keep_ms);
+  readings_.Intern(gmv_series_, keep_ms);
+  const std::string buckets = names.payment_time + "_bucket";
+  for (size_t i = 0; payment_duration_ != nullptr && i <= payment_bounds_seconds_.size(); ++i) {
+    const double bound = i < payment_bounds_seconds_.size() ? payment_bounds_seconds_[i] : INFINITY;
+    payment_bucket_series_.push_back(
+        Labels{{std::string(kMetricNameLabel), buckets}, {"le", FormatFloatShortest(bound)}});
+    readings_.Intern(payment_bucket_series_.back(), keep_ms);
+  }
+  const std::string rate =
+      "rate(" + names.orders + "[" + std::to_string(options_.rate_window_seconds) + "s])";
+  if (!ParseExpr(rate, &orders_rate_).ok()) orders_rate_.reset();
+  if (!ParseExpr("histogram_quantile(0.95, " + buckets + ")", &payment_p95_).ok()) {
+    payment_p95_.reset();
+  }
+}
 
 void LiveBoard::Start() {
   if (thread_.joinable()) return;
@@ -274,11 +303,11 @@ LiveBoard::Totals LiveBoard::ReadTotals() const {
 LiveFigures LiveBoard::Tick(int64_t now_ms) {
   Totals totals = ReadTotals();
   StartDayIfNew(now_ms, totals);
-  MarkSecond(now_ms, totals);
+  Record(now_ms, totals);
   LiveFigures figures;
   figures.time_ms = now_ms;
   figures.counting_since_ms = counting_since_ms_;
-  FillToday(totals, &figures);
+  FillToday(now_ms, totals, &figures);
   FillRate(now_ms, totals, &figures);
   FillChart(now_ms, &figures);
   FillShares(totals, &figures);
@@ -365,67 +394,92 @@ LiveBoard::Totals LiveBoard::FromNamedValues(const LiveBaseline::ValueList& valu
   return totals;
 }
 
-void LiveBoard::MarkSecond(int64_t now_ms, const Totals& totals) {
-  int64_t second = FloorDiv(now_ms, 1000);
-  if (!marks_.empty() && marks_.back().second >= second) return;
-  marks_.push_back({second, now_ms, totals.orders.value_or(0), totals.gmv.value_or(0)});
-  const size_t keep =
-      static_cast<size_t>(std::max(options_.chart_seconds, options_.rate_window_seconds)) + 2;
-  while (marks_.size() > keep) marks_.pop_front();
+// One reading into the history: the totals as they are, the payment
+// buckets as today's part, cumulative as Prometheus's `_bucket` series.
+void LiveBoard::Record(int64_t now_ms, const Totals& totals) {
+  first_reading_ms_ = std::min(first_reading_ms_, now_ms);
+  readings_.Append(orders_series_, now_ms, totals.orders.value_or(0));
+  readings_.Append(gmv_series_, now_ms, totals.gmv.value_or(0));
+  double cumulative = 0;
+  for (size_t i = 0; i < payment_bucket_series_.size() && i < totals.payment_buckets.size(); ++i) {
+    const double base = i < baseline_.payment_buckets.size() ? baseline_.payment_buckets[i] : 0;
+    cumulative += std::max(0.0, totals.payment_buckets[i] - base);
+    readings_.Append(payment_bucket_series_[i], now_ms, cumulative);
+  }
 }
 
-void LiveBoard::FillToday(const Totals& totals, LiveFigures* figures) const {
+std::optional<double> LiveBoard::Evaluate(const Expr& expr, int64_t now_ms) const {
+  Vector result;
+  if (!engine_.EvalVector(expr, now_ms, readings_, &result).ok() || result.empty()) {
+    return std::nullopt;
+  }
+  if (std::isnan(result.front().value)) return std::nullopt;
+  return result.front().value;
+}
+
+void LiveBoard::FillToday(int64_t now_ms, const Totals& totals, LiveFigures* figures) const {
   figures->orders_today = SinceBaseline(totals.orders, baseline_.orders);
   figures->gmv_today = SinceBaseline(totals.gmv, baseline_.gmv);
   std::optional<double> paid_today = SinceBaseline(totals.paid, baseline_.paid);
   if (figures->orders_today && paid_today && *figures->orders_today > 0) {
     figures->conversion = *paid_today / *figures->orders_today;
   }
-  if (!totals.payment_buckets.empty()) {
-    std::vector<double> today = totals.payment_buckets;
-    for (size_t i = 0; i < today.size() && i < baseline_.payment_buckets.size(); ++i) {
-      today[i] = std::max(0.0, today[i] - baseline_.payment_buckets[i]);
-    }
-    figures->payment_p95_seconds = HistogramQuantile(0.95, payment_bounds_seconds_, today);
+  if (payment_p95_ && !payment_bucket_series_.empty()) {
+    figures->payment_p95_seconds = Evaluate(*payment_p95_, now_ms);
   }
 }
 
-// Orders/s over the last rate window: from the newest mark at least a window
-// old (or the oldest there is, once a second has passed) to now.
+// Orders/s over the rate window, once the readings span a second (a rate
+// over the first fraction of a second would be mostly extrapolation).
 void LiveBoard::FillRate(int64_t now_ms, const Totals& totals, LiveFigures* figures) const {
-  if (!totals.orders || marks_.empty()) return;
-  const int64_t window_start = now_ms - int64_t{options_.rate_window_seconds} * 1000;
-  const SecondMark* from = &marks_.front();
-  for (const SecondMark& mark : marks_) {
-    if (mark.time_ms > window_start) break;
-    from = &mark;
-  }
-  const int64_t elapsed_ms = now_ms - from->time_ms;
-  if (elapsed_ms < 1000) return;
-  figures->orders_per_second =
-      std::max(0.0, *totals.orders - from->orders) * 1000 / static_cast<double>(elapsed_ms);
+  if (!totals.orders || !orders_rate_ || now_ms - first_reading_ms_ < 1000) return;
+  figures->orders_per_second = Evaluate(*orders_rate_, now_ms);
 }
 
-// Each complete second gets the counters' growth from its mark to the next;
-// a gap between marks (a stalled reading) is spread evenly over its seconds.
 void LiveBoard::FillChart(int64_t now_ms, LiveFigures* figures) const {
   const size_t length = static_cast<size_t>(std::max(0, options_.chart_seconds));
   const int64_t end = FloorDiv(now_ms, 1000) - 1;
-  const int64_t first = end - static_cast<int64_t>(length) + 1;
   figures->chart_end_second = end;
   figures->chart_orders.assign(length, 0);
   figures->chart_gmv.assign(length, 0);
-  for (size_t i = 1; i < marks_.size(); ++i) {
-    const SecondMark& from = marks_[i - 1];
-    const SecondMark& to = marks_[i];
-    const double seconds = static_cast<double>(to.second - from.second);
-    const double orders = std::max(0.0, to.orders - from.orders) / seconds;
-    const double gmv = std::max(0.0, to.gmv - from.gmv) / seconds;
-    for (int64_t s = std::max(from.second, first); s < to.second && s <= end; ++s) {
-      figures->chart_orders[static_cast<size_t>(s - first)] = orders;
-      figures->chart_gmv[static_cast<size_t>(s - first)] = gmv;
-    }
+  const int64_t first = end - static_cast<int64_t>(length) + 1;
+  FillChartOf(orders_series_, first, &figures->chart_orders);
+  FillChartOf(gmv_series_, first, &figures->chart_gmv);
+}
+
+// Each complete second gets the growth from its first reading to the next
+// second's first reading; a gap between readings (a stalled board) is
+// spread evenly over the seconds it spans.
+void LiveBoard::FillChartOf(const Labels& series, int64_t first_second,
+                            std::vector<double>* chart) const {
+  const int64_t end = first_second + static_cast<int64_t>(chart->size()) - 1;
+  LabelMatcher name;
+  if (!LabelMatcher::Make(LabelMatcher::Type::kEqual, std::string(kMetricNameLabel),
+                          std::string(series.metric_name()), &name)
+           .ok()) {
+    return;
   }
+  readings_.Select(
+      std::span<const LabelMatcher>(&name, 1), INT64_MIN, INT64_MAX,
+      [&](const Labels&, std::span<const Point> points) {
+        const Point* from = nullptr;
+        for (const Point& point : points) {
+          if (from != nullptr &&
+              FloorDiv(point.timestamp_ms, 1000) == FloorDiv(from->timestamp_ms, 1000)) {
+            continue;  // not its second's first reading
+          }
+          if (from != nullptr) {
+            const int64_t from_second = FloorDiv(from->timestamp_ms, 1000);
+            const int64_t to_second = FloorDiv(point.timestamp_ms, 1000);
+            const double per_second = std::max(0.0, point.value - from->value) /
+                                      static_cast<double>(to_second - from_second);
+            for (int64_t s = std::max(from_second, first_second); s < to_second && s <= end; ++s) {
+              (*chart)[static_cast<size_t>(s - first_second)] = per_second;
+            }
+          }
+          from = &point;
+        }
+      });
 }
 
 void LiveBoard::FillShares(const Totals& totals, LiveFigures* figures) const {

@@ -9,6 +9,16 @@
 // metric the configuration lacks (or declares with another type or without
 // the label) gives null figures, which the page shows as "—".
 //
+// Each reading goes into the board's own SampleHistory, under the metrics'
+// own names: the orders and GMV totals, and today's payment-time buckets as
+// `<payment_time>_bucket{le}`. The rate and the quantile are PromQL over it,
+// evaluated by the engine the API and the rules use: orders/s is
+// `rate(<orders>[<rate_window>s])`, the payment p95 is
+// `histogram_quantile(0.95, <payment_time>_bucket)`. The board keeps its own
+// history rather than reading the agent's: it reads every refresh interval
+// (200 ms), finer than history.resolution, and "today" starts at a midnight
+// hours older than the agent's history keeps.
+//
 // "Today" is since local midnight in the process's zone (global.time_zone,
 // set by LocalZone::Use). The store's counters only grow (a checkpoint
 // restores them after a restart), so today's figures are the counters minus
@@ -29,7 +39,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +49,9 @@
 #include <utility>
 #include <vector>
 
+#include "agent/history/sample_history.h"
+#include "agent/promql/promql_ast.h"
+#include "agent/promql/promql_engine.h"
 #include "agent/store/metric_store.h"
 
 namespace txmon {
@@ -172,13 +184,6 @@ class LiveBoard {
     std::map<std::string, double> orders_by_province;
     std::vector<double> payment_buckets;  // empty: no payment histogram
   };
-  // Counter totals at the start of one wall-clock second, for the chart.
-  struct SecondMark {
-    int64_t second = 0;
-    int64_t time_ms = 0;
-    double orders = 0;
-    double gmv = 0;
-  };
 
   Totals ReadTotals() const;
   // Makes `totals` the baseline of the day starting at `day_start_ms`, and
@@ -187,10 +192,15 @@ class LiveBoard {
   static LiveBaseline::ValueList NamedValues(const Totals& totals);
   Totals FromNamedValues(const LiveBaseline::ValueList& values) const;
   void StartDayIfNew(int64_t now_ms, const Totals& totals);
-  void MarkSecond(int64_t now_ms, const Totals& totals);
-  void FillToday(const Totals& totals, LiveFigures* figures) const;
+  void PrepareReadings();
+  void Record(int64_t now_ms, const Totals& totals);
+  // The first value of `expr` at `now_ms` over the readings; null when it
+  // has none or it is not a number.
+  std::optional<double> Evaluate(const Expr& expr, int64_t now_ms) const;
+  void FillToday(int64_t now_ms, const Totals& totals, LiveFigures* figures) const;
   void FillRate(int64_t now_ms, const Totals& totals, LiveFigures* figures) const;
   void FillChart(int64_t now_ms, LiveFigures* figures) const;
+  void FillChartOf(const Labels& series, int64_t first_second, std::vector<double>* chart) const;
   void FillShares(const Totals& totals, LiveFigures* figures) const;
   void Publish(std::string json);
   void Run();
@@ -210,7 +220,15 @@ class LiveBoard {
   int64_t day_start_ms_ = 0;
   int64_t counting_since_ms_ = 0;
   Totals baseline_;
-  std::deque<SecondMark> marks_;
+  // The readings, and the PromQL the figures are computed with over them.
+  SampleHistory readings_;
+  int64_t first_reading_ms_ = INT64_MAX;
+  PromqlEngine engine_;
+  Labels orders_series_;
+  Labels gmv_series_;
+  std::vector<Labels> payment_bucket_series_;  // by bucket, +Inf last
+  ExprPtr orders_rate_;
+  ExprPtr payment_p95_;
 
   mutable std::mutex frame_mutex_;  // guards frame_ and published_baseline_
   mutable std::condition_variable frame_changed_;
