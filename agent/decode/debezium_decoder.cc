@@ -183,8 +183,8 @@ class EventReader {
   }
 
  private:
-  void ResetMessage(EventFields* fields) {
-    *fields = EventFields();
+  // `fields` comes fresh from Decode; the rest is reused.
+  void ResetMessage() {
     before_.Reset();
     after_.Reset();
     rows_.clear();
@@ -194,13 +194,12 @@ class EventReader {
   }
 
   Problem Read(std::string_view payload, EventFields* fields) {
-    ResetMessage(fields);
+    ResetMessage();
     if (IsTombstoneText(payload)) {
       fields->payload_field = fields->payload_null = true;
       return kNoProblem;
     }
     if (std::optional<Problem> problem = ReadKnownEnvelope(payload, fields)) return *problem;
-    ResetMessage(fields);
     ondemand::document document;
     ondemand::object event;
     if (Problem problem = OpenObject(parser_, payload, &document, &event)) return problem;
@@ -234,8 +233,11 @@ class EventReader {
       active_encodings_ = &cached.encodings;
       ondemand::document document;
       ondemand::value payload;
-      if (parser_.Open(value, &document) || document.get_value().get(payload)) return std::nullopt;
-      if (ReadPayload(payload, fields) || PaddedParser::CheckFullyRead(document)) {
+      if (parser_.Open(value, &document) || document.get_value().get(payload) ||
+          ReadPayload(payload, fields) || PaddedParser::CheckFullyRead(document)) {
+        // Forget what was read: the general path starts over.
+        *fields = EventFields();
+        ResetMessage();
         return std::nullopt;
       }
       return deferred_;
