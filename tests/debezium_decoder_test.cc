@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <ostream>
@@ -418,16 +419,22 @@ std::string InsertPayload(std::string_view table) {
          std::string(table) + R"(","ts_ms":1000},"op":"c"})";
 }
 
+std::string TableName(int i) {
+  char name[16];
+  std::snprintf(name, sizeof name, "t%d", i);
+  return name;
+}
+
 TEST(DebeziumDecoderTest, EachTablesSchemaIsKeptAcrossInterleavedMessages) {
   std::vector<DecodeSchema::Table> tables;
-  for (int i = 0; i < 20; ++i) tables.push_back({"app_db", "t" + std::to_string(i)});
+  for (int i = 0; i < 20; ++i) tables.push_back({"app_db", TableName(i)});
   const DecodeSchema schema = MakeSchema(tables, {"id", "price"});
   DebeziumDecoder decoder(schema);
   // 20 tables (more than are kept), each with its own scale, round after
   // round: every message must be read with its own schema's scale.
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 20; ++i) {
-      const std::string table = "t" + std::to_string(i);
+      const std::string table = TableName(i);
       const int scale = i % 5;
       const std::string message = EnvelopeOf(table, scale, InsertPayload(table));
       const DecodeResult result = decoder.Decode(Message(message));
