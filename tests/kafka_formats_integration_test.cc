@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ostream>
 #include <string>
 
 #include "tests/support/live_shop.h"
@@ -22,6 +23,11 @@ struct FormatCase {
   ShopFormat shop_format;
   std::string source_format;  // the agent's source.format
 };
+
+// How gtest (and ctest's test names) show a case.
+void PrintTo(const FormatCase& c, std::ostream* os) {
+  *os << ShopFormatName(c.shop_format) << " read as " << c.source_format;
+}
 
 std::string CaseName(const ::testing::TestParamInfo<FormatCase>& info) {
   std::string name =
