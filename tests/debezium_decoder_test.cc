@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <ostream>
@@ -401,6 +402,84 @@ TEST(DebeziumDecoderTest, EverySampleIsDecodedOrCountedByReason) {
   }
   EXPECT_GE(decoded, 4);  // the tombstone, the markers, the schema change
   EXPECT_GT(errors, 40);
+}
+
+// An envelope whose `price` column is a precise Decimal of `scale`, named
+// after `table` (so each table's schema text differs), around `payload`.
+std::string EnvelopeOf(std::string_view table, int scale, std::string_view payload) {
+  return R"({"schema":{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":")" +
+         std::to_string(scale) +
+         R"(","connect.decimal.precision":"12"},"field":"price"}],"optional":true,"name":"app.)" +
+         std::string(table) + R"(.Value","field":"after"}],"optional":false,"name":"app.)" +
+         std::string(table) + R"(.Envelope"},"payload":)" + std::string(payload) + "}";
+}
+
+std::string InsertPayload(std::string_view table) {
+  return R"({"before":null,"after":{"id":1,"price":"JxA="},"source":{"db":"app_db","table":")" +
+         std::string(table) + R"(","ts_ms":1000},"op":"c"})";
+}
+
+std::string TableName(int i) {
+  char name[16];
+  std::snprintf(name, sizeof name, "t%d", i);
+  return name;
+}
+
+TEST(DebeziumDecoderTest, EachTablesSchemaIsKeptAcrossInterleavedMessages) {
+  std::vector<DecodeSchema::Table> tables;
+  for (int i = 0; i < 20; ++i) tables.push_back({"app_db", TableName(i)});
+  const DecodeSchema schema = MakeSchema(tables, {"id", "price"});
+  DebeziumDecoder decoder(schema);
+  // 20 tables (more than are kept), each with its own scale, round after
+  // round: every message must be read with its own schema's scale.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      const std::string table = TableName(i);
+      const int scale = i % 5;
+      const std::string message = EnvelopeOf(table, scale, InsertPayload(table));
+      const DecodeResult result = decoder.Decode(Message(message));
+      ASSERT_EQ(result.error, DecodeError::kNone) << result.detail;
+      ASSERT_EQ(result.rows.size(), 1u);
+      const std::string expected[] = {"10000", "1000.0", "100.00", "10.000", "1.0000"};
+      EXPECT_EQ(TextOf(result.rows[0].after, schema, "price"), expected[scale])
+          << table << " round " << round;
+      // The same table again right away: the kept schema answers.
+      const DecodeResult again = decoder.Decode(Message(message));
+      ASSERT_EQ(again.rows.size(), 1u);
+      EXPECT_EQ(TextOf(again.rows[0].after, schema, "price"), expected[scale]);
+    }
+  }
+}
+
+TEST(DebeziumDecoderTest, AKnownSchemaDoesNotHideWhatIsWrongAfterIt) {
+  const DecodeSchema schema = MakeSchema({{"app_db", "orders"}}, {"id", "price"});
+  DebeziumDecoder decoder(schema);
+  const std::string good = EnvelopeOf("orders", 2, InsertPayload("orders"));
+  ASSERT_EQ(decoder.Decode(Message(good)).error, DecodeError::kNone);
+  // The schema's bytes are known; what follows them is still read in full.
+  const std::string truncated = good.substr(0, good.size() - 20);
+  EXPECT_EQ(decoder.Decode(Message(truncated)).error, DecodeError::kInvalidJson);
+  std::string trailing = good + "x";
+  EXPECT_EQ(decoder.Decode(Message(trailing)).error, DecodeError::kInvalidJson);
+  std::string bad_payload = EnvelopeOf("orders", 2, R"({"after":[1],"op":"c"})");
+  EXPECT_EQ(decoder.Decode(Message(bad_payload)).error, DecodeError::kWrongType);
+  // A key after the payload: not JsonConverter's shape, read the long way.
+  std::string extra = good;
+  extra.insert(extra.size() - 1, R"(,"extra":{"a":[1,2]})");
+  DecodeResult result = decoder.Decode(Message(extra));
+  ASSERT_EQ(result.error, DecodeError::kNone) << result.detail;
+  ASSERT_EQ(result.rows.size(), 1u);
+  EXPECT_EQ(TextOf(result.rows[0].after, schema, "price"), "100.00");
+  // Spaces the converter never writes: the long way, same rows.
+  std::string spaced = good;
+  spaced.replace(0, 10, R"({ "schema" :)");
+  result = decoder.Decode(Message(spaced));
+  ASSERT_EQ(result.error, DecodeError::kNone) << result.detail;
+  EXPECT_EQ(TextOf(result.rows[0].after, schema, "price"), "100.00");
+  // A tombstone payload after a known schema.
+  result = decoder.Decode(Message(EnvelopeOf("orders", 2, "null")));
+  EXPECT_EQ(result.error, DecodeError::kNone);
+  EXPECT_EQ(result.message_type, "tombstone");
 }
 
 TEST(DebeziumDecoderTest, SteadyStateDecodingDoesNotAllocate) {

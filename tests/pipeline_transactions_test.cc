@@ -62,6 +62,14 @@ std::string Row(int id, int xid, bool commit) {
          R"(,"data":{"id":)" + std::to_string(id) + "}}";
 }
 
+int64_t IncompleteTransactions(const MetricStore& store) {
+  int64_t total = 0;
+  store.Find("txmon_incomplete_transactions_total")->VisitSeries([&](const Series& series) {
+    total += series.value();
+  });
+  return total / kMicrosPerUnit;
+}
+
 TEST(PipelineTransactionsTest, AnOpenTransactionIsNeitherAppliedNorAcknowledged) {
   ASSERT_TRUE(LocalZone::Use("UTC").ok());
   AgentConfig config;
@@ -118,6 +126,26 @@ TEST(PipelineTransactionsTest, RunAcknowledgesOnlyUpToTheOpenTransaction) {
   ASSERT_TRUE(pipeline.Run(stop).ok());
   EXPECT_EQ(source.acknowledged(), 0);
   EXPECT_EQ(pipeline.positions().offsets()[0].next_offset, 1);
+  // Not dropped silently: counted (and logged with its offsets).
+  EXPECT_EQ(IncompleteTransactions(store), 1);
+}
+
+TEST(PipelineTransactionsTest, AnInputThatEndsOnACommitHasNoIncompleteTransaction) {
+  ASSERT_TRUE(LocalZone::Use("UTC").ok());
+  AgentConfig config;
+  ASSERT_TRUE(ParseConfig(kConfig, "t.yml", &config).ok());
+  MetricStore store;
+  PipelineMetrics metrics;
+  std::unique_ptr<RowMapper> mapper;
+  ASSERT_TRUE(metrics.Register(store).ok());
+  ASSERT_TRUE(RowMapper::Compile(config.metrics, store, &mapper).ok());
+  MaxwellDecoder decoder(mapper->decode_schema());
+  ScriptedSource source({Row(1, 7, true), Row(2, 9, false), Row(3, 9, true)}, 2);
+  Pipeline pipeline(source, decoder, *mapper, store, metrics, PipelineOptions{});
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(pipeline.Run(stop).ok());
+  EXPECT_EQ(source.acknowledged(), 2);
+  EXPECT_EQ(IncompleteTransactions(store), 0);
 }
 
 }  // namespace

@@ -499,5 +499,203 @@ TEST_F(ShopSimulatorTest, AmountsAndPaymentDelaysLookLikeAShop) {
   EXPECT_LT(delays.back(), 15 * 60);                 // before the cancel timeout
 }
 
+// --- Debezium and Maxwell ---------------------------------------------------
+
+ShopSimulatorOptions InFormat(ShopSimulatorOptions options, ShopFormat format) {
+  options.format = format;
+  return options;
+}
+
+// The unscaled integer of a base64 big-endian two's complement (Connect
+// Decimal), decoded here independently of the agent.
+int64_t UnscaledOfBase64(std::string_view text) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    bits = (bits << 6) | static_cast<uint32_t>(kAlphabet.find(c));
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      bytes += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  int64_t value = (!bytes.empty() && (bytes[0] & 0x80)) ? -1 : 0;
+  for (char b : bytes) value = (value << 8) | static_cast<uint8_t>(b);
+  return value;
+}
+
+TEST_F(ShopSimulatorTest, EveryFormatWritesTheSameShop) {
+  ShopSimulator* canal = nullptr;
+  Simulate(DemoOptions(11), 3 * kMinute, &canal);
+  for (ShopFormat format :
+       {ShopFormat::kDebezium, ShopFormat::kDebeziumNoSchema, ShopFormat::kMaxwell}) {
+    SCOPED_TRACE(std::string(ShopFormatName(format)));
+    ShopSimulator* other = nullptr;
+    std::vector<CanalMessageOut> messages =
+        Simulate(InFormat(DemoOptions(11), format), 3 * kMinute, &other);
+    const ShopTruth& a = canal->truth();
+    const ShopTruth& b = other->truth();
+    EXPECT_EQ(a.orders_created, b.orders_created);
+    EXPECT_EQ(a.paid_amount_cents, b.paid_amount_cents);
+    EXPECT_EQ(a.status_transitions, b.status_transitions);
+    EXPECT_EQ(a.order_amounts_cents, b.order_amounts_cents);
+    EXPECT_EQ(a.payment_delays_seconds, b.payment_delays_seconds);
+    EXPECT_EQ(a.rows, b.rows);
+    EXPECT_EQ(a.ddl_messages, b.ddl_messages);
+    // One message per row.
+    EXPECT_EQ(b.messages, b.rows_total + b.ddl_messages);
+    EXPECT_EQ(static_cast<int64_t>(messages.size()), b.messages);
+    int64_t by_type = 0;
+    for (const auto& [type, count] : b.messages_by_type) by_type += count;
+    EXPECT_EQ(by_type, b.messages);
+    simdjson::dom::parser parser;
+    for (const CanalMessageOut& message : messages) {
+      simdjson::dom::element root;
+      ASSERT_EQ(parser.parse(message.json).get(root), simdjson::SUCCESS) << message.json;
+    }
+  }
+}
+
+TEST_F(ShopSimulatorTest, DebeziumWritesPreciseDecimalsAndEpochDatetimes) {
+  for (ShopFormat format : {ShopFormat::kDebezium, ShopFormat::kDebeziumNoSchema}) {
+    SCOPED_TRACE(std::string(ShopFormatName(format)));
+    ShopSimulator* simulator = nullptr;
+    std::vector<CanalMessageOut> messages =
+        Simulate(InFormat(DemoOptions(5), format), 2 * kMinute, &simulator);
+    simdjson::dom::parser parser;
+    std::vector<int64_t> created_amounts;
+    int64_t schema_changes = 0;
+    for (const CanalMessageOut& message : messages) {
+      simdjson::dom::element root = parser.parse(message.json);
+      simdjson::dom::element payload = root;
+      if (format == ShopFormat::kDebezium) {
+        ASSERT_EQ(root.get_object().size(), 2u);
+        payload = root["payload"];
+        std::string_view envelope_name;
+        ASSERT_EQ(root["schema"]["name"].get(envelope_name), simdjson::SUCCESS);
+      } else {
+        EXPECT_EQ(root["schema"].error(), simdjson::NO_SUCH_FIELD);
+      }
+      std::string_view db, table;
+      ASSERT_EQ(payload["source"]["db"].get(db), simdjson::SUCCESS);
+      EXPECT_EQ(db, "shop");
+      ASSERT_EQ(payload["source"]["table"].get(table), simdjson::SUCCESS);
+      int64_t source_ts = 0;
+      ASSERT_EQ(payload["source"]["ts_ms"].get(source_ts), simdjson::SUCCESS);
+      EXPECT_EQ(source_ts % 1000, 0) << "binlog header time: whole seconds";
+      std::string_view file;
+      EXPECT_EQ(payload["source"]["file"].get(file), simdjson::SUCCESS);
+      int64_t pos = 0;
+      EXPECT_EQ(payload["source"]["pos"].get(pos), simdjson::SUCCESS);
+      if (payload["ddl"].error() == simdjson::SUCCESS) {
+        ++schema_changes;
+        continue;
+      }
+      std::string_view op;
+      ASSERT_EQ(payload["op"].get(op), simdjson::SUCCESS);
+      ASSERT_TRUE(op == "c" || op == "u") << op;
+      EXPECT_EQ(payload["before"].is_null(), op == "c");
+      if (table == "orders" && op == "c") {
+        std::string_view amount;
+        ASSERT_EQ(payload["after"]["amount"].get(amount), simdjson::SUCCESS);
+        created_amounts.push_back(UnscaledOfBase64(amount));
+        int64_t created_at = 0;
+        ASSERT_EQ(payload["after"]["created_at"].get(created_at), simdjson::SUCCESS);
+        // The wall clock (Asia/Shanghai, UTC+8) read as UTC.
+        EXPECT_EQ(created_at, (message.commit_time_ms / 1000) * 1000 + 8 * 3600 * 1000);
+      }
+      if (format == ShopFormat::kDebezium && table == "orders") {
+        for (simdjson::dom::element image : root["schema"]["fields"].get_array()) {
+          std::string_view field;
+          if (image["field"].get(field) || field != "after") continue;
+          for (simdjson::dom::element column : image["fields"].get_array()) {
+            std::string_view name, scale;
+            if (column["field"].get(name) || name != "amount") continue;
+            ASSERT_EQ(column["parameters"]["scale"].get(scale), simdjson::SUCCESS);
+            EXPECT_EQ(scale, "2");
+          }
+        }
+      }
+    }
+    EXPECT_EQ(created_amounts, simulator->truth().order_amounts_cents);
+    EXPECT_EQ(schema_changes, simulator->truth().ddl_messages);
+    EXPECT_GT(schema_changes, 0);
+  }
+}
+
+TEST_F(ShopSimulatorTest, MaxwellMarksEachTransactionsLastRow) {
+  ShopSimulator* simulator = nullptr;
+  std::vector<CanalMessageOut> messages =
+      Simulate(InFormat(DemoOptions(7), ShopFormat::kMaxwell), 3 * kMinute, &simulator);
+  simdjson::dom::parser parser;
+  int64_t open_xid = -1;
+  int64_t next_offset = 0;
+  int64_t transactions = 0, multi_row = 0, ddl = 0;
+  for (const CanalMessageOut& message : messages) {
+    simdjson::dom::element root = parser.parse(message.json);
+    std::string_view type;
+    ASSERT_EQ(root["type"].get(type), simdjson::SUCCESS);
+    if (type.starts_with("table-")) {
+      EXPECT_EQ(open_xid, -1) << "DDL inside a transaction";
+      int64_t ts = 0;
+      ASSERT_EQ(root["ts"].get(ts), simdjson::SUCCESS);
+      EXPECT_EQ(ts, message.commit_time_ms) << "DDL ts is in milliseconds";
+      ++ddl;
+      continue;
+    }
+    ASSERT_TRUE(type == "insert" || type == "update") << type;
+    int64_t xid = 0, ts = 0;
+    ASSERT_EQ(root["xid"].get(xid), simdjson::SUCCESS);
+    ASSERT_EQ(root["ts"].get(ts), simdjson::SUCCESS);
+    EXPECT_EQ(ts, message.commit_time_ms / 1000) << "row ts is in seconds";
+    if (open_xid != -1) {
+      EXPECT_EQ(xid, open_xid) << "rows of transactions interleave";
+    }
+    bool commit = false;
+    const bool has_commit = root["commit"].get(commit) == simdjson::SUCCESS;
+    int64_t xoffset = -1;
+    const bool has_xoffset = root["xoffset"].get(xoffset) == simdjson::SUCCESS;
+    EXPECT_NE(has_commit, has_xoffset) << message.json;
+    if (has_commit) {
+      EXPECT_TRUE(commit);
+      if (next_offset > 0) ++multi_row;
+      ++transactions;
+      open_xid = -1;
+      next_offset = 0;
+    } else {
+      EXPECT_EQ(xoffset, next_offset);
+      ++next_offset;
+      open_xid = xid;
+    }
+    // DECIMAL as a bare number keeping its scale.
+    const size_t at = message.json.find("\"amount\":");
+    if (at != std::string::npos) {
+      const std::string_view amount = std::string_view(message.json).substr(at + 9);
+      const size_t dot = amount.find('.');
+      ASSERT_NE(dot, std::string_view::npos);
+      EXPECT_TRUE(amount[0] >= '1' && amount[0] <= '9') << amount.substr(0, 12);
+      EXPECT_TRUE(isdigit(amount[dot + 1]) && isdigit(amount[dot + 2]) && !isdigit(amount[dot + 3]))
+          << amount.substr(0, 12);
+    }
+    if (type == "update") {
+      simdjson::dom::object old;
+      ASSERT_EQ(root["old"].get(old), simdjson::SUCCESS);
+      EXPECT_GT(old.size(), 0u);
+      for (auto [key, value] : old) {
+        EXPECT_NE(simdjson::to_string(value), simdjson::to_string(root["data"][key].value()))
+            << "old lists only changed columns: " << key;
+      }
+    }
+  }
+  EXPECT_EQ(open_xid, -1) << "the last transaction has its commit row";
+  EXPECT_GT(transactions, 1000);
+  EXPECT_GT(multi_row, 100) << "payments and refunds write two tables in one transaction";
+  EXPECT_EQ(ddl, simulator->truth().ddl_messages);
+}
+
 }  // namespace
 }  // namespace txmon

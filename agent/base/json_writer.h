@@ -59,6 +59,13 @@ class JsonWriter {
     writer_.Null();
     return *this;
   }
+  // A value already spelled as JSON, written as it is (a number's exact
+  // text such as "730.00", or a document made earlier). The caller vouches
+  // for it being one valid JSON value.
+  JsonWriter& Raw(std::string_view json) {
+    writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+    return *this;
+  }
   // The shortest text that reads back as `value`; null when not finite
   // (JSON has no NaN or infinity).
   JsonWriter& Number(double value);

@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,12 +154,12 @@ class EventReader {
         source_matcher_(kSourceFieldNames),
         column_matcher_(ColumnNames(schema.columns)),
         parser_(schema.max_message_bytes),
-        hint_encodings_(width_),
-        schema_encodings_(width_) {
+        hint_encodings_(width_) {
     for (size_t slot = 0; slot < width_; ++slot) {
       hint_encodings_[slot] = EncodingOfHint(schema.HintOf(slot));
     }
     zone_.Set("");  // the process zone: where the mappings read datetimes
+    schema_cache_.reserve(kMaxCachedSchemas);  // entries never move: encodings are pointed to
   }
 
   DecodeResult Decode(const SourceMessage& message) {
@@ -181,23 +183,66 @@ class EventReader {
   }
 
  private:
-  Problem Read(std::string_view payload, EventFields* fields) {
+  // `fields` comes fresh from Decode; the rest is reused.
+  void ResetMessage() {
     before_.Reset();
     after_.Reset();
     rows_.clear();
     arena_.Reset();
     active_encodings_ = &hint_encodings_;
     deferred_ = kNoProblem;
+  }
+
+  Problem Read(std::string_view payload, EventFields* fields) {
+    ResetMessage();
     if (IsTombstoneText(payload)) {
       fields->payload_field = fields->payload_null = true;
       return kNoProblem;
     }
+    if (std::optional<Problem> problem = ReadKnownEnvelope(payload, fields)) return *problem;
     ondemand::document document;
     ondemand::object event;
     if (Problem problem = OpenObject(parser_, payload, &document, &event)) return problem;
     if (Problem problem = ReadEvent(event, /*top_level=*/true, fields)) return problem;
     if (Problem problem = PaddedParser::CheckFullyRead(document)) return problem;
     return deferred_;
+  }
+
+  // The envelope as JsonConverter writes it, `{"schema":S,"payload":P}`
+  // without spaces, whose S is byte for byte a schema already parsed: only
+  // P is handed to simdjson, so the ~2 KB schema is neither scanned nor
+  // walked again. Nothing (the general path reads the message) when the
+  // message is not of that shape, or when P does not read as one JSON value
+  // (the general path then says what is wrong).
+  std::optional<Problem> ReadKnownEnvelope(std::string_view message, EventFields* fields) {
+    static constexpr std::string_view kOpen = "{\"schema\":";
+    static constexpr std::string_view kPayloadKey = ",\"payload\":";
+    if (!message.starts_with(kOpen)) return std::nullopt;
+    const std::string_view rest = message.substr(kOpen.size());
+    for (const CachedSchema& cached : schema_cache_) {
+      const size_t length = cached.text.size();
+      if (length == 0 || rest.size() <= length + kPayloadKey.size() ||
+          rest.compare(length, kPayloadKey.size(), kPayloadKey) != 0 ||
+          std::memcmp(rest.data(), cached.text.data(), length) != 0) {
+        continue;
+      }
+      std::string_view value = TrimTrailingSpace(rest.substr(length + kPayloadKey.size()));
+      if (value.empty() || value.back() != '}') return std::nullopt;
+      value = TrimTrailingSpace(value.substr(0, value.size() - 1));
+      if (value.empty()) return std::nullopt;
+      active_encodings_ = &cached.encodings;
+      ondemand::document document;
+      ondemand::value payload;
+      if (parser_.Open(value, &document) || document.get_value().get(payload) ||
+          ReadPayload(payload, fields) || PaddedParser::CheckFullyRead(document)) {
+        // Forget what was read: the general path starts over.
+        *fields = EventFields();
+        ResetMessage();
+        return std::nullopt;
+      }
+      return deferred_;
+    }
+    return std::nullopt;
   }
 
   Problem ReadEvent(ondemand::object& event, bool top_level, EventFields* fields) {
@@ -264,38 +309,58 @@ class EventReader {
       return {DecodeError::kWrongType, "field \"schema\" is not an object"};
     std::string_view raw;
     if (Problem problem = RawJsonOf(value, JsonType::object, &raw)) return problem;
-    if (!schema_parsed_ || raw != schema_text_) ParseSchema(raw);
-    active_encodings_ = &schema_encodings_;
+    active_encodings_ = &CachedEncodingsOf(raw);
     return kNoProblem;
   }
 
-  // Off the hot path (once per schema version): the DOM API and its
-  // allocations are fine here.
-  void ParseSchema(std::string_view raw) {
-    schema_text_.assign(raw);
-    schema_parsed_ = true;
-    for (size_t slot = 0; slot < width_; ++slot) {
-      schema_encodings_[slot] = hint_encodings_[slot];
+  // The column encodings the schema `raw` gives, parsed at its first sight.
+  // A topic carries one schema per table (and table version), interleaved
+  // message by message, so the last kMaxCachedSchemas are kept.
+  const std::vector<ColumnEncoding>& CachedEncodingsOf(std::string_view raw) {
+    for (const CachedSchema& cached : schema_cache_) {
+      if (cached.text.size() == raw.size() &&
+          std::memcmp(cached.text.data(), raw.data(), raw.size()) == 0) {
+        return cached.encodings;
+      }
     }
+    CachedSchema* entry;
+    if (schema_cache_.size() < kMaxCachedSchemas) {
+      entry = &schema_cache_.emplace_back();
+    } else {
+      entry = &schema_cache_[next_eviction_];
+      next_eviction_ = (next_eviction_ + 1) % kMaxCachedSchemas;
+    }
+    entry->encodings = hint_encodings_;
+    // Only a schema that parses completely may be recognised by its bytes
+    // alone (ReadKnownEnvelope); another keeps no text, so never matches.
+    entry->text.clear();
+    if (ParseSchema(raw, &entry->encodings)) entry->text.assign(raw);
+    return entry->encodings;
+  }
+
+  // Off the hot path (once per schema version): the DOM API and its
+  // allocations are fine here. False if `raw` is not valid JSON.
+  bool ParseSchema(std::string_view raw, std::vector<ColumnEncoding>* encodings) {
     simdjson::dom::element root;
-    if (schema_parser_.parse(schema_text_.data(), schema_text_.size()).get(root)) return;
+    if (schema_parser_.parse(raw.data(), raw.size()).get(root)) return false;
     simdjson::dom::array images;
-    if (root["fields"].get_array().get(images)) return;
+    if (root["fields"].get_array().get(images)) return true;
     for (simdjson::dom::element image : images) {
       std::string_view name;
       if (image["field"].get_string().get(name) || (name != "before" && name != "after")) continue;
       simdjson::dom::array columns;
       if (image["fields"].get_array().get(columns)) continue;
-      for (simdjson::dom::element column : columns) ReadColumnSchema(column);
+      for (simdjson::dom::element column : columns) ReadColumnSchema(column, encodings);
     }
+    return true;
   }
 
-  void ReadColumnSchema(simdjson::dom::element column) {
+  void ReadColumnSchema(simdjson::dom::element column, std::vector<ColumnEncoding>* encodings) {
     std::string_view field, name;
     if (column["field"].get_string().get(field)) return;
     const int slot = schema_.columns.Find(field);
     if (slot < 0) return;
-    ColumnEncoding& encoding = schema_encodings_[slot];
+    ColumnEncoding& encoding = (*encodings)[slot];
     // The schema says what the column is; a hint applies only where a
     // Decimal's schema lacks its scale.
     const int8_t hinted_scale = hint_encodings_[slot].scale;
@@ -550,10 +615,15 @@ class EventReader {
   binlog::TextArena arena_;  // converted values
   binlog::TimestampZone zone_;
   std::vector<ColumnEncoding> hint_encodings_;
-  std::vector<ColumnEncoding> schema_encodings_;
   const std::vector<ColumnEncoding>* active_encodings_ = &hint_encodings_;
-  bool schema_parsed_ = false;
-  std::string schema_text_;  // the last envelope schema, as raw JSON
+  // Envelope schemas seen, as raw JSON, with the encodings they give.
+  struct CachedSchema {
+    std::string text;  // empty for a schema that did not parse
+    std::vector<ColumnEncoding> encodings;
+  };
+  static constexpr size_t kMaxCachedSchemas = 16;
+  std::vector<CachedSchema> schema_cache_;
+  size_t next_eviction_ = 0;
   simdjson::dom::parser schema_parser_;
 };
 

@@ -35,8 +35,12 @@
 //   schema's hints (the mapping's `scale:` and `epoch:`). Numbers keep their
 //   exact JSON text (decimal.handling.mode string and double need nothing),
 //   booleans become "1"/"0", structs (GEOMETRY) their raw JSON.
-// - The envelope's schema is parsed only when its text differs from the
-//   previous message's (a topic repeats one schema per table version).
+// - The envelope's schema is parsed once per distinct text: the last 16
+//   schemas (a topic carries one per table and table version, interleaved)
+//   are kept with the encodings they give. A message that begins, as
+//   JsonConverter writes it, `{"schema":` + a kept schema's exact bytes +
+//   `,"payload":` is read from its payload on: the schema is compared, not
+//   parsed or walked. Any other message is read whole.
 // - A bad message is reported in the result; Decode never throws. Results
 //   are valid until the next Decode; in steady state nothing is allocated.
 //

@@ -1,5 +1,7 @@
-// DemoShop: the simulated shop publishing its Canal messages into an
-// EmbeddedKafka topic, as Canal would with partitionHash on the user id.
+// DemoShop: the simulated shop publishing its messages (Canal, Debezium or
+// Maxwell: DemoShopOptions::simulator.format) into an EmbeddedKafka topic,
+// as Canal would with partitionHash on the user id; a transaction's
+// messages share its partition.
 // Message partition = CanalMessageOut::partition_key_hash % partitions.
 //
 // Two ways to run it, not both at once:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -218,6 +219,251 @@ std::string FormatCents(int64_t cents) {
   return text;
 }
 
+// "decimal(12,2)" -> 12 and 2; "varchar(16)" -> 16 and -1; no "(": -1, -1.
+void TypeArguments(std::string_view mysql_type, int* first, int* second) {
+  *first = -1;
+  *second = -1;
+  const size_t open = mysql_type.find('(');
+  if (open == std::string_view::npos) return;
+  std::string_view rest = mysql_type.substr(open + 1);
+  auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), *first);
+  if (error != std::errc()) return;
+  if (end < rest.data() + rest.size() && *end == ',') {
+    std::from_chars(end + 1, rest.data() + rest.size(), *second);
+  }
+}
+
+int DecimalScale(const Column& column) {
+  int precision, scale;
+  TypeArguments(column.mysql_type, &precision, &scale);
+  return std::max(0, scale);
+}
+
+// Base64 (RFC 4648, padded), as Kafka Connect's JsonConverter writes bytes.
+std::string Base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  const size_t left = bytes.size() - i;
+  if (left > 0) {
+    uint32_t v = uint32_t{static_cast<uint8_t>(bytes[i])} << 16;
+    if (left == 2) v |= uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += left == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Debezium's `precise` DECIMAL: "129.90" at scale 2 is the unscaled 12990
+// as big-endian two's complement, shortest form (BigInteger.toByteArray),
+// in base64.
+std::string DecimalPreciseBase64(std::string_view text, int scale) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  int64_t unscaled = 0;
+  int fraction_digits = -1;
+  for (char c : text) {
+    if (c == '.') {
+      fraction_digits = 0;
+      continue;
+    }
+    if (fraction_digits >= scale) break;  // the simulator never writes more
+    unscaled = unscaled * 10 + (c - '0');
+    if (fraction_digits >= 0) ++fraction_digits;
+  }
+  for (int i = std::max(0, fraction_digits); i < scale; ++i) unscaled *= 10;
+  if (negative) unscaled = -unscaled;
+  std::string bytes;
+  for (int i = 7; i >= 0; --i) bytes += static_cast<char>((unscaled >> (8 * i)) & 0xff);
+  while (bytes.size() > 1 && ((bytes[0] == 0 && (bytes[1] & 0x80) == 0) ||
+                              (bytes[0] == static_cast<char>(0xff) && (bytes[1] & 0x80) != 0))) {
+    bytes.erase(0, 1);
+  }
+  return Base64(bytes);
+}
+
+// io.debezium.time.Timestamp of a DATETIME: its wall clock read as UTC, in
+// epoch milliseconds (Debezium never shifts DATETIME by a zone).
+int64_t WallClockAsUtcMs(std::string_view text) {
+  auto number = [&](size_t at, size_t length) {
+    int value = 0;
+    std::from_chars(text.data() + at, text.data() + at + length, value);
+    return value;
+  };
+  if (text.size() < 19) return 0;
+  // Days from civil (Howard Hinnant's algorithm).
+  int year = number(0, 4);
+  const int month = number(5, 2);
+  const int day = number(8, 2);
+  year -= month <= 2;
+  const int era = (year >= 0 ? year : year - 399) / 400;
+  const int year_of_era = year - era * 400;
+  const int day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  const int64_t days = static_cast<int64_t>(era) * 146097 + day_of_era - 719468;
+  return ((days * 24 + number(11, 2)) * 60 + number(14, 2)) * 60000 + number(17, 2) * 1000;
+}
+
+// A value of `column` as Debezium or Maxwell types it.
+void WriteTypedValue(JsonWriter& json, const Column& column,
+                     const std::optional<std::string>& value, ShopFormat format) {
+  if (!value) {
+    json.Null();
+    return;
+  }
+  switch (column.sql_type) {
+    case kBigint:
+      json.Raw(*value);
+      return;
+    case kDecimal:
+      if (format == ShopFormat::kMaxwell) {
+        json.Raw(*value);  // BigDecimal's text: the scale's trailing zeros stay
+      } else {
+        json.String(DecimalPreciseBase64(*value, DecimalScale(column)));
+      }
+      return;
+    case kDatetime:
+      if (format == ShopFormat::kMaxwell) {
+        json.String(*value);
+      } else {
+        json.Int(WallClockAsUtcMs(*value));
+      }
+      return;
+    default:
+      json.String(*value);
+      return;
+  }
+}
+
+// The Connect schema of one column, as the Debezium MySQL connector
+// declares it.
+void WriteConnectColumnSchema(JsonWriter& json, const Column& column) {
+  json.BeginObject();
+  switch (column.sql_type) {
+    case kBigint:
+      json.Field("type", "int64").Key("optional").Bool(column.name != "id");
+      break;
+    case kDecimal: {
+      int precision, scale;
+      TypeArguments(column.mysql_type, &precision, &scale);
+      json.Field("type", "bytes").Key("optional").Bool(true);
+      json.Field("name", "org.apache.kafka.connect.data.Decimal").Key("version").Int(1);
+      json.Key("parameters").BeginObject();
+      json.Field("scale", std::to_string(std::max(0, scale)));
+      json.Field("connect.decimal.precision", std::to_string(precision));
+      json.EndObject();
+      break;
+    }
+    case kDatetime:
+      json.Field("type", "int64").Key("optional").Bool(true);
+      json.Field("name", "io.debezium.time.Timestamp").Key("version").Int(1);
+      break;
+    default:
+      json.Field("type", "string").Key("optional").Bool(true);
+      break;
+  }
+  json.Field("field", column.name).EndObject();
+}
+
+// The io.debezium.connector.mysql.Source struct's schema.
+void WriteConnectSourceSchema(JsonWriter& json) {
+  struct Field {
+    std::string_view type, field;
+    bool optional;
+  };
+  static constexpr Field kFields[] = {
+      {"string", "version", false}, {"string", "connector", false}, {"string", "name", false},
+      {"int64", "ts_ms", false},    {"string", "snapshot", true},   {"string", "db", false},
+      {"string", "sequence", true}, {"string", "table", true},      {"int64", "server_id", false},
+      {"string", "gtid", true},     {"string", "file", false},      {"int64", "pos", false},
+      {"int32", "row", false},      {"int64", "thread", true},      {"string", "query", true}};
+  json.BeginObject().Field("type", "struct").Key("fields").BeginArray();
+  for (const Field& field : kFields) {
+    json.BeginObject().Field("type", field.type).Key("optional").Bool(field.optional);
+    if (field.field == "snapshot") {
+      json.Field("name", "io.debezium.data.Enum").Key("version").Int(1);
+      json.Key("parameters").BeginObject().Field("allowed", "true,last,false,incremental");
+      json.EndObject().Key("default").String("false");
+    }
+    json.Field("field", field.field).EndObject();
+  }
+  json.EndArray().Key("optional").Bool(false);
+  json.Field("name", "io.debezium.connector.mysql.Source").Field("field", "source").EndObject();
+}
+
+// The schemas.enable=true schema of a table's change events.
+std::string DebeziumRowSchema(const TableSchema& table, std::string_view database) {
+  const std::string prefix =
+      std::string(database) + "." + std::string(database) + "." + std::string(table.name);
+  JsonWriter json;
+  json.BeginObject().Field("type", "struct").Key("fields").BeginArray();
+  for (std::string_view image : {"before", "after"}) {
+    json.BeginObject().Field("type", "struct").Key("fields").BeginArray();
+    for (const Column& column : table.columns) WriteConnectColumnSchema(json, column);
+    json.EndArray().Key("optional").Bool(true).Field("name", prefix + ".Value");
+    json.Field("field", image).EndObject();
+  }
+  WriteConnectSourceSchema(json);
+  json.BeginObject().Field("type", "string").Key("optional").Bool(false).Field("field", "op");
+  json.EndObject();
+  json.BeginObject().Field("type", "int64").Key("optional").Bool(true).Field("field", "ts_ms");
+  json.EndObject();
+  json.BeginObject().Field("type", "struct").Key("fields").BeginArray();
+  json.BeginObject().Field("type", "string").Key("optional").Bool(false).Field("field", "id");
+  json.EndObject();
+  json.BeginObject().Field("type", "int64").Key("optional").Bool(false);
+  json.Field("field", "total_order").EndObject();
+  json.BeginObject().Field("type", "int64").Key("optional").Bool(false);
+  json.Field("field", "data_collection_order").EndObject();
+  json.EndArray().Key("optional").Bool(true).Field("name", "event.block").Key("version").Int(1);
+  json.Field("field", "transaction").EndObject();
+  json.EndArray().Key("optional").Bool(false).Field("name", prefix + ".Envelope");
+  json.Key("version").Int(1).EndObject();
+  return json.Take();
+}
+
+// The schemas.enable=true schema of the schema-change topic's events
+// (io.debezium.connector.mysql.SchemaChangeValue); tableChanges' items are
+// declared as the connector does, column by column.
+std::string DebeziumSchemaChangeSchema() {
+  JsonWriter json;
+  json.BeginObject().Field("type", "struct").Key("fields").BeginArray();
+  WriteConnectSourceSchema(json);
+  json.BeginObject().Field("type", "int64").Key("optional").Bool(false).Field("field", "ts_ms");
+  json.EndObject();
+  json.BeginObject().Field("type", "string").Key("optional").Bool(true);
+  json.Field("field", "databaseName").EndObject();
+  json.BeginObject().Field("type", "string").Key("optional").Bool(true);
+  json.Field("field", "schemaName").EndObject();
+  json.BeginObject().Field("type", "string").Key("optional").Bool(true).Field("field", "ddl");
+  json.EndObject();
+  json.BeginObject().Field("type", "array").Key("items").BeginObject();
+  json.Field("type", "struct").Key("fields").BeginArray();
+  json.BeginObject().Field("type", "string").Key("optional").Bool(false).Field("field", "type");
+  json.EndObject();
+  json.BeginObject().Field("type", "string").Key("optional").Bool(false).Field("field", "id");
+  json.EndObject();
+  json.BeginObject().Field("type", "struct").Key("fields").BeginArray().EndArray();
+  json.Key("optional").Bool(true).Field("name", "io.debezium.connector.schema.Table");
+  json.Key("version").Int(1).Field("field", "table").EndObject();
+  json.EndArray().Key("optional").Bool(false);
+  json.Field("name", "io.debezium.connector.schema.Change").Key("version").Int(1);
+  json.EndObject().Key("optional").Bool(false).Field("field", "tableChanges").EndObject();
+  json.EndArray().Key("optional").Bool(false);
+  json.Field("name", "io.debezium.connector.mysql.SchemaChangeValue").Key("version").Int(1);
+  json.EndObject();
+  return json.Take();
+}
+
 int32_t PartitionKeyForUser(int64_t user_id) {
   uint64_t state = static_cast<uint64_t>(user_id);
   return static_cast<int32_t>(SplitMix64(state) >> 33);  // 31 bits: never negative
@@ -295,6 +541,35 @@ ShopSimulatorOptions Sanitized(ShopSimulatorOptions options) {
 
 }  // namespace
 
+std::string_view ShopFormatName(ShopFormat format) {
+  switch (format) {
+    case ShopFormat::kCanal:
+      return "canal";
+    case ShopFormat::kDebezium:
+      return "debezium";
+    case ShopFormat::kDebeziumNoSchema:
+      return "debezium-noschema";
+    case ShopFormat::kMaxwell:
+      return "maxwell";
+  }
+  return "canal";
+}
+
+bool ParseShopFormat(std::string_view name, ShopFormat* format) {
+  for (ShopFormat candidate : {ShopFormat::kCanal, ShopFormat::kDebezium,
+                               ShopFormat::kDebeziumNoSchema, ShopFormat::kMaxwell}) {
+    if (name == ShopFormatName(candidate)) {
+      *format = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view SourceFormatOf(ShopFormat format) {
+  return format == ShopFormat::kDebeziumNoSchema ? "debezium" : ShopFormatName(format);
+}
+
 class ShopSimulator::Impl {
  public:
   explicit Impl(ShopSimulatorOptions options)
@@ -309,6 +584,13 @@ class ShopSimulator::Impl {
     next_checkout_at_ =
         static_cast<double>(options_.start_time_ms - std::max<int64_t>(0, options_.warm_up_ms));
     next_registration_at_ = next_checkout_at_;
+    if (options_.format == ShopFormat::kDebezium) {
+      for (const TableSchema* table :
+           {&orders_table_, &payments_table_, &refunds_table_, &users_table_}) {
+        debezium_schemas_[std::string(table->name)] = DebeziumRowSchema(*table, options_.database);
+      }
+      debezium_schema_change_schema_ = DebeziumSchemaChangeSchema();
+    }
     if (options_.emit_ddl) Schedule(options_.start_time_ms, EventKind::kDdl, 0);
     ScheduleNextCheckout();
     ScheduleNextRegistration();
@@ -344,7 +626,14 @@ class ShopSimulator::Impl {
   const ShopSimulatorOptions& options() const { return options_; }
 
  private:
+  // One event is one transaction: its rows are written once it has all of
+  // them (Maxwell marks the last one).
   void Handle(const Event& event, std::vector<CanalMessageOut>& out) {
+    Dispatch(event, out);
+    WritePendingRows(out);
+  }
+
+  void Dispatch(const Event& event, std::vector<CanalMessageOut>& out) {
     switch (event.kind) {
       case EventKind::kCheckout:
         return HandleCheckout(event, out);
@@ -623,7 +912,18 @@ class ShopSimulator::Impl {
       Schedule(event.time_ms + options_.ddl_interval_ms, EventKind::kDdl, 0);
     }
     const Transaction tx = BeginTransaction(event.time_ms, 0);
-    CanalMessageOut& message = StartMessage(tx, out);
+    truth_.ddl_messages += 1;
+    const int64_t position = NextBinlogPosition(1);
+    switch (options_.format) {
+      case ShopFormat::kCanal:
+        break;
+      case ShopFormat::kDebezium:
+      case ShopFormat::kDebeziumNoSchema:
+        return WriteDebeziumSchemaChange(tx, ddl, position, out);
+      case ShopFormat::kMaxwell:
+        return WriteMaxwellDdl(tx, ddl, position, out);
+    }
+    CanalMessageOut& message = StartMessage(tx, ddl.type, out);
     JsonWriter json;
     json.BeginObject().Key("data").Null().Field("database", options_.database);
     WriteClockAndId(json, tx);
@@ -632,7 +932,6 @@ class ShopSimulator::Impl {
     json.Field("table", ddl.table);
     WriteTsAndType(json, tx, ddl.type);
     message.json = json.Take();
-    truth_.ddl_messages += 1;
   }
 
   // --- order changes --------------------------------------------------------
@@ -751,12 +1050,22 @@ class ShopSimulator::Impl {
     return Transaction{commit_ms, ++batch_id_, canal_ts, partition_key};
   }
 
-  CanalMessageOut& StartMessage(const Transaction& tx, std::vector<CanalMessageOut>& out) {
+  CanalMessageOut& StartMessage(const Transaction& tx, std::string_view type,
+                                std::vector<CanalMessageOut>& out) {
     CanalMessageOut& message = out.emplace_back();
     message.partition_key_hash = tx.partition_key;
     message.commit_time_ms = tx.commit_ms;
     truth_.messages += 1;
+    truth_.messages_by_type[std::string(type)] += 1;
     return message;
+  }
+
+  // Where the next binlog event of `rows` rows starts; moves the position on
+  // by a plausible event size.
+  int64_t NextBinlogPosition(size_t rows) {
+    const int64_t position = binlog_pos_;
+    binlog_pos_ += 120 + 160 * static_cast<int64_t>(rows);
+    return position;
   }
 
   void WriteClockAndId(JsonWriter& json, const Transaction& tx) {
@@ -773,10 +1082,32 @@ class ShopSimulator::Impl {
   // order. For UPDATE, `before` holds the before-images and `old` lists the
   // changed columns; like Canal, the changed-column set accumulates across the
   // rows of one message.
+  // Debezium and Maxwell: one message per row, written by WritePendingRows
+  // once the transaction has all its rows.
   void EmitRows(const Transaction& tx, const TableSchema& table, std::string_view type,
                 const std::vector<Row>& after, const std::vector<Row>* before,
                 std::vector<CanalMessageOut>& out) {
-    CanalMessageOut& message = StartMessage(tx, out);
+    if (options_.format == ShopFormat::kCanal)
+      return EmitCanalRows(tx, table, type, after, before, out);
+    const int64_t position = NextBinlogPosition(after.size());
+    for (size_t i = 0; i < after.size(); ++i) {
+      PendingRow& row = pending_rows_.emplace_back();
+      row.tx = tx;
+      row.table = &table;
+      row.update = type == "UPDATE";
+      row.after = after[i];
+      if (before != nullptr) row.before = (*before)[i];
+      row.binlog_pos = position;
+      row.row_in_event = static_cast<int>(i);
+    }
+    truth_.rows[{std::string(table.name), std::string(type)}] += static_cast<int64_t>(after.size());
+    truth_.rows_total += static_cast<int64_t>(after.size());
+  }
+
+  void EmitCanalRows(const Transaction& tx, const TableSchema& table, std::string_view type,
+                     const std::vector<Row>& after, const std::vector<Row>* before,
+                     std::vector<CanalMessageOut>& out) {
+    CanalMessageOut& message = StartMessage(tx, type, out);
     JsonWriter json;
     json.BeginObject().Key("data").BeginArray();
     for (const Row& row : after) WriteRowObject(json, table, row, nullptr);
@@ -806,6 +1137,206 @@ class ShopSimulator::Impl {
     message.json = json.Take();
     truth_.rows[{std::string(table.name), std::string(type)}] += static_cast<int64_t>(after.size());
     truth_.rows_total += static_cast<int64_t>(after.size());
+  }
+
+  // --- Debezium and Maxwell ---------------------------------------------------
+
+  struct PendingRow {
+    Transaction tx;
+    const TableSchema* table = nullptr;
+    bool update = false;  // else an insert
+    Row after;
+    Row before;  // updates
+    int64_t binlog_pos = 0;
+    int row_in_event = 0;
+  };
+
+  void WritePendingRows(std::vector<CanalMessageOut>& out) {
+    if (pending_rows_.empty()) return;
+    const int64_t xid = ++maxwell_xid_;
+    for (size_t i = 0; i < pending_rows_.size(); ++i) {
+      const bool last = i + 1 == pending_rows_.size();
+      if (options_.format == ShopFormat::kMaxwell) {
+        WriteMaxwellRow(pending_rows_[i], xid, static_cast<int64_t>(i), last, out);
+      } else {
+        WriteDebeziumRow(pending_rows_[i], out);
+      }
+    }
+    pending_rows_.clear();
+  }
+
+  // source{...} as the MySQL connector 2.4 fills it for a binlog event.
+  void WriteDebeziumSource(JsonWriter& json, const Transaction& tx, std::string_view table,
+                           int64_t binlog_pos, int row) {
+    json.Key("source").BeginObject();
+    json.Field("version", "2.4.1.Final").Field("connector", "mysql").Field("name", "shop");
+    json.Key("ts_ms").Int(FloorDiv(tx.commit_ms, 1000) * 1000);  // binlog header: whole seconds
+    json.Field("snapshot", "false").Field("db", options_.database).Key("sequence").Null();
+    json.Field("table", table).Key("server_id").Int(1).Key("gtid").Null();
+    json.Field("file", kBinlogFile).Key("pos").Int(binlog_pos).Key("row").Int(row);
+    json.Key("thread").Int(tx.partition_key % 1000).Key("query").Null().EndObject();
+  }
+
+  void WriteDebeziumImage(JsonWriter& json, const TableSchema& table, const Row& row) {
+    json.BeginObject();
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      json.Key(table.columns[c].name);
+      WriteTypedValue(json, table.columns[c], row[c], options_.format);
+    }
+    json.EndObject();
+  }
+
+  // Opens the message; with the envelope, as {"schema":…,"payload":{.
+  void BeginDebeziumMessage(JsonWriter& json, const std::string& schema) {
+    json.BeginObject();
+    if (options_.format == ShopFormat::kDebezium) {
+      json.Key("schema").Raw(schema).Key("payload").BeginObject();
+    }
+  }
+
+  void EndDebeziumMessage(JsonWriter& json) {
+    if (options_.format == ShopFormat::kDebezium) json.EndObject();
+    json.EndObject();
+  }
+
+  void WriteDebeziumRow(const PendingRow& row, std::vector<CanalMessageOut>& out) {
+    const std::string_view op = row.update ? "u" : "c";
+    CanalMessageOut& message = StartMessage(row.tx, op, out);
+    JsonWriter json;
+    BeginDebeziumMessage(json, debezium_schemas_[std::string(row.table->name)]);
+    json.Key("before");
+    if (row.update) {
+      WriteDebeziumImage(json, *row.table, row.before);
+    } else {
+      json.Null();
+    }
+    json.Key("after");
+    WriteDebeziumImage(json, *row.table, row.after);
+    WriteDebeziumSource(json, row.tx, row.table->name, row.binlog_pos, row.row_in_event);
+    json.Field("op", op).Key("ts_ms").Int(row.tx.canal_ts).Key("transaction").Null();
+    EndDebeziumMessage(json);
+    message.json = json.Take();
+  }
+
+  // A schema-change event, as the connector writes it to its schema-change
+  // topic (here the shop's one topic, which the agent reads and skips).
+  void WriteDebeziumSchemaChange(const Transaction& tx, const DdlStatement& ddl, int64_t position,
+                                 std::vector<CanalMessageOut>& out) {
+    CanalMessageOut& message = StartMessage(tx, "schema_change", out);
+    JsonWriter json;
+    BeginDebeziumMessage(json, debezium_schema_change_schema_);
+    WriteDebeziumSource(json, tx, ddl.table, position, 0);
+    json.Key("ts_ms").Int(tx.canal_ts).Field("databaseName", options_.database);
+    json.Key("schemaName").Null().Field("ddl", ddl.sql).Key("tableChanges").BeginArray();
+    json.BeginObject().Field("type", ddl.type);
+    json.Field("id", "\"" + options_.database + "\".\"" + std::string(ddl.table) + "\"");
+    json.Key("table").BeginObject().Field("defaultCharsetName", "utf8mb4");
+    json.Key("primaryKeyColumnNames").BeginArray().String("id").EndArray();
+    json.Key("columns").BeginArray();
+    const TableSchema& table = TableNamed(ddl.table);
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const Column& column = table.columns[c];
+      int length, scale;
+      TypeArguments(column.mysql_type, &length, &scale);
+      std::string type_name(column.mysql_type.substr(0, column.mysql_type.find('(')));
+      for (char& ch : type_name)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      json.BeginObject().Field("name", column.name).Key("jdbcType").Int(column.sql_type);
+      json.Key("nativeType").Null().Field("typeName", type_name).Field("typeExpression", type_name);
+      json.Key("charsetName");
+      column.sql_type == kVarchar ? json.String("utf8mb4") : json.Null();
+      json.Key("length");
+      length >= 0 ? json.Int(length) : json.Null();
+      json.Key("scale");
+      scale >= 0 ? json.Int(scale) : json.Null();
+      json.Key("position")
+          .Int(static_cast<int64_t>(c) + 1)
+          .Key("optional")
+          .Bool(column.name != "id");
+      json.Key("autoIncremented")
+          .Bool(column.name == "id")
+          .Key("generated")
+          .Bool(column.name == "id");
+      json.EndObject();
+    }
+    json.EndArray().EndObject().EndObject().EndArray();
+    EndDebeziumMessage(json);
+    message.json = json.Take();
+  }
+
+  // Maxwell's field order (RowMap.toJSON): database, table, type, ts, xid,
+  // xoffset or commit, position, data, old.
+  void WriteMaxwellRow(const PendingRow& row, int64_t xid, int64_t xoffset, bool commit,
+                       std::vector<CanalMessageOut>& out) {
+    const std::string_view type = row.update ? "update" : "insert";
+    CanalMessageOut& message = StartMessage(row.tx, type, out);
+    JsonWriter json;
+    json.BeginObject().Field("database", options_.database).Field("table", row.table->name);
+    json.Field("type", type).Key("ts").Int(FloorDiv(row.tx.commit_ms, 1000)).Key("xid").Int(xid);
+    if (commit) {
+      json.Key("commit").Bool(true);
+    } else {
+      json.Key("xoffset").Int(xoffset);
+    }
+    json.Field("position", std::string(kBinlogFile) + ":" + std::to_string(row.binlog_pos));
+    json.Key("data").BeginObject();
+    const std::span<const Column> columns = row.table->columns;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      json.Key(columns[c].name);
+      WriteTypedValue(json, columns[c], row.after[c], options_.format);
+    }
+    json.EndObject();
+    if (row.update) {
+      json.Key("old").BeginObject();  // the changed columns' previous values
+      for (size_t c = 0; c < columns.size(); ++c) {
+        if (row.before[c] == row.after[c]) continue;
+        json.Key(columns[c].name);
+        WriteTypedValue(json, columns[c], row.before[c], options_.format);
+      }
+      json.EndObject();
+    }
+    json.EndObject();
+    message.json = json.Take();
+  }
+
+  // Maxwell with output_ddl: table-alter / table-create, `ts` in ms, the
+  // table's definition in `def`.
+  void WriteMaxwellDdl(const Transaction& tx, const DdlStatement& ddl, int64_t position,
+                       std::vector<CanalMessageOut>& out) {
+    const std::string_view type = ddl.type == "CREATE" ? "table-create" : "table-alter";
+    CanalMessageOut& message = StartMessage(tx, type, out);
+    JsonWriter json;
+    json.BeginObject().Field("type", type).Field("database", options_.database);
+    json.Field("table", ddl.table);
+    const TableSchema& table = TableNamed(ddl.table);
+    auto write_def = [&](std::string_view name) {
+      json.Key("def")
+          .BeginObject()
+          .Field("database", options_.database)
+          .Field("charset", "utf8mb4");
+      json.Field("table", name).Key("columns").BeginArray();
+      for (const Column& column : table.columns) {
+        std::string_view type_name = column.mysql_type.substr(0, column.mysql_type.find('('));
+        json.BeginObject().Field("type", type_name).Field("name", column.name);
+        if (column.sql_type == kBigint) json.Key("signed").Bool(true);
+        if (column.sql_type == kVarchar) json.Field("charset", "utf8mb4");
+        json.EndObject();
+      }
+      json.EndArray().Key("primary-key").BeginArray().String("id").EndArray().EndObject();
+    };
+    write_def(ddl.table);
+    json.Key("ts").Int(tx.commit_ms).Field("sql", ddl.sql);
+    json.Field("position", std::string(kBinlogFile) + ":" + std::to_string(position));
+    json.EndObject();
+    message.json = json.Take();
+  }
+
+  // The table a DDL statement names; orders_archive is `LIKE orders`.
+  const TableSchema& TableNamed(std::string_view name) const {
+    if (name == payments_table_.name) return payments_table_;
+    if (name == refunds_table_.name) return refunds_table_;
+    if (name == users_table_.name) return users_table_;
+    return orders_table_;
   }
 
   void Schedule(int64_t time_ms, EventKind kind, int64_t subject, int method = -1) {
@@ -838,6 +1369,14 @@ class ShopSimulator::Impl {
 
   int64_t cached_second_ = INT64_MIN;
   std::string cached_text_;
+
+  // Debezium and Maxwell.
+  static constexpr std::string_view kBinlogFile = "mysql-bin.000003";
+  std::vector<PendingRow> pending_rows_;  // the transaction being written
+  int64_t maxwell_xid_ = 7000000;
+  int64_t binlog_pos_ = 157;
+  std::map<std::string, std::string> debezium_schemas_;  // by table, with the envelope
+  std::string debezium_schema_change_schema_;
 };
 
 ShopSimulator::ShopSimulator(ShopSimulatorOptions options)

@@ -1,6 +1,26 @@
 // ShopSimulator: a deterministic simulation of the demo shop
 // (docs/demo-shop-schema.md) that writes its row changes as Canal flat
-// messages, byte for byte as Canal's Kafka producer would.
+// messages, byte for byte as Canal's Kafka producer would, or as the
+// Debezium MySQL connector (Kafka Connect JsonConverter, with or without the
+// schema envelope) or Maxwell would publish the same changes
+// (ShopSimulatorOptions::format):
+//  - canal: one message per rows event (multi-row INSERT/UPDATE), fields in
+//    fastjson's order, every value a string; DDL as ALTER/CREATE messages.
+//  - debezium, debezium-noschema: one message per row, op c/u, full before
+//    and after images, source {version, connector, name, ts_ms (binlog
+//    header: whole seconds), snapshot, db, sequence, table, server_id, gtid,
+//    file, pos, row, thread, query}, as Debezium 2.4 writes it. BIGINT as a
+//    number, DECIMAL in the connector's default `precise` mode (base64 of the
+//    big-endian two's-complement unscaled value; the envelope's schema gives
+//    the scale, without it the mapping must say `scale: 2`), DATETIME as
+//    io.debezium.time.Timestamp (epoch ms of the wall clock read as UTC;
+//    without the envelope the mapping says `epoch: ms`). DDL as a
+//    schema-change event (databaseName, ddl, tableChanges).
+//  - maxwell: one message per row, xid shared by a transaction's rows,
+//    xoffset on each but the last, `commit: true` on the last; DECIMAL as a
+//    bare JSON number keeping its scale (129.90), DATETIME as text, `old`
+//    with the changed columns of an update; DDL as table-alter/table-create
+//    (ts in ms, as Maxwell writes DDL).
 //
 // Orders arrive as a Poisson process (a "Double 11" surge window multiplies
 // the rate); each order then lives its life on a schedule of its own: failed
@@ -21,10 +41,26 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace txmon {
+
+// The wire format the shop's messages are written in.
+enum class ShopFormat : uint8_t {
+  kCanal,             // Canal flat message (canal.mq.flatMessage=true)
+  kDebezium,          // Debezium, JsonConverter schemas.enable=true
+  kDebeziumNoSchema,  // Debezium, JsonConverter schemas.enable=false
+  kMaxwell,
+};
+
+// "canal", "debezium", "debezium-noschema", "maxwell".
+std::string_view ShopFormatName(ShopFormat format);
+// False for any other name.
+bool ParseShopFormat(std::string_view name, ShopFormat* format);
+// The agent's `source.format` that reads `format`.
+std::string_view SourceFormatOf(ShopFormat format);
 
 struct ShopSimulatorOptions {
   uint64_t seed = 1;
@@ -61,9 +97,11 @@ struct ShopSimulatorOptions {
   // with the orders: turn off for long runs.
   bool record_each_order = true;
   std::string database = "shop";
+  ShopFormat format = ShopFormat::kCanal;
 };
 
-// One Canal flat message and where it belongs.
+// One message (a Canal flat message, or a Debezium or Maxwell one, as
+// ShopSimulatorOptions::format says) and where it belongs.
 struct CanalMessageOut {
   std::string json;
   // Non-negative; derived from the user id, so every message about one
@@ -93,6 +131,9 @@ struct ShopTruth {
   std::map<std::string, int64_t> payments_succeeded;  // by method
   std::map<Pair, int64_t> rows;                       // (table, INSERT|UPDATE)
   int64_t messages = 0;                               // every message, DDL included
+  // Messages by the type their format names them (Canal INSERT, ALTER, ...;
+  // Debezium c, u, schema_change; Maxwell insert, update, table-alter, ...).
+  std::map<std::string, int64_t> messages_by_type;
   int64_t rows_total = 0;
   int64_t ddl_messages = 0;
 };

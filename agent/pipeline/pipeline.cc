@@ -43,7 +43,10 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
       return s;
     }
     if (batch.empty()) {
-      if (source_.Finished()) break;
+      if (source_.Finished()) {
+        ReportIncompleteTransaction();
+        break;
+      }
       continue;
     }
     const size_t applied = ProcessBatch(batch);
@@ -60,6 +63,24 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   // more to hand over.
   if (hands_over) source_.SetBeforeRevoke(nullptr);
   return Status::Ok();
+}
+
+// The input ended inside a transaction (Maxwell rows of an xid whose
+// commit row never came): its rows stay unapplied — half a transaction
+// would break the whole-transaction rule — and the positions stay unrecorded,
+// so a checkpoint does not pass them. Said in the log and counted.
+void Pipeline::ReportIncompleteTransaction() {
+  if (held_positions_.empty()) return;
+  metrics_.CountIncompleteTransaction();
+  const SourcePosition& first = held_positions_.front();
+  const SourcePosition& last = held_positions_.back();
+  Log(LogLevel::kWarn, "pipeline",
+      "the input ended inside a transaction whose commit never came: its rows are not applied",
+      {{"held_messages", std::to_string(held_positions_.size())},
+       {"topic", std::string(first.topic)},
+       {"partition", std::to_string(first.partition)},
+       {"first_offset", std::to_string(first.offset)},
+       {"last_offset", std::to_string(last.offset)}});
 }
 
 void Pipeline::Reconfigure(std::unique_ptr<Decoder> decoder, std::unique_ptr<RowMapper> mapper) {

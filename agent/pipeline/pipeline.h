@@ -165,6 +165,7 @@ class Pipeline {
   void MaybeCheckpoint(bool force);
   // Takes a pending Reconfigure: activates the mapper and switches to it.
   void SwitchToPendingConfig();
+  void ReportIncompleteTransaction();  // at the end of the input
 
   Source& source_;
   MessageProcessor processor_;

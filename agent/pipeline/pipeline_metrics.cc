@@ -26,7 +26,7 @@ Status AddMetric(MetricStore& store, MetricSpec spec, Metric** out) {
 }  // namespace
 
 Status PipelineMetrics::Register(MetricStore& store) {
-  Metric *errors, *build, *last, *up, *ignored;
+  Metric *errors, *build, *last, *up, *ignored, *incomplete;
   Status s;
   if (!(s = AddMetric(store,
                       {"txmon_messages_total",
@@ -154,6 +154,17 @@ Status PipelineMetrics::Register(MetricStore& store) {
                       &folded_series_))
            .ok() ||
       !(s = AddMetric(store,
+                      {"txmon_incomplete_transactions_total",
+                       "Transactions the input ended inside (a Maxwell xid whose commit row "
+                       "never came before the end of a replayed file): their rows were held, "
+                       "never applied.",
+                       MetricType::kCounter,
+                       {},
+                       {},
+                       {}},
+                      &incomplete))
+           .ok() ||
+      !(s = AddMetric(store,
                       {"txmon_build_info",
                        "A metric with a constant 1 labelled by the version and revision txmon "
                        "was built from.",
@@ -174,6 +185,7 @@ Status PipelineMetrics::Register(MetricStore& store) {
   decode_errors_[static_cast<int>(DecodeError::kUnknownTable)] = decode_errors_[1];
   event_lag_series_ = event_lag_->Resolve({});
   ignored_ = ignored->Resolve({});
+  incomplete_transactions_ = incomplete->Resolve({});
   last_event_ = last->Resolve({});
   source_up_ = up->Resolve({});
   build->Resolve({kVersion, kRevision})->Set(kOne);

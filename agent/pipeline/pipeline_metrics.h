@@ -31,6 +31,8 @@ class PipelineMetrics {
   void CountUnmappedTable(std::string_view database, std::string_view table);
   // Counts a message of a table source.include / source.exclude leave out.
   void CountIgnored() { ignored_->Add(kOne); }
+  // A transaction still open when the input ended (its rows never applied).
+  void CountIncompleteTransaction() { incomplete_transactions_->Add(kOne); }
   // Counts a row and observes its lag behind the commit.
   void CountRow(const RowChange& row, int64_t now_ms);
   void SetLastEventTime(int64_t commit_time_ms);
@@ -58,6 +60,7 @@ class PipelineMetrics {
   std::string unmapped_database_, unmapped_table_;  // of unmapped_series_
   Series* unmapped_series_ = nullptr;
   Series* ignored_ = nullptr;
+  Series* incomplete_transactions_ = nullptr;
   Metric* consumer_lag_ = nullptr;
   Metric* lost_messages_ = nullptr;
   Metric* folded_ = nullptr;

@@ -54,13 +54,20 @@ const MetricMapping& MappingNamed(const AgentConfig& config, const std::string& 
 }  // namespace
 
 void ExpectMetricsMatchTruth(const MetricsText& metrics, const ShopTruth& truth,
-                             const AgentConfig& config) {
+                             const AgentConfig& config, std::string_view format) {
   EXPECT_EQ(metrics.Sum("txmon_decode_errors_total"), 0);
   EXPECT_EQ(metrics.Sum("txmon_mapping_skipped_total"), 0);
   EXPECT_EQ(metrics.Value("txmon_source_up"), 1);
-  EXPECT_EQ(metrics.Sum("txmon_messages_total", {{"type", "ALTER"}}) +
-                metrics.Sum("txmon_messages_total", {{"type", "CREATE"}}),
-            truth.ddl_messages);
+  // Every message by the type its format gives it (DDL included), and read
+  // as the format the shop wrote.
+  EXPECT_EQ(metrics.Sum("txmon_messages_total"), truth.messages);
+  for (const auto& [type, count] : truth.messages_by_type) {
+    EXPECT_EQ(metrics.Value("txmon_messages_total", {{"type", type}}), count) << type;
+  }
+  EXPECT_EQ(metrics.Value("txmon_decoded_messages_total", {{"format", std::string(format)}}),
+            truth.messages)
+      << format;
+  EXPECT_EQ(metrics.Sum("txmon_decoded_messages_total"), truth.messages);
   for (const auto& [key, count] : truth.rows) {
     const auto& [table, type] = key;
     std::string op = type == "INSERT" ? "insert" : type == "UPDATE" ? "update" : "delete";
