@@ -152,6 +152,32 @@ TEST_F(MappingChecksTest, ATableNameTypoIsFlaggedWithTheNearMissSeen) {
       << Text();
 }
 
+TEST_F(MappingChecksTest, AReloadThatFixesTheTypoClearsTheVerdict) {
+  CanalDecoder decoder(mapper_->decode_schema());
+  MessageProcessor processor(decoder, *mapper_, metrics_);
+  ::testing::internal::CaptureStderr();
+  processor.Process({kCanalRefund, {"t", 0, 0}}, 1700000001000);
+  ASSERT_TRUE(Has(R"(txmon_mapping_unmatched{metric="mall_refunds_total",database="mall",)"
+                  R"(table="t_refnd",near_miss="mall.t_refund"} 1)"))
+      << Text();
+  std::string fixed = kConfig;
+  fixed.replace(fixed.find("t_refnd"), 7, "t_refund");
+  AgentConfig config;
+  ASSERT_TRUE(ParseConfig(fixed, "mall.yml", &config).ok());
+  std::unique_ptr<RowMapper> reloaded;
+  Status s = RowMapper::CompileForReload(config.metrics, store_, &reloaded);
+  ASSERT_TRUE(s.ok()) << s.message();
+  reloaded->Activate();
+  CanalDecoder reloaded_decoder(reloaded->decode_schema());
+  processor.Use(reloaded_decoder, *reloaded);
+  processor.Process({kCanalRefund, {"t", 0, 1}}, 1700000001000);
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(Has(R"(txmon_mapping_unmatched{metric="mall_refunds_total",database="mall",)"
+                  R"(table="t_refnd",near_miss="mall.t_refund"} 0)"))
+      << Text();
+  EXPECT_TRUE(Has("mall_refunds_total 1")) << Text();
+}
+
 TEST_F(MappingChecksTest, TheSameTableInAnotherDatabaseIsANearMiss) {
   CanalDecoder decoder(mapper_->decode_schema());
   std::string elsewhere = kCanalUpdate;
