@@ -448,6 +448,74 @@ TEST_F(BinlogAgentTest, UserWithoutGrantsStopsTheAgentWithTheGrantToRun) {
       << agent.process->Stderr();
 }
 
+// A typo'd column over the binlog source is reported exactly as for Canal:
+// on the table's first row of any kind, against the TABLE_MAP's column
+// names (binlog_row_metadata=FULL); a column merely missing from a
+// binlog_row_image=MINIMAL image is not unknown; a typo'd table name near a
+// table of the stream is flagged.
+TEST_F(BinlogAgentTest, MappingColumnsAndTablesAreCheckedAgainstTheRealTable) {
+  const std::string updates = "upd_" + table_;
+  // Rows written with the binlog off: the stream's first row of the table
+  // is a MINIMAL update (the key, and the one column it sets).
+  Sql("CREATE TABLE shop." + updates +
+      " (id INT PRIMARY KEY, amount DECIMAL(10,2), channel VARCHAR(8), status VARCHAR(8)) "
+      "ENGINE=InnoDB; SET SESSION sql_log_bin=0; INSERT INTO shop." +
+      updates +
+      " VALUES (1, 5.00, 'app', 'created'), (2, 7.00, 'web', 'created'); SET SESSION "
+      "sql_log_bin=1");
+  // The stream has refunds_<table>; a mapping asks for refund_<table>.
+  const std::string refunds = "refunds_" + table_, near_table = "refund_" + table_;
+  Sql("CREATE TABLE shop." + refunds + " (id INT PRIMARY KEY) ENGINE=InnoDB");
+  std::ofstream(config_path_)
+      << "source:\n  binlog:\n    address: " << server_->address()
+      << "\n    user: txmon\n    password: secret\n    server_id: 301\n"
+         "    start: earliest\n    databases: [shop]\n"
+         "metrics:\n"
+         "  - {name: paid_total, help: P., type: counter, database: shop, table: "
+      << updates
+      << ", transition: {column: status, to: paid}, labels: [{name: channel}]}\n"
+         "  - {name: paid_typo_total, help: P., type: counter, database: shop, table: "
+      << updates
+      << ", transition: {column: status, to: paid}, labels: [{name: channel, column: chanel}]}\n"
+         "  - {name: near_total, help: N., type: counter, database: shop, table: "
+      << near_table << ", on: insert}\n";
+  test::TxmonProcess agent = StartAgent(0);
+  ASSERT_TRUE(agent.process);
+  Sql("SET SESSION binlog_row_image=MINIMAL; UPDATE shop." + updates +
+      " SET status='paid' WHERE id=1; SET SESSION binlog_row_image=FULL; INSERT INTO shop." +
+      refunds + " VALUES (1)");
+  test::MetricsText metrics;
+  const test::Labels typo = {
+      {"metric", "paid_typo_total"}, {"table", updates}, {"column", "chanel"}};
+  const test::Labels near = {{"metric", "near_total"},
+                             {"database", "shop"},
+                             {"table", near_table},
+                             {"near_miss", "shop." + refunds}};
+  for (int i = 0; i < 200; ++i) {
+    metrics = test::MetricsText::Fetch(agent.metrics_url);
+    if (metrics.Sum("paid_total") >= 1 && metrics.Has("txmon_mapping_unknown_column", typo) &&
+        metrics.Has("txmon_mapping_unmatched", near)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // The MINIMAL image has no channel: the label reads NULL, but the table
+  // has the column, so only the typo is unknown.
+  EXPECT_EQ(metrics.Value("paid_total", {{"channel", "unknown"}}), 1);
+  EXPECT_EQ(metrics.Value("txmon_mapping_unknown_column", typo), 1);
+  EXPECT_EQ(metrics.Sum("txmon_mapping_unknown_column", {{"metric", "paid_total"}}), 0);
+  EXPECT_EQ(metrics.Sum("txmon_mapping_unknown_column"), 1);
+  EXPECT_EQ(metrics.Value("txmon_mapping_unmatched", near), 1);
+  EXPECT_EQ(metrics.Sum("txmon_decode_errors_total"), 0);
+  agent.process->Signal(SIGTERM);
+  agent.process->Wait(std::chrono::seconds(10));
+  const std::string log = agent.process->Stderr();
+  EXPECT_NE(log.find("column=chanel table_columns=id,amount,channel,status"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("metric=near_total"), std::string::npos) << log;
+  EXPECT_NE(log.find("seen_table=" + refunds), std::string::npos) << log;
+}
+
 // Six SIGKILLs of txmon at random moments and a server restart while SQL
 // writes continue; the truth is the table itself at the end.
 TEST_F(BinlogAgentTest, KilledAtRandomMomentsAndServerRestartStayExact) {
@@ -539,7 +607,9 @@ TEST(BinlogMinimalMetadataTest, ColumnNamesFromTheServerFollowDdl) {
          "  - {name: sales_total, help: S., type: counter, database: shop, table: sales, on: "
          "insert, labels: [{name: channel}]}\n"
          "  - {name: sales_amount_total, help: A., type: counter, database: shop, table: sales, "
-         "on: insert, value: {column: amount}}\n";
+         "on: insert, value: {column: amount}}\n"
+         "  - {name: sales_typo_total, help: T., type: counter, database: shop, table: sales, "
+         "on: insert, labels: [{name: channel, column: chanel}]}\n";
   test::TxmonProcess agent =
       test::StartTxmon({"--config.file=" + dir + "/txmon.yml"}, dir + "/txmon", &error);
   ASSERT_TRUE(agent.process) << error;
@@ -558,6 +628,12 @@ TEST(BinlogMinimalMetadataTest, ColumnNamesFromTheServerFollowDdl) {
   test::MetricsText metrics = wait_for(2);
   EXPECT_EQ(metrics.Value("sales_total", {{"channel", "app"}}), 1);
   EXPECT_EQ(metrics.Value("sales_amount_total"), 3.75);
+  // The column names come from information_schema: the typo is found there.
+  EXPECT_EQ(
+      metrics.Value("txmon_mapping_unknown_column",
+                    {{"metric", "sales_typo_total"}, {"table", "sales"}, {"column", "chanel"}}),
+      1);
+  EXPECT_EQ(metrics.Sum("txmon_mapping_unknown_column"), 1);
   // A new first column: every column moves one place.
   ASSERT_TRUE(
       server->Exec("ALTER TABLE shop.sales ADD COLUMN note VARCHAR(8) FIRST; INSERT INTO "

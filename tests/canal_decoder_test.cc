@@ -155,7 +155,7 @@ TEST(CanalDecoderTest, TableColumnsListsWhatTheTableHasAndUnmappedTablesAreNamed
   const DecodeSchema schema = MakeSchema({{"inventory", "products2"}}, {"weight", "color"});
   CanalDecoder decoder(schema);
   const std::string line = SampleLine(kFlinkFile, 1);
-  EXPECT_EQ(decoder.TableColumns(Message(line)),
+  EXPECT_EQ(decoder.TableColumns(Message(line), "inventory", "products2"),
             (std::vector<std::string>{"id", "name", "description", "weight"}));
 
   // A table no mapping declares: the result says which one it is.

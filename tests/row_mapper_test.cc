@@ -130,12 +130,73 @@ class RowMapperTest : public ::testing::Test {
   std::unique_ptr<RowBuilder> builder_;
 };
 
-TEST_F(RowMapperTest, AColumnTheTableDoesNotHaveIsFlaggedOnItsFirstInsert) {
+// Answers the mapper's question with a fixed column list, counting calls.
+class FixedColumns final : public TableColumnLookup {
+ public:
+  explicit FixedColumns(std::vector<std::string> columns) : columns_(std::move(columns)) {}
+  std::vector<std::string> Columns(std::string_view database, std::string_view table) override {
+    ++calls;
+    last_table = std::string(database) + "." + std::string(table);
+    return columns_;
+  }
+  int calls = 0;
+  std::string last_table;
+
+ private:
+  std::vector<std::string> columns_;
+};
+
+// Every column of shop.orders but `size`, which big_orders_total filters on.
+const std::vector<std::string> kOrdersColumns = {"id",         "channel", "status",  "amount",
+                                                 "created_at", "paid_at", "customer"};
+
+TEST_F(RowMapperTest, AColumnTheTableDoesNotHaveIsFlaggedOnItsFirstRowOfAnyKind) {
+  // A table that only ever sees updates (or deletes) is checked too: on its
+  // first row, against the table's column list, once.
+  FixedColumns columns(kOrdersColumns);
+  mapper_->Apply(builder_->Make(RowOp::kUpdate, {{"status", "paid"}}, {{"status", "created"}}),
+                 &columns);
+  EXPECT_EQ(columns.calls, 1);
+  EXPECT_EQ(columns.last_table, "shop.orders");
+  ASSERT_TRUE(mapper_->has_unknown_columns());
+  std::vector<RowMapper::UnknownColumn> unknown = mapper_->TakeUnknownColumns();
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].metric, "big_orders_total");
+  EXPECT_EQ(unknown[0].database, "shop");
+  EXPECT_EQ(unknown[0].table, "orders");
+  EXPECT_EQ(unknown[0].column, "size");
+  EXPECT_EQ(unknown[0].table_columns, "id,channel,status,amount,created_at,paid_at,customer");
+  EXPECT_TRUE(Has(R"(txmon_mapping_unknown_column{metric="big_orders_total",table="orders",)"
+                  R"(column="size"} 1)"))
+      << Text();
+  // Checked once per table: later rows cost nothing and report nothing.
+  mapper_->Apply(builder_->Make(RowOp::kDelete, {{"channel", "web"}}), &columns);
+  mapper_->Apply(builder_->Make(RowOp::kInsert, {{"channel", "web"}}), &columns);
+  EXPECT_EQ(columns.calls, 1);
+  EXPECT_FALSE(mapper_->has_unknown_columns());
+}
+
+TEST_F(RowMapperTest, AColumnMissingFromARowImageOnlyIsNotUnknown) {
+  // binlog_row_image=MINIMAL: an INSERT carries only the columns the
+  // statement named, an UPDATE only the key and the changed ones. The table
+  // has them all (and `size`): nothing is unknown.
+  std::vector<std::string> all = kOrdersColumns;
+  all.push_back("size");
+  FixedColumns columns(all);
+  mapper_->Apply(builder_->Make(RowOp::kInsert, {{"id", "1"}, {"status", "created"}}), &columns);
+  EXPECT_EQ(columns.calls, 1);
+  EXPECT_FALSE(mapper_->has_unknown_columns());
+  EXPECT_FALSE(Text().find("txmon_mapping_unknown_column{") != std::string::npos) << Text();
+}
+
+TEST_F(RowMapperTest, WithoutTheTablesColumnsTheFirstInsertsImageDecides) {
   // Updates say nothing about it (Canal's old image is partial, and
   // before the first insert the table's columns are unknown).
-  mapper_->Apply(builder_->Make(RowOp::kUpdate, {{"status", "paid"}}, {{"status", "created"}}));
+  FixedColumns none({});
+  mapper_->Apply(builder_->Make(RowOp::kUpdate, {{"status", "paid"}}, {{"status", "created"}}),
+                 &none);
+  mapper_->Apply(builder_->Make(RowOp::kDelete, {{"status", "paid"}}));
   EXPECT_FALSE(mapper_->has_unknown_columns());
-  // Every column but `size`, which big_orders_total filters on.
   mapper_->Apply(builder_->Make(RowOp::kInsert, {{"id", "1"},
                                                  {"channel", "app"},
                                                  {"status", "created"},
@@ -146,16 +207,56 @@ TEST_F(RowMapperTest, AColumnTheTableDoesNotHaveIsFlaggedOnItsFirstInsert) {
   ASSERT_TRUE(mapper_->has_unknown_columns());
   std::vector<RowMapper::UnknownColumn> unknown = mapper_->TakeUnknownColumns();
   ASSERT_EQ(unknown.size(), 1u);
-  EXPECT_EQ(unknown[0].metric, "big_orders_total");
-  EXPECT_EQ(unknown[0].database, "shop");
-  EXPECT_EQ(unknown[0].table, "orders");
   EXPECT_EQ(unknown[0].column, "size");
-  EXPECT_TRUE(Has(R"(txmon_mapping_unknown_column{metric="big_orders_total",table="orders",)"
-                  R"(column="size"} 1)"))
-      << Text();
-  // Checked once per table: later inserts cost nothing and report nothing.
+  EXPECT_EQ(unknown[0].table_columns, "");
   mapper_->Apply(builder_->Make(RowOp::kInsert, {{"channel", "web"}}));
   EXPECT_FALSE(mapper_->has_unknown_columns());
+}
+
+TEST_F(RowMapperTest, AMappingNearATableOfTheStreamIsFlaggedUntilItsTableShows) {
+  // orders_paid_total asks for shop.orders; the stream has shop.order (one
+  // letter off) and sales.orders (the same table in another database).
+  mapper_->NoteUnmappedTable("shop", "order");
+  ASSERT_TRUE(mapper_->has_near_misses());
+  std::vector<RowMapper::NearMiss> misses = mapper_->TakeNearMisses();
+  // Every mapping of table orders; orders_paid_total is the one with a
+  // database.
+  ASSERT_FALSE(misses.empty());
+  EXPECT_EQ(misses[0].metric, "orders_paid_total");
+  EXPECT_EQ(misses[0].origin, "test.yml:3");
+  EXPECT_EQ(misses[0].database, "shop");
+  EXPECT_EQ(misses[0].table, "orders");
+  EXPECT_EQ(misses[0].seen_database, "shop");
+  EXPECT_EQ(misses[0].seen_table, "order");
+  EXPECT_TRUE(Has(R"(txmon_mapping_unmatched{metric="orders_paid_total",database="shop",)"
+                  R"(table="orders",near_miss="shop.order"} 1)"))
+      << Text();
+  // Once per mapping.
+  mapper_->NoteUnmappedTable("sales", "orders");
+  EXPECT_FALSE(mapper_->has_near_misses());
+  // Its table shows: the verdict goes back to 0.
+  mapper_->Apply(builder_->Make(RowOp::kInsert, {{"id", "1"}}));
+  EXPECT_TRUE(Has(R"(txmon_mapping_unmatched{metric="orders_paid_total",database="shop",)"
+                  R"(table="orders",near_miss="shop.order"} 0)"))
+      << Text();
+  // And a mapping that has seen its table is never near another.
+  mapper_->NoteUnmappedTable("shop", "orderz");
+  EXPECT_FALSE(mapper_->has_near_misses());
+}
+
+TEST_F(RowMapperTest, TheSameTableInAnotherDatabaseIsANearMissFarNamesAreNot) {
+  for (const char* far : {"users", "order_items", "refunds", "o"}) {
+    mapper_->NoteUnmappedTable("shop", far);
+    EXPECT_FALSE(mapper_->has_near_misses()) << far;
+  }
+  mapper_->NoteUnmappedTable("mall", "orders");
+  std::vector<RowMapper::NearMiss> misses = mapper_->TakeNearMisses();
+  ASSERT_EQ(misses.size(), 1u);  // the other mappings of `orders` take any database
+  EXPECT_EQ(misses[0].metric, "orders_paid_total");
+  EXPECT_EQ(misses[0].seen_database, "mall");
+  EXPECT_TRUE(Has(R"(txmon_mapping_unmatched{metric="orders_paid_total",database="shop",)"
+                  R"(table="orders",near_miss="mall.orders"} 1)"))
+      << Text();
 }
 
 TEST_F(RowMapperTest, DecodeSchemaListsTablesAndColumns) {

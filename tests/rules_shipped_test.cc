@@ -59,6 +59,9 @@ const std::vector<std::pair<std::string, std::string>> kScenario = {
     // A mapping reads a column its table does not have.
     {R"(txmon_mapping_unknown_column{metric="shop_orders_created_total", table="orders", column="chanel"})",
      "1x160"},
+    // A mapping whose table is misspelt, near a table of the stream.
+    {R"(txmon_mapping_unmatched{metric="shop_refund_amount_total", database="shop", table="refund", near_miss="shop.refunds"})",
+     "1x160"},
 };
 
 std::string YamlQuote(const std::string& text) {
@@ -127,10 +130,11 @@ TEST(ShippedRulesTest, PrometheusFiresTheSameAlertsOnAScenario) {
     }
   }
   // The scenario is built so that all but two alerts fire.
-  for (const char* name : {"ShopOrderRateCollapsed", "ShopNoOrders", "ShopPaymentFailureRatioHigh",
-                           "ShopPaymentTimeP95High", "ShopRefundAmountSpike", "ShopLargeOrder",
-                           "TxmonSourceDown", "TxmonEventLagHigh", "TxmonConsumerLagGrowing",
-                           "TxmonDecodeErrors", "TxmonMappingUnknownColumn"}) {
+  for (const char* name :
+       {"ShopOrderRateCollapsed", "ShopNoOrders", "ShopPaymentFailureRatioHigh",
+        "ShopPaymentTimeP95High", "ShopRefundAmountSpike", "ShopLargeOrder", "TxmonSourceDown",
+        "TxmonEventLagHigh", "TxmonConsumerLagGrowing", "TxmonDecodeErrors",
+        "TxmonMappingUnknownColumn", "TxmonMappingUnmatched"}) {
     EXPECT_EQ(firing[name].size(), 1u) << name << " should fire in the scenario";
   }
   EXPECT_TRUE(firing["ShopCancellationRatioHigh"].empty());

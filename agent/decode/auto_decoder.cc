@@ -161,14 +161,16 @@ DecodeResult AutoDecoder::Decode(const SourceMessage& message) {
   return result;
 }
 
-std::vector<std::string> AutoDecoder::TableColumns(const SourceMessage& message) {
+std::vector<std::string> AutoDecoder::TableColumns(const SourceMessage& message,
+                                                   std::string_view database,
+                                                   std::string_view table) {
   switch (SniffWireFormat(message.payload)) {
     case WireFormat::kCanal:
-      return canal_->TableColumns(message);
+      return canal_->TableColumns(message, database, table);
     case WireFormat::kDebezium:
-      return debezium_->TableColumns(message);
+      return debezium_->TableColumns(message, database, table);
     case WireFormat::kMaxwell:
-      return maxwell_->TableColumns(message);
+      return maxwell_->TableColumns(message, database, table);
     case WireFormat::kUnknown:
       break;
   }

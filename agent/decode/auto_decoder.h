@@ -37,7 +37,8 @@ class AutoDecoder : public Decoder {
   ~AutoDecoder() override;
 
   DecodeResult Decode(const SourceMessage& message) override;
-  std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table) override;
   std::string RowKey(const SourceMessage& message, size_t row) override;
 
  private:

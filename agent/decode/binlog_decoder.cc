@@ -135,6 +135,9 @@ struct TableMap {
   std::string database;
   std::string table;
   std::vector<Column> columns;
+  // Every column's name in table order (mapped tables only), for the
+  // mappings' check of the columns they read.
+  std::vector<std::string> names;
   std::vector<std::vector<std::string>> value_names;  // ENUM/SET names, by Column::names
   std::vector<uint8_t> body;  // the event body after the table id, to spot repeats cheaply
   bool mapped = false;        // a mapping declares this table
@@ -188,6 +191,8 @@ struct BinlogDecoder::Workspace {
   void MergeUpdate(PendingRow* row, uint64_t before_slots, uint64_t after_slots);
   void BuildRows(const EventHeader& header, const SourcePosition& position);
   bool ReadTableId(uint8_t type, ByteReader* body, uint64_t* id) const;
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table);
 
   const DecodeSchema& schema;
   BinlogColumnNames column_names;
@@ -336,6 +341,7 @@ Problem BinlogDecoder::Workspace::ReadTableMap(ByteReader body) {
 Problem BinlogDecoder::Workspace::ParseTableMap(ByteReader body, TableMap* table) {
   table->problem = kNoProblem;
   table->columns.clear();
+  table->names.clear();
   table->value_names.clear();
   std::string_view names[2];
   for (std::string_view& name : names) {
@@ -512,11 +518,36 @@ Problem BinlogDecoder::Workspace::AssignSlots(const std::vector<std::string_view
       return {DecodeError::kBadValue, "the table's column names do not match its TABLE_MAP"};
     }
   }
+  table->names.clear();
   for (size_t i = 0; i < table->columns.size(); ++i) {
     const std::string_view name = asked ? std::string_view((*asked)[i]) : names[i];
     table->columns[i].slot = schema.columns.Find(name);
+    table->names.emplace_back(name);
   }
   return kNoProblem;
+}
+
+// The names kept from the TABLE_MAP of the row event `message` (or, for
+// another event, of any TABLE_MAP of that table).
+std::vector<std::string> BinlogDecoder::Workspace::TableColumns(const SourceMessage& message,
+                                                                std::string_view database,
+                                                                std::string_view table) {
+  auto is_table = [&](const TableMap& map) {
+    return map.database == database && map.table == table && !map.names.empty();
+  };
+  const auto* bytes = reinterpret_cast<const uint8_t*>(message.payload.data());
+  ByteReader reader(bytes, message.payload.size());
+  uint8_t type = 0;
+  uint64_t id = 0;
+  if (message.payload.size() >= common_header && reader.Skip(4) && reader.U8(&type) &&
+      reader.Skip(common_header - 5) && RowOpOfEvent(type) && ReadTableId(type, &reader, &id)) {
+    auto it = tables.find(id);
+    if (it != tables.end() && is_table(it->second)) return it->second.names;
+  }
+  for (const auto& [table_id, map] : tables) {
+    if (is_table(map)) return map.names;
+  }
+  return {};
 }
 
 namespace {
@@ -671,6 +702,12 @@ BinlogDecoder::~BinlogDecoder() = default;
 
 DecodeResult BinlogDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
+}
+
+std::vector<std::string> BinlogDecoder::TableColumns(const SourceMessage& message,
+                                                     std::string_view database,
+                                                     std::string_view table) {
+  return workspace_->TableColumns(message, database, table);
 }
 
 void BinlogDecoder::ForgetTables() { workspace_->tables.clear(); }

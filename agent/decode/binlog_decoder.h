@@ -92,6 +92,10 @@ class BinlogDecoder : public Decoder {
   BinlogDecoder& operator=(const BinlogDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
+  // The column names of the table's TABLE_MAP (binlog_row_metadata=FULL)
+  // or from options.column_names, kept for mapped tables.
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table) override;
 
   // Drops every cached TABLE_MAP, so the next ones are read afresh and the
   // column names asked again: call it after a DDL on a watched table when

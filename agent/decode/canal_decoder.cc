@@ -287,7 +287,12 @@ DecodeResult CanalDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
 }
 
-std::vector<std::string> CanalDecoder::TableColumns(const SourceMessage& message) {
+std::vector<std::string> CanalDecoder::TableColumns(const SourceMessage& message,
+                                                    std::string_view database,
+                                                    std::string_view table) {
+  // One table per message.
+  static_cast<void>(database);
+  static_cast<void>(table);
   return JsonObjectKeys(message.payload, {{"mysqlType"}, {"data"}});
 }
 

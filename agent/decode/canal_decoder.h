@@ -36,7 +36,8 @@ class CanalDecoder : public Decoder {
   CanalDecoder& operator=(const CanalDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
-  std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table) override;
   std::string RowKey(const SourceMessage& message, size_t row) override;
 
  private:

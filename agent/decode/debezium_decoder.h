@@ -61,7 +61,8 @@ class DebeziumDecoder : public Decoder {
   DebeziumDecoder& operator=(const DebeziumDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
-  std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table) override;
 
  private:
   struct Workspace;  // simdjson and the reused buffers, in the .cc file

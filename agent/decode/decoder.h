@@ -117,11 +117,17 @@ class Decoder {
   virtual ~Decoder() = default;
   // Decodes `message`. The result's views stay valid until the next call.
   virtual DecodeResult Decode(const SourceMessage& message) = 0;
-  // The columns the table of `message` (a row message) has, as far as the
-  // format tells; empty if it does not. For messages to the user, not the
-  // hot path: it may parse the message again.
-  virtual std::vector<std::string> TableColumns(const SourceMessage& message) {
+  // Every column `database`.`table` has, in table order, as far as the
+  // format tells: `message` is the one whose Decode gave a row of that
+  // table (Canal's mysqlType, Debezium's row, the binlog's TABLE_MAP or
+  // information_schema). Empty if it does not tell, or if the message is of
+  // another table (a Maxwell transaction's earlier rows). Asked once per
+  // table, never per row: it may parse the message again.
+  virtual std::vector<std::string> TableColumns(const SourceMessage& message,
+                                                std::string_view database, std::string_view table) {
     static_cast<void>(message);
+    static_cast<void>(database);
+    static_cast<void>(table);
     return {};
   }
   // The primary key of row `row` (an index into the message's rows) as

@@ -52,6 +52,18 @@ std::vector<std::string> JsonObjectKeys(
   return {};
 }
 
+std::string JsonStringAt(std::string_view payload, std::initializer_list<const char*> path) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string padded(payload);
+  element root, found;
+  std::string_view text;
+  if (parser.parse(padded).get(root) || !Follow(root, path, &found) ||
+      found.get_string().get(text)) {
+    return "";
+  }
+  return std::string(text);
+}
+
 std::string JsonRowKey(std::string_view payload, const char* names_field, const char* rows_field,
                        size_t row) {
   simdjson::dom::parser parser;

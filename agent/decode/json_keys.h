@@ -19,6 +19,10 @@ namespace txmon {
 std::vector<std::string> JsonObjectKeys(
     std::string_view payload, std::initializer_list<std::initializer_list<const char*>> paths);
 
+// The string at the end of `path` (field names from the root), or empty
+// when there is none or it is not a string.
+std::string JsonStringAt(std::string_view payload, std::initializer_list<const char*> path);
+
 // The primary key of row `row` of a message that lists the key's column
 // names in `names_field` (Canal: "pkNames") and its rows in `rows_field`
 // (Canal: "data"): "id=42", or "order_id=7,line=2". Empty if unknown.

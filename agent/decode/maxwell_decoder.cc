@@ -367,7 +367,15 @@ DecodeResult MaxwellDecoder::Decode(const SourceMessage& message) {
   return workspace_->Decode(message);
 }
 
-std::vector<std::string> MaxwellDecoder::TableColumns(const SourceMessage& message) {
+std::vector<std::string> MaxwellDecoder::TableColumns(const SourceMessage& message,
+                                                      std::string_view database,
+                                                      std::string_view table) {
+  // The message that commits a transaction also releases the earlier rows,
+  // maybe of other tables: its `data` tells only of its own table.
+  if (JsonStringAt(message.payload, {"database"}) != database ||
+      JsonStringAt(message.payload, {"table"}) != table) {
+    return {};
+  }
   return JsonObjectKeys(message.payload, {{"data"}});
 }
 

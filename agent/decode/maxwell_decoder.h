@@ -49,7 +49,8 @@ class MaxwellDecoder : public Decoder {
   MaxwellDecoder& operator=(const MaxwellDecoder&) = delete;
 
   DecodeResult Decode(const SourceMessage& message) override;
-  std::vector<std::string> TableColumns(const SourceMessage& message) override;
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table) override;
 
  private:
   struct Workspace;  // simdjson and the reused buffers, in the .cc file

@@ -31,6 +31,10 @@ class SchemaWatchingDecoder : public Decoder {
     if (catalog_->ObserveEvent(message.payload)) decoder_.ForgetTables();
     return decoder_.Decode(message);
   }
+  std::vector<std::string> TableColumns(const SourceMessage& message, std::string_view database,
+                                        std::string_view table) override {
+    return decoder_.TableColumns(message, database, table);
+  }
 
  private:
   static BinlogDecoderOptions Options(BinlogColumnCatalog* catalog) {

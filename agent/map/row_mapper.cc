@@ -1,6 +1,7 @@
 #include "agent/map/row_mapper.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "agent/base/fixed_point.h"
 
@@ -91,14 +92,28 @@ Status RowMapper::CompileAll(const std::vector<MetricMapping>& mappings, MetricS
   unknown = store.Find("txmon_mapping_unknown_column");
   if (!unknown) {
     MetricSpec spec{"txmon_mapping_unknown_column",
-                    "1 for each column a mapping reads that its table does not have (seen on "
-                    "the table's first INSERT): the metric never sees a value there.",
+                    "1 for each column a mapping reads that its table does not have (checked "
+                    "on the table's first row): the metric never sees a value there.",
                     MetricType::kGauge,
                     {"metric", "table", "column"},
                     {},
                     {}};
     spec.max_series = 1000;
     if (Status s = store.Add(std::move(spec), &unknown); !s.ok()) return s;
+  }
+  Metric*& unmatched = mapper->unmatched_metric_;
+  unmatched = store.Find("txmon_mapping_unmatched");
+  if (!unmatched) {
+    MetricSpec spec{"txmon_mapping_unmatched",
+                    "1 for a mapping that has seen no row of its database and table while "
+                    "rows of a table with a near name (near_miss) arrive: a typo in "
+                    "database: or table:.",
+                    MetricType::kGauge,
+                    {"metric", "database", "table", "near_miss"},
+                    {},
+                    {}};
+    spec.max_series = 1000;
+    if (Status s = store.Add(std::move(spec), &unmatched); !s.ok()) return s;
   }
   for (const MetricMapping& declared : mappings) {
     if (Status s = mapper->CompileOne(declared, store, reuse_metrics); !s.ok()) {
@@ -207,6 +222,9 @@ Status RowMapper::CompileOne(const MetricMapping& declared, MetricStore& store, 
   if (!added.ok()) return added;
 
   mapping->database = declared.database;
+  mapping->declared_database = declared.database;
+  mapping->tables = declared.tables;
+  mapping->origin = declared.origin;
   mapping->ops_mask = declared.ops_mask;
   mapping->bootstrap_inserts = declared.bootstrap_inserts;
   auto reads = [&](const std::string& column, int slot) {
@@ -488,8 +506,28 @@ void RowMapper::Update(const Mapping& mapping, Series* series, int64_t micros) {
   }
 }
 
-void RowMapper::CheckColumns(const Table& table, const RowChange& row) {
-  table.columns_checked = true;
+void RowMapper::FirstRowOf(const Table& table, const RowChange& row, TableColumnLookup* columns) {
+  ResetUnmatched();
+  for (const Mapping* mapping : table.mappings) {
+    if (mapping->seen_table) continue;
+    if (!mapping->database.empty() && mapping->database != row.database) continue;
+    mapping->seen_table = true;
+    if (mapping->unmatched) mapping->unmatched->Set(0);
+  }
+  std::vector<std::string> table_columns;
+  if (columns != nullptr) table_columns = columns->Columns(row.database, row.table);
+  if (table_columns.empty() && row.op != RowOp::kInsert) {
+    // Only an INSERT's image is known to hold every column (and with
+    // binlog_row_image=MINIMAL not even that, but then the stream says).
+    table.column_check = ColumnCheck::kOnInsert;
+    return;
+  }
+  table.column_check = ColumnCheck::kDone;
+  CheckColumns(table, row, table_columns);
+}
+
+void RowMapper::CheckColumns(const Table& table, const RowChange& row,
+                             const std::vector<std::string>& table_columns) {
   // Earlier verdicts on this table (a checkpoint, a reload) are replaced.
   unknown_column_metric_->VisitSeries([&](const Series& series) {
     const std::vector<std::string>& values = series.label_values();
@@ -498,23 +536,104 @@ void RowMapper::CheckColumns(const Table& table, const RowChange& row) {
       if (values[0] == mapping->metric->spec().name) const_cast<Series&>(series).Set(0);
     }
   });
+  std::string listed;
+  for (const std::string& column : table_columns) {
+    if (!listed.empty()) listed += ',';
+    listed += column;
+  }
   for (const Mapping* mapping : table.mappings) {
     if (!mapping->database.empty() && mapping->database != row.database) continue;
     for (const auto& [slot, column] : mapping->read_columns) {
-      if (!Read(row, slot, RowImage::kAfter).is_absent()) continue;
+      const bool has = table_columns.empty() ? !Read(row, slot, RowImage::kAfter).is_absent()
+                                             : std::find(table_columns.begin(), table_columns.end(),
+                                                         column) != table_columns.end();
+      if (has) continue;
       const std::string& metric = mapping->metric->spec().name;
       unknown_column_metric_->Resolve({std::string_view(metric), row.table, column})
           ->Set(kMicrosPerUnit);
       unknown_columns_.push_back(
-          {metric, std::string(row.database), std::string(row.table), column});
+          {metric, std::string(row.database), std::string(row.table), column, listed});
     }
   }
 }
 
-void RowMapper::Apply(const RowChange& row) {
+void RowMapper::ResetUnmatched() {
+  if (unmatched_reset_) return;
+  unmatched_reset_ = true;
+  unmatched_metric_->VisitSeries([](const Series& series) { const_cast<Series&>(series).Set(0); });
+}
+
+namespace {
+
+// Damerau-Levenshtein distance (optimal string alignment), for short names.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      }
+    }
+    before.swap(previous);
+    previous.swap(current);
+  }
+  return previous[b.size()];
+}
+
+// A name one typo away (two for names of 8 characters or more), or the same
+// name in other letter case.
+bool NearName(std::string_view seen, std::string_view wanted) {
+  if (seen == wanted || seen.empty() || wanted.empty()) return false;
+  const size_t allowed = wanted.size() >= 8 ? 2 : 1;
+  const size_t longer = std::max(seen.size(), wanted.size());
+  const size_t shorter = std::min(seen.size(), wanted.size());
+  if (longer - shorter > allowed) return false;
+  std::string lower_seen(seen), lower_wanted(wanted);
+  for (char& c : lower_seen) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : lower_wanted) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower_seen == lower_wanted || EditDistance(seen, wanted) <= allowed;
+}
+
+}  // namespace
+
+void RowMapper::NoteUnmappedTable(std::string_view database, std::string_view table) {
+  ResetUnmatched();
+  for (const std::unique_ptr<Mapping>& owned : mappings_) {
+    const Mapping& mapping = *owned;
+    if (mapping.seen_table || mapping.unmatched != nullptr || mapping.patterned) continue;
+    const std::string& wanted_database = mapping.declared_database;
+    for (const std::string& wanted_table : mapping.tables) {
+      // The same table in another database, or a near table where the
+      // database is right (or near, or any).
+      const bool near = table == wanted_table
+                            ? !wanted_database.empty() && database != wanted_database
+                            : NearName(table, wanted_table) &&
+                                  (wanted_database.empty() || database == wanted_database ||
+                                   NearName(database, wanted_database));
+      if (!near) continue;
+      const std::string seen = std::string(database) + "." + std::string(table);
+      mapping.unmatched = unmatched_metric_->Resolve(
+          {std::string_view(mapping.metric->spec().name), std::string_view(wanted_database),
+           std::string_view(wanted_table), std::string_view(seen)});
+      mapping.unmatched->Set(kMicrosPerUnit);
+      near_misses_.push_back({mapping.metric->spec().name, mapping.origin, wanted_database,
+                              wanted_table, std::string(database), std::string(table)});
+      break;
+    }
+  }
+}
+
+void RowMapper::Apply(const RowChange& row, TableColumnLookup* columns) {
   const Table* table = FindTable(row);
   if (!table) return;
-  if (!table->columns_checked && row.op == RowOp::kInsert) CheckColumns(*table, row);
+  if (table->column_check != ColumnCheck::kDone &&
+      (table->column_check == ColumnCheck::kPending || row.op == RowOp::kInsert)) {
+    FirstRowOf(*table, row, columns);
+  }
   for (const Mapping* mapping : table->mappings) {
     if (!Matches(*mapping, row)) continue;
     int64_t micros;

@@ -28,6 +28,17 @@ namespace txmon {
 enum class MappingSkip : uint8_t { kNullValue = 0, kBadNumber, kBadDatetime, kNegativeValue };
 inline constexpr int kMappingSkipCount = 4;
 
+// What a table really has: every column in table order, asked by Apply on
+// the first row of each mapped table (the pipeline answers from the
+// decoder's TableColumns). Empty when the stream does not tell.
+class TableColumnLookup {
+ public:
+  virtual std::vector<std::string> Columns(std::string_view database, std::string_view table) = 0;
+
+ protected:
+  ~TableColumnLookup() = default;
+};
+
 class RowMapper {
  public:
   // Registers every mapping's metric in `store` (and
@@ -47,19 +58,41 @@ class RowMapper {
   // The tables and columns the decoder must extract.
   const DecodeSchema& decode_schema() const { return schema_; }
 
-  // Updates every metric whose mapping matches `row`.
-  void Apply(const RowChange& row);
+  // Updates every metric whose mapping matches `row`. On the first row of
+  // each table (insert, update or delete) the columns the mappings read are
+  // checked against `columns`' answer, the table's own column list, so a
+  // column merely absent from one row image (binlog_row_image=MINIMAL,
+  // Canal's partial updates) is never taken for a typo. Without a lookup or
+  // an answer, the check waits for the table's first INSERT and reads its
+  // row image.
+  void Apply(const RowChange& row, TableColumnLookup* columns = nullptr);
 
-  // A column a mapping reads that its table does not have, found on the
-  // first INSERT of each table (its full row image): the metric reads NULL
-  // there for ever. Each is set to 1 in
+  // A column a mapping reads that its table does not have: the metric reads
+  // NULL there for ever. Each is set to 1 in
   // txmon_mapping_unknown_column{metric,table,column} and queued here for
   // the pipeline to log once with the table's real columns.
   struct UnknownColumn {
     std::string metric, database, table, column;
+    std::string table_columns;  // "id,amount,status"; empty when not known
   };
   bool has_unknown_columns() const { return !unknown_columns_.empty(); }
   std::vector<UnknownColumn> TakeUnknownColumns() { return std::move(unknown_columns_); }
+
+  // A mapping that has seen no row of its table while rows of a table with
+  // a near name arrive (a typo in `database:` or `table:`): a table within
+  // a small edit distance, or the same table in another database. Noted by
+  // NoteUnmappedTable, once per mapping: set to 1 in
+  // txmon_mapping_unmatched{metric,database,table,near_miss} and queued
+  // here for the pipeline to log. Back to 0 once the mapping's table shows.
+  struct NearMiss {
+    std::string metric, origin, database, table;  // what the mapping asks for
+    std::string seen_database, seen_table;        // what the stream has
+  };
+  // A table no mapping declares, seen in the stream (once per table: the
+  // pipeline remembers which it has told).
+  void NoteUnmappedTable(std::string_view database, std::string_view table);
+  bool has_near_misses() const { return !near_misses_.empty(); }
+  std::vector<NearMiss> TakeNearMisses() { return std::move(near_misses_); }
 
   // A row a mapping matched but could not count (the reason of
   // txmon_mapping_skipped_total), queued for the pipeline to log with the
@@ -124,13 +157,23 @@ class RowMapper {
     // Every column the mapping reads, by slot, for the unknown-column check.
     std::vector<std::pair<int, std::string>> read_columns;
     std::string value_columns;  // for skipped-row logs: "amount", "created_at,paid_at"
+    // As declared, for the near-miss check (literal names only).
+    std::vector<std::string> tables;
+    std::string declared_database, origin;
+    // A row of its table has been seen; a near miss was reported (its
+    // series in txmon_mapping_unmatched).
+    mutable bool seen_table = false;
+    mutable Series* unmatched = nullptr;
   };
+  enum class ColumnCheck : uint8_t { kPending, kOnInsert, kDone };
   struct Table {
     std::string table;
     std::vector<const Mapping*> mappings;
     std::string database;  // concrete entries of pattern mappings only
-    // Whether an INSERT of the table has shown which columns it has.
-    mutable bool columns_checked = false;
+    // Whether the table's columns have been checked against its mappings:
+    // kOnInsert when the stream did not say them and an INSERT's row image
+    // must.
+    mutable ColumnCheck column_check = ColumnCheck::kPending;
   };
 
   RowMapper() = default;
@@ -148,7 +191,13 @@ class RowMapper {
   bool ComputeValue(const Mapping& mapping, const RowChange& row, int64_t* micros);
   Series* ResolveSeries(const Mapping& mapping, const RowChange& row);
   void Update(const Mapping& mapping, Series* series, int64_t micros);
-  void CheckColumns(const Table& table, const RowChange& row);
+  // The first row of `table` (or, with kOnInsert, its first INSERT).
+  void FirstRowOf(const Table& table, const RowChange& row, TableColumnLookup* columns);
+  void CheckColumns(const Table& table, const RowChange& row,
+                    const std::vector<std::string>& table_columns);
+  // Sets every series of txmon_mapping_unmatched to 0 (verdicts from a
+  // checkpoint or an earlier config), once, before the first new one.
+  void ResetUnmatched();
 
   DecodeSchema schema_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
@@ -161,6 +210,9 @@ class RowMapper {
   Metric* skipped_metric_ = nullptr;
   Metric* unknown_column_metric_ = nullptr;
   std::vector<UnknownColumn> unknown_columns_;
+  Metric* unmatched_metric_ = nullptr;
+  bool unmatched_reset_ = false;
+  std::vector<NearMiss> near_misses_;
   std::vector<SkippedRow> skipped_rows_;
   LogRateLimit skip_log_limit_{5};
   LocalZone zone_;

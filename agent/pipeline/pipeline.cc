@@ -213,6 +213,25 @@ size_t Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {
   return batch.size() - std::min(held_positions_.size(), batch.size());
 }
 
+namespace {
+
+// The mapper's question about a table's columns, answered by the decoder
+// from the message that gave the table's first row.
+class MessageColumns final : public TableColumnLookup {
+ public:
+  MessageColumns(Decoder& decoder, const SourceMessage& message)
+      : decoder_(decoder), message_(message) {}
+  std::vector<std::string> Columns(std::string_view database, std::string_view table) override {
+    return decoder_.TableColumns(message_, database, table);
+  }
+
+ private:
+  Decoder& decoder_;
+  const SourceMessage& message_;
+};
+
+}  // namespace
+
 bool MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
   DecodeResult result = decoder_->Decode(message);
   // Every message read is counted, whatever becomes of it.
@@ -233,18 +252,19 @@ bool MessageProcessor::Process(const SourceMessage& message, int64_t now_ms) {
   // Even a message in error may release the rows of the transaction it
   // ends (Maxwell's commit on a row txmon cannot use): those still count.
   bool ignored = false;
+  MessageColumns columns(*decoder_, message);
   for (size_t i = 0; i < result.rows.size(); ++i) {
     const RowChange& row = result.rows[i];
     if (!filter_.empty() && filter_.Ignores(row.database, row.table)) {
       ignored = true;
       continue;
     }
-    mapper_->Apply(row);
+    mapper_->Apply(row, &columns);
     metrics_.CountRow(row, now_ms);
     if (mapper_->has_skipped_rows()) ReportSkippedRows(message, i);
   }
   if (ignored) metrics_.CountIgnored();
-  if (mapper_->has_unknown_columns()) ReportUnknownColumns(message);
+  if (mapper_->has_unknown_columns()) ReportUnknownColumns();
   if (!result.rows.empty()) metrics_.SetLastEventTime(result.rows.back().commit_time_ms);
   return result.transaction_open;
 }
@@ -266,18 +286,27 @@ void MessageProcessor::ReportSkippedRows(const SourceMessage& message, size_t ro
   }
 }
 
-void MessageProcessor::ReportUnknownColumns(const SourceMessage& message) {
-  std::string columns;
-  for (const std::string& column : decoder_->TableColumns(message)) {
-    columns += (columns.empty() ? "" : ",") + column;
-  }
+void MessageProcessor::ReportUnknownColumns() {
   for (const RowMapper::UnknownColumn& unknown : mapper_->TakeUnknownColumns()) {
     Log(LogLevel::kError, "map", "a mapping reads a column its table does not have",
         {{"metric", unknown.metric},
          {"database", unknown.database},
          {"table", unknown.table},
          {"column", unknown.column},
-         {"table_columns", columns}});
+         {"table_columns", unknown.table_columns}});
+  }
+}
+
+void MessageProcessor::ReportNearMisses() {
+  for (const RowMapper::NearMiss& miss : mapper_->TakeNearMisses()) {
+    Log(LogLevel::kWarn, "map",
+        "a mapping has seen no row of its table, and the stream has a table of a near name",
+        {{"metric", miss.metric},
+         {"mapping", miss.origin},
+         {"database", miss.database},
+         {"table", miss.table},
+         {"seen_database", miss.seen_database},
+         {"seen_table", miss.seen_table}});
   }
 }
 
@@ -288,6 +317,8 @@ void MessageProcessor::NoteUnmappedTable(const DecodeResult& result) {
   if (logged_unmapped_.size() >= kMaxLoggedUnmappedTables) return;
   std::string key = std::string(result.database) + "." + std::string(result.table);
   if (!logged_unmapped_.insert(std::move(key)).second) return;
+  mapper_->NoteUnmappedTable(result.database, result.table);
+  if (mapper_->has_near_misses()) ReportNearMisses();
   Log(LogLevel::kInfo, "decode", "ignoring the rows of a table no mapping declares",
       {{"database", std::string(result.database)}, {"table", std::string(result.table)}});
 }

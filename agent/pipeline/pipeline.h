@@ -100,6 +100,7 @@ class MessageProcessor {
   void Use(Decoder& decoder, RowMapper& mapper) {
     decoder_ = &decoder;
     mapper_ = &mapper;
+    logged_unmapped_.clear();  // the new mappings look at every table afresh
   }
 
  private:
@@ -109,7 +110,9 @@ class MessageProcessor {
   // position and primary key.
   void ReportSkippedRows(const SourceMessage& message, size_t row);
   // Logs each column RowMapper found missing, with the table's columns.
-  void ReportUnknownColumns(const SourceMessage& message);
+  void ReportUnknownColumns();
+  // Logs each mapping RowMapper found near a table of the stream.
+  void ReportNearMisses();
 
   static constexpr size_t kMaxLoggedUnmappedTables = 1000;
 
