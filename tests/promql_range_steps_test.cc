@@ -227,5 +227,33 @@ TEST(PromqlRangeStepsTest, EdgeCasesAgreeBitForBit) {
   EXPECT_GT(compared, 1000);
 }
 
+// keep_going is asked while the series are walked, not only between steps:
+// a query past its deadline stops inside the one pass as well.
+TEST(PromqlRangeStepsTest, KeepGoingStopsThePassAndTheSteps) {
+  SampleHistory history;
+  for (int i = 0; i < 600; ++i) {
+    SampleHistory::SeriesId id =
+        history.Intern(Labels{{"__name__", "x_total"}, {"i", std::to_string(i)}});
+    for (int s = 0; s < 120; ++s) history.Append(id, s * 1000, s);
+  }
+  PromqlEngine engine;
+  for (const char* text : {"sum(rate(x_total[1m]))", "topk(3, rate(x_total[1m]))"}) {
+    ExprPtr expr;
+    ASSERT_TRUE(ParseExpr(text, &expr).ok());
+    int asked = 0;
+    Matrix out;
+    Status status = engine.EvalRange(*expr, 60'000, 119'000, 1000, history, &out, [&] {
+      ++asked;
+      return false;
+    });
+    EXPECT_FALSE(status.ok()) << text;
+    EXPECT_EQ(status.message(), "query interrupted");
+    EXPECT_EQ(asked, 1) << text;
+    ASSERT_TRUE(
+        engine.EvalRange(*expr, 60'000, 119'000, 1000, history, &out, [] { return true; }).ok());
+    EXPECT_FALSE(out.empty()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace txmon::test

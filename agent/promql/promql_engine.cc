@@ -900,13 +900,22 @@ int64_t ReferenceAt(const AtModifier& at, int64_t offset_ms, int64_t time_ms,
 // step, reading these parts' answers at its step (PrecomputedSteps).
 class StepPlanner {
  public:
+  // At most this many series × steps are held at once (9 bytes each,
+  // about 290 MiB); past it, what is left is evaluated step by step.
+  static constexpr size_t kMaxCells = size_t{1} << 25;
+
   StepPlanner(const SeriesStorage& storage, const StepGrid& grid, const QueryBounds& bounds,
-              const EngineOptions& options)
-      : storage_(storage), grid_(grid), bounds_(bounds), options_(options) {}
+              const EngineOptions& options, const std::function<bool()>& keep_going)
+      : storage_(storage),
+        grid_(grid),
+        bounds_(bounds),
+        options_(options),
+        keep_going_(keep_going) {}
 
   // Plans `expr` and what is under it; returns `expr`'s own values when it
   // is evaluated over all steps, else null.
   const StepValues* Plan(const Expr& expr) {
+    if (stopped_) return nullptr;
     const StepValues* values =
         std::visit([&](const auto& node) { return PlanNode(node); }, expr.node);
     if (values != nullptr) precomputed_.emplace(&expr, values);
@@ -914,6 +923,8 @@ class StepPlanner {
   }
 
   const PrecomputedSteps& precomputed() const { return precomputed_; }
+  // keep_going said no while planning.
+  bool interrupted() const { return interrupted_; }
 
  private:
   const StepValues* PlanNode(const NumberLiteral&) { return nullptr; }
@@ -941,6 +952,29 @@ class StepPlanner {
     return owned_.back().get();
   }
 
+  // Room for one more series of the node being planned: false (and no
+  // more planning) past kMaxCells or once keep_going says no.
+  bool Admit() {
+    if (stopped_) return false;
+    if (cells_ + grid_.count > kMaxCells) {
+      stopped_ = true;
+      return false;
+    }
+    cells_ += grid_.count;
+    if ((++admitted_ & 255) == 0 && keep_going_ && !keep_going_()) {
+      stopped_ = interrupted_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  // The node just planned, or null (and it is dropped) if planning stopped.
+  const StepValues* Finished(const StepValues* values) {
+    if (!stopped_) return values;
+    owned_.pop_back();
+    return nullptr;
+  }
+
   StepSeries NewSeries(Labels metric) const {
     return StepSeries{std::move(metric), std::vector<double>(grid_.count),
                       std::vector<uint8_t>(grid_.count)};
@@ -952,6 +986,7 @@ class StepPlanner {
     const int64_t first = Reference(selector, 0), last = Reference(selector, grid_.count - 1);
     storage_.Select(selector.matchers, first - options_.lookback_ms, last,
                     [&](const Labels& labels, std::span<const Point> points) {
+                      if (!Admit()) return;
                       StepSeries series = NewSeries(labels);
                       bool any = false;
                       size_t end = 0;  // points before it are at or before the step's time
@@ -968,7 +1003,7 @@ class StepPlanner {
                       }
                       if (any) out->series.push_back(std::move(series));
                     });
-    return out;
+    return Finished(out);
   }
 
   const StepValues* PlanNode(const Call& call) {
@@ -1012,8 +1047,11 @@ class StepPlanner {
   const StepGrid grid_;
   const QueryBounds bounds_;
   const EngineOptions& options_;
+  const std::function<bool()>& keep_going_;
   std::vector<std::unique_ptr<StepValues>> owned_;
   PrecomputedSteps precomputed_;
+  size_t cells_ = 0, admitted_ = 0;
+  bool stopped_ = false, interrupted_ = false;
 };
 
 const StepValues* StepPlanner::PlanRange(const FunctionDef& function, const MatrixSelector& matrix,
@@ -1027,7 +1065,7 @@ const StepValues* StepPlanner::PlanRange(const FunctionDef& function, const Matr
       selector.matchers, first - matrix.range_ms, last,
       [&](const Labels& labels, std::span<const Point> points) {
         std::span<const Point> live = WithoutStale(points, &scratch);
-        if (live.empty()) return;
+        if (live.empty() || !Admit()) return;
         StepSeries series = NewSeries(keeps_name ? labels : labels.WithoutMetricName());
         Slide(function, matrix, argument, live, &series);
         if (std::find(series.present.begin(), series.present.end(), 1) == series.present.end()) {
@@ -1035,6 +1073,7 @@ const StepValues* StepPlanner::PlanRange(const FunctionDef& function, const Matr
         }
         out->series.push_back(std::move(series));
       });
+  if (Finished(out) == nullptr) return nullptr;
   // Series that differ only in their name would be an error at the steps
   // where both have a value: those steps go step by step, which reports it.
   if (!keeps_name && !SelectsOneName(selector) && out->series.size() > 1) {
@@ -1172,7 +1211,10 @@ const StepValues* StepPlanner::PlanAggregate(const Aggregate& aggregate, const S
   for (const StepSeries& series : input.series) {
     GroupKey(aggregate, series.metric, &key);
     auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(out->series.size()));
-    if (inserted) out->series.push_back(NewSeries(GroupLabels(aggregate, series.metric)));
+    if (inserted) {
+      if (!Admit()) return Finished(out);
+      out->series.push_back(NewSeries(GroupLabels(aggregate, series.metric)));
+    }
     out->group_of.push_back(it->second);
   }
   const size_t steps = grid_.count;
@@ -1240,8 +1282,10 @@ const StepValues* StepPlanner::PlanAggregate(const Aggregate& aggregate, const S
 Status EvalRangeSteps(const Expr& expr, const StepGrid& grid, const QueryBounds& bounds,
                       const SeriesStorage& storage, const EngineOptions& options,
                       const std::function<bool()>& keep_going, Matrix* out) {
-  StepPlanner planner(storage, grid, bounds, options);
-  if (const StepValues* whole = planner.Plan(expr)) {
+  StepPlanner planner(storage, grid, bounds, options, keep_going);
+  const StepValues* whole = planner.Plan(expr);
+  if (planner.interrupted()) return Status::Error("query interrupted");
+  if (whole != nullptr) {
     for (const StepSeries& series : whole->series) {
       SeriesPoints points{series.metric, {}};
       for (size_t s = 0; s < grid.count; ++s) {
