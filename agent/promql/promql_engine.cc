@@ -168,6 +168,12 @@ Vector SliceAt(const StepValues& values, size_t step) {
     }
     return out;
   }
+  if (values.series.size() == 1) {  // one group: present where any member is
+    if (values.series[0].present[step]) {
+      out.push_back(Sample{values.series[0].metric, values.series[0].values[step]});
+    }
+    return out;
+  }
   std::vector<uint8_t> listed(values.series.size());
   const std::vector<StepSeries>& input = values.input->series;
   for (size_t i = 0; i < input.size(); ++i) {
@@ -1160,8 +1166,11 @@ void StepPlanner::Slide(const FunctionDef& function, const MatrixSelector& matri
             result += points[resets[r] - 1].value;
           }
         }
-        value = Extrapolate(result, window, range_start, range_end, range_ms, is_counter,
-                            kernel == RangeKernel::kRate);
+        // A window that did not move: Extrapolate multiplies by a positive
+        // finite factor, so the answer is `result` itself (0 or -0).
+        value = result == 0 ? std::optional<double>(result)
+                            : Extrapolate(result, window, range_start, range_end, range_ms,
+                                          is_counter, kernel == RangeKernel::kRate);
         break;
       }
       case RangeKernel::kMaxOverTime:
