@@ -17,6 +17,7 @@
 #include "agent/history/store_sampler.h"
 #include "agent/history/xor_chunk.h"
 #include "agent/promql/promql_parser.h"
+#include "agent/rules/rule_file.h"
 #include "agent/rules/rule_manager.h"
 #include "agent/store/metric_store.h"
 
@@ -33,6 +34,44 @@ size_t Points(const SampleHistory& history, const std::string& name, int64_t min
   history.Select(matchers, min_ms, max_ms,
                  [&](const Labels&, std::span<const Point> p) { points += p.size(); });
   return points;
+}
+
+// A fixed `@ <time>` would need its window kept from then on, without end:
+// refused, saying why; `@ start()`/`@ end()` are the evaluation time in a
+// rule, and keep what the plain selector keeps.
+TEST(RetentionPlanTest, FixedAtTimesAreRefusedAndStartEndAreTheEvaluationTime) {
+  for (const char* text : {"orders_total @ 1700000000", "rate(orders_total[5m] @ 1700000000)",
+                           "sum(rate(orders_total[1m]))[5m:1m] @ 1700000000",
+                           "max_over_time(rate(orders_total[1m] @ 1700000000.5)[5m:1m])",
+                           "1 + sum by (c) (orders_total offset 1m @ 1700000000)"}) {
+    ExprPtr expr;
+    ASSERT_TRUE(ParseExpr(text, &expr).ok()) << text;
+    Status s = RetentionPlan::CheckRuleExpr(*expr);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find("reads samples at a fixed time"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("@ 1700000000"), std::string::npos) << s.message();
+  }
+  for (const char* text : {"rate(orders_total[5m] @ end())", "orders_total @ start() offset 1m",
+                           "max_over_time(orders_total[10m:1m] @ end())"}) {
+    ExprPtr expr;
+    ASSERT_TRUE(ParseExpr(text, &expr).ok()) << text;
+    EXPECT_TRUE(RetentionPlan::CheckRuleExpr(*expr).ok()) << text;
+  }
+  ExprPtr at_end, plain;
+  ASSERT_TRUE(ParseExpr("rate(orders_total[5m] @ end())", &at_end).ok());
+  ASSERT_TRUE(ParseExpr("rate(orders_total[5m])", &plain).ok());
+  const Labels orders{{"__name__", "orders_total"}};
+  EXPECT_EQ(RetentionPlan({at_end.get()}, 300'000).RetentionFor(orders),
+            RetentionPlan({plain.get()}, 300'000).RetentionFor(orders));
+
+  // A rule file with one is refused where the expression is written.
+  std::vector<RuleGroupSpec> groups;
+  Status loaded = ParseRuleFile(
+      "groups:\n- name: g\n  rules:\n  - record: r\n    expr: orders_total @ 1700000000\n", "r.yml",
+      &groups);
+  EXPECT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.message().find("r.yml:5:11"), std::string::npos) << loaded.message();
+  EXPECT_NE(loaded.message().find("fixed time"), std::string::npos) << loaded.message();
 }
 
 TEST(RetentionPlanTest, FloorKeepsEverySeriesAndRulesKeepLongerWindows) {

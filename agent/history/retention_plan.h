@@ -5,6 +5,14 @@
 // for an instant selector with an offset, and just the newest sample for a
 // plain instant selector (rules always evaluate at "now").
 //
+// `@ start()` and `@ end()` read at the evaluation time in a rule (a rule
+// is an instant query at "now"), so they need what the plain selector
+// needs. `@ <time>` reads at a fixed time: once "now" has passed it, keeping
+// its window would mean keeping that series' samples from then on without
+// end, which a window sliding with the newest sample cannot do (and the byte
+// cap would drop them first). Such rules are refused (CheckRuleExpr), with
+// the reason, rather than evaluated over samples already gone.
+//
 // With a floor (history.retention), every series is kept for at least the
 // floor, whether a rule selects it or not: the PromQL API reads them all.
 //
@@ -16,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/base/status.h"
 #include "agent/promql/labels.h"
 #include "agent/promql/promql_ast.h"
 
@@ -26,6 +35,10 @@ class RetentionPlan {
   RetentionPlan() = default;
   // Every selector of every expression, with the engine's lookback.
   RetentionPlan(const std::vector<const Expr*>& exprs, int64_t lookback_ms, int64_t floor_ms = 0);
+
+  // Refuses an expression the plan cannot keep the samples of: a selector
+  // or subquery with `@ <time>` (the error names it and says why).
+  static Status CheckRuleExpr(const Expr& expr);
 
   // How long to keep the series with `labels`: the floor, or longer where a
   // selector needs it; nullopt if there is no floor and no selector can

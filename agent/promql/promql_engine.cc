@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -137,13 +139,71 @@ Labels ResultMetric(const Labels& lhs, const Labels& rhs, BinaryOp op,
 
 // ------------------------------------------------------------ evaluator
 
+// One series of an expression evaluated over every step of a range query.
+struct StepSeries {
+  Labels metric;
+  std::vector<double> values;    // one per step
+  std::vector<uint8_t> present;  // one per step: 0 where the series has no sample
+};
+
+// An expression evaluated over every step at once (StepPlanner below):
+// its series in the order the step-by-step evaluation would list them.
+struct StepValues {
+  std::vector<StepSeries> series;
+  // An aggregation lists its groups, at each step, in the order of their
+  // first member present in its input: that input and each input series'
+  // group (null for any other expression).
+  const StepValues* input = nullptr;
+  std::vector<uint32_t> group_of;
+};
+
+using PrecomputedSteps = std::unordered_map<const Expr*, const StepValues*>;
+
+// The instant vector `values` holds at step `step`.
+Vector SliceAt(const StepValues& values, size_t step) {
+  Vector out;
+  if (values.input == nullptr) {
+    for (const StepSeries& series : values.series) {
+      if (series.present[step]) out.push_back(Sample{series.metric, series.values[step]});
+    }
+    return out;
+  }
+  if (values.series.size() == 1) {  // one group: present where any member is
+    if (values.series[0].present[step]) {
+      out.push_back(Sample{values.series[0].metric, values.series[0].values[step]});
+    }
+    return out;
+  }
+  std::vector<uint8_t> listed(values.series.size());
+  const std::vector<StepSeries>& input = values.input->series;
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (!input[i].present[step]) continue;
+    const uint32_t group = values.group_of[i];
+    if (listed[group]) continue;
+    listed[group] = 1;
+    out.push_back(Sample{values.series[group].metric, values.series[group].values[step]});
+  }
+  return out;
+}
+
 class Evaluator {
  public:
   Evaluator(const SeriesStorage& storage, int64_t time_ms, const QueryBounds& bounds,
             const EngineOptions& options)
       : storage_(storage), time_ms_(time_ms), bounds_(bounds), options_(options) {}
 
+  // Nodes in `precomputed` are read at step `step` rather than evaluated
+  // (a range query's step evaluation; subqueries never see them).
+  void UsePrecomputed(const PrecomputedSteps* precomputed, size_t step) {
+    precomputed_ = precomputed;
+    step_ = step;
+  }
+
   Value Eval(const Expr& expr) {
+    if (precomputed_ != nullptr) {
+      auto it = precomputed_->find(&expr);
+      if (it != precomputed_->end()) return SliceAt(*it->second, step_);
+    }
     return std::visit([&](const auto& node) { return EvalNode(node); }, expr.node);
   }
 
@@ -253,6 +313,8 @@ class Evaluator {
   const int64_t time_ms_;
   const QueryBounds bounds_;
   const EngineOptions& options_;
+  const PrecomputedSteps* precomputed_ = nullptr;
+  size_t step_ = 0;
 };
 
 Value Evaluator::EvalNode(const Call& call) {
@@ -808,6 +870,468 @@ Vector Evaluator::SetBinop(const Binary& binary, const Vector& lhs, const Vector
   }
 }
 
+// ------------------------------------------------------------ range queries
+
+// The steps of a range query: start, start + step, ... <= end.
+struct StepGrid {
+  int64_t start_ms = 0;
+  int64_t step_ms = 1;
+  size_t count = 0;
+  int64_t At(size_t i) const { return start_ms + static_cast<int64_t>(i) * step_ms; }
+};
+
+// The time a selector reads at when evaluated at `time_ms`, as
+// Evaluator::Reference: never decreasing as `time_ms` grows.
+int64_t ReferenceAt(const AtModifier& at, int64_t offset_ms, int64_t time_ms,
+                    const QueryBounds& bounds) {
+  switch (at.kind) {
+    case AtModifier::Kind::kNone:
+      return time_ms - offset_ms;
+    case AtModifier::Kind::kTimestamp:
+      return at.timestamp_ms - offset_ms;
+    case AtModifier::Kind::kStart:
+      return bounds.start_ms - offset_ms;
+    case AtModifier::Kind::kEnd:
+      return bounds.end_ms - offset_ms;
+  }
+  return time_ms - offset_ms;
+}
+
+// Evaluates, over every step of a range query at once, the parts of an
+// expression whose answer at a step is a plain function of each series'
+// samples: vector selectors, range functions over range selectors (each
+// series walked once, its windows sliding forward), and sum, avg, min, max
+// and count over those. Each gives, at each step, the very bits (and the
+// order) the step-by-step evaluation gives; everything else stays step by
+// step, reading these parts' answers at its step (PrecomputedSteps).
+class StepPlanner {
+ public:
+  // At most this many series × steps are held at once (9 bytes each,
+  // about 290 MiB); past it, what is left is evaluated step by step.
+  static constexpr size_t kMaxCells = size_t{1} << 25;
+
+  StepPlanner(const SeriesStorage& storage, const StepGrid& grid, const QueryBounds& bounds,
+              const EngineOptions& options, const std::function<bool()>& keep_going)
+      : storage_(storage),
+        grid_(grid),
+        bounds_(bounds),
+        options_(options),
+        keep_going_(keep_going) {}
+
+  // Plans `expr` and what is under it; returns `expr`'s own values when it
+  // is evaluated over all steps, else null.
+  const StepValues* Plan(const Expr& expr) {
+    if (stopped_) return nullptr;
+    const StepValues* values =
+        std::visit([&](const auto& node) { return PlanNode(node); }, expr.node);
+    if (values != nullptr) precomputed_.emplace(&expr, values);
+    return values;
+  }
+
+  const PrecomputedSteps& precomputed() const { return precomputed_; }
+  // keep_going said no while planning.
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  const StepValues* PlanNode(const NumberLiteral&) { return nullptr; }
+  const StepValues* PlanNode(const StringLiteral&) { return nullptr; }
+  const StepValues* PlanNode(const MatrixSelector&) { return nullptr; }
+  // A subquery's inner expression runs at its own steps.
+  const StepValues* PlanNode(const Subquery&) { return nullptr; }
+  const StepValues* PlanNode(const Paren& paren) { return Plan(*paren.expr); }
+  const StepValues* PlanNode(const Unary& unary) {
+    Plan(*unary.expr);
+    return nullptr;
+  }
+  const StepValues* PlanNode(const Binary& binary) {
+    Plan(*binary.lhs);
+    Plan(*binary.rhs);
+    return nullptr;
+  }
+
+  int64_t Reference(const VectorSelector& selector, size_t step) const {
+    return ReferenceAt(selector.at, selector.offset_ms, grid_.At(step), bounds_);
+  }
+
+  StepValues* NewValues() {
+    owned_.push_back(std::make_unique<StepValues>());
+    return owned_.back().get();
+  }
+
+  // Room for one more series of the node being planned: false (and no
+  // more planning) past kMaxCells or once keep_going says no.
+  bool Admit() {
+    if (stopped_) return false;
+    if (cells_ + grid_.count > kMaxCells) {
+      stopped_ = true;
+      return false;
+    }
+    cells_ += grid_.count;
+    if ((++admitted_ & 255) == 0 && keep_going_ && !keep_going_()) {
+      stopped_ = interrupted_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  // The node just planned, or null (and it is dropped) if planning stopped.
+  const StepValues* Finished(const StepValues* values) {
+    if (!stopped_) return values;
+    owned_.pop_back();
+    return nullptr;
+  }
+
+  StepSeries NewSeries(Labels metric) const {
+    return StepSeries{std::move(metric), std::vector<double>(grid_.count),
+                      std::vector<uint8_t>(grid_.count)};
+  }
+
+  // The newest sample within the lookback of each step's time.
+  const StepValues* PlanNode(const VectorSelector& selector) {
+    StepValues* out = NewValues();
+    const int64_t first = Reference(selector, 0), last = Reference(selector, grid_.count - 1);
+    storage_.Select(selector.matchers, first - options_.lookback_ms, last,
+                    [&](const Labels& labels, std::span<const Point> points) {
+                      if (!Admit()) return;
+                      StepSeries series = NewSeries(labels);
+                      bool any = false;
+                      size_t end = 0;  // points before it are at or before the step's time
+                      for (size_t s = 0; s < grid_.count; ++s) {
+                        const int64_t ref = Reference(selector, s);
+                        while (end < points.size() && points[end].timestamp_ms <= ref) ++end;
+                        if (end == 0) continue;
+                        const Point& newest = points[end - 1];
+                        if (newest.timestamp_ms < ref - options_.lookback_ms) continue;
+                        if (IsStaleNaN(newest.value)) continue;
+                        series.values[s] = newest.value;
+                        series.present[s] = 1;
+                        any = true;
+                      }
+                      if (any) out->series.push_back(std::move(series));
+                    });
+    return Finished(out);
+  }
+
+  const StepValues* PlanNode(const Call& call) {
+    const FunctionDef& function = *call.function;
+    const MatrixSelector* matrix = nullptr;
+    double argument = 0;
+    bool plannable = function.range != nullptr;
+    for (const ExprPtr& arg : call.args) {
+      if (const auto* m = std::get_if<MatrixSelector>(&arg->node)) {
+        matrix = m;
+      } else if (const auto* number = std::get_if<NumberLiteral>(&arg->node)) {
+        argument = number->value;
+      } else {
+        plannable = false;
+        Plan(*arg);
+      }
+    }
+    if (!plannable || matrix == nullptr) return nullptr;
+    return PlanRange(function, *matrix, argument);
+  }
+
+  const StepValues* PlanRange(const FunctionDef& function, const MatrixSelector& matrix,
+                              double argument);
+  void Slide(const FunctionDef& function, const MatrixSelector& matrix, double argument,
+             std::span<const Point> points, StepSeries* series) const;
+
+  const StepValues* PlanNode(const Aggregate& aggregate) {
+    if (aggregate.param) Plan(*aggregate.param);
+    const StepValues* input = Plan(*aggregate.expr);
+    // Nested aggregations list their groups in an order of their own at
+    // each step: those stay step by step.
+    if (input == nullptr || input->input != nullptr) return nullptr;
+    if (aggregate.op == AggregateOp::kTopk || aggregate.op == AggregateOp::kBottomk) {
+      return nullptr;
+    }
+    return PlanAggregate(aggregate, *input);
+  }
+  const StepValues* PlanAggregate(const Aggregate& aggregate, const StepValues& input);
+
+  const SeriesStorage& storage_;
+  const StepGrid grid_;
+  const QueryBounds bounds_;
+  const EngineOptions& options_;
+  const std::function<bool()>& keep_going_;
+  std::vector<std::unique_ptr<StepValues>> owned_;
+  PrecomputedSteps precomputed_;
+  size_t cells_ = 0, admitted_ = 0;
+  bool stopped_ = false, interrupted_ = false;
+};
+
+const StepValues* StepPlanner::PlanRange(const FunctionDef& function, const MatrixSelector& matrix,
+                                         double argument) {
+  StepValues* out = NewValues();
+  const VectorSelector& selector = matrix.selector;
+  const int64_t first = Reference(selector, 0), last = Reference(selector, grid_.count - 1);
+  const bool keeps_name = function.keeps_metric_name;
+  std::vector<Point> scratch;
+  storage_.Select(
+      selector.matchers, first - matrix.range_ms, last,
+      [&](const Labels& labels, std::span<const Point> points) {
+        std::span<const Point> live = WithoutStale(points, &scratch);
+        if (live.empty() || !Admit()) return;
+        StepSeries series = NewSeries(keeps_name ? labels : labels.WithoutMetricName());
+        Slide(function, matrix, argument, live, &series);
+        if (std::find(series.present.begin(), series.present.end(), 1) == series.present.end()) {
+          return;
+        }
+        out->series.push_back(std::move(series));
+      });
+  if (Finished(out) == nullptr) return nullptr;
+  // Series that differ only in their name would be an error at the steps
+  // where both have a value: those steps go step by step, which reports it.
+  if (!keeps_name && !SelectsOneName(selector) && out->series.size() > 1) {
+    std::unordered_set<std::string_view> seen;
+    for (const StepSeries& series : out->series) {
+      if (!seen.insert(series.metric.Key()).second) return nullptr;
+    }
+  }
+  return out;
+}
+
+// One series' value at every step: the window of step s is the points in
+// [ref - range, ref], ref growing with s, so both ends only move forward.
+void StepPlanner::Slide(const FunctionDef& function, const MatrixSelector& matrix, double argument,
+                        std::span<const Point> points, StepSeries* series) const {
+  const int64_t range_ms = matrix.range_ms;
+  const size_t n = points.size();
+  const RangeKernel kernel = function.kernel;
+  const bool is_counter = kernel == RangeKernel::kRate || kernel == RangeKernel::kIncrease;
+
+  // kRate/kIncrease: the points after a reset. kChanges/kResets: prefix
+  // counts (exact as doubles). kSumOverTime: prefix sums, used only when
+  // every value is an integer and their magnitudes sum below 2^53, so every
+  // partial sum (Prometheus' Kahan sum included, its compensation staying
+  // 0) is exact and any order of adding gives the same bits.
+  std::vector<uint32_t> resets;
+  std::vector<double> prefix;
+  bool exact_sums = false;
+  if (is_counter) {
+    for (size_t i = 1; i < n; ++i) {
+      if (points[i].value < points[i - 1].value) resets.push_back(static_cast<uint32_t>(i));
+    }
+  } else if (kernel == RangeKernel::kChanges || kernel == RangeKernel::kResets) {
+    prefix.assign(n, 0);
+    for (size_t i = 1; i < n; ++i) {
+      const double previous = points[i - 1].value, current = points[i].value;
+      const bool counted =
+          kernel == RangeKernel::kResets
+              ? current < previous
+              : current != previous && !(std::isnan(current) && std::isnan(previous));
+      prefix[i] = prefix[i - 1] + (counted ? 1 : 0);
+    }
+  } else if (kernel == RangeKernel::kSumOverTime) {
+    double magnitude = 0;
+    exact_sums = true;
+    for (const Point& p : points) {
+      if (!std::isfinite(p.value) || p.value != std::trunc(p.value)) {
+        exact_sums = false;
+        break;
+      }
+      magnitude += std::fabs(p.value);
+    }
+    exact_sums = exact_sums && magnitude < 9007199254740992.0;
+    if (exact_sums) {
+      prefix.assign(n + 1, 0);
+      for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + points[i].value;
+    }
+  }
+
+  std::vector<uint32_t> queue;  // kMax/kMinOverTime: candidates, from `head` on
+  size_t head = 0, pushed = 0;
+  size_t next_reset = 0;
+  size_t lo = 0, hi = 0;
+  for (size_t s = 0; s < grid_.count; ++s) {
+    const int64_t range_end = Reference(matrix.selector, s);
+    const int64_t range_start = range_end - range_ms;
+    while (lo < n && points[lo].timestamp_ms < range_start) ++lo;
+    if (hi < lo) hi = lo;
+    while (hi < n && points[hi].timestamp_ms <= range_end) ++hi;
+    if (lo == hi) continue;
+    const std::span<const Point> window = points.subspan(lo, hi - lo);
+    std::optional<double> value;
+    switch (kernel) {
+      case RangeKernel::kRate:
+      case RangeKernel::kIncrease:
+      case RangeKernel::kDelta: {
+        if (window.size() < 2) break;
+        double result = window.back().value - window.front().value;
+        if (is_counter) {
+          // As RawDelta: the first point against 0, then each reset.
+          if (window.front().value < 0) result += 0;
+          while (next_reset < resets.size() && resets[next_reset] <= lo) ++next_reset;
+          for (size_t r = next_reset; r < resets.size() && resets[r] < hi; ++r) {
+            result += points[resets[r] - 1].value;
+          }
+        }
+        // A window that did not move: Extrapolate multiplies by a positive
+        // finite factor, so the answer is `result` itself (0 or -0).
+        value = result == 0 ? std::optional<double>(result)
+                            : Extrapolate(result, window, range_start, range_end, range_ms,
+                                          is_counter, kernel == RangeKernel::kRate);
+        break;
+      }
+      case RangeKernel::kMaxOverTime:
+      case RangeKernel::kMinOverTime: {
+        // NaN is taken only when the window holds nothing else, and among
+        // equal values (0 and -0) the earliest wins, as the linear scan.
+        const bool is_max = kernel == RangeKernel::kMaxOverTime;
+        for (; pushed < hi; ++pushed) {
+          const double v = points[pushed].value;
+          if (std::isnan(v)) continue;
+          while (queue.size() > head &&
+                 (is_max ? points[queue.back()].value < v : points[queue.back()].value > v)) {
+            queue.pop_back();
+          }
+          queue.push_back(static_cast<uint32_t>(pushed));
+        }
+        while (head < queue.size() && queue[head] < lo) ++head;
+        value = head < queue.size() ? points[queue[head]].value : NAN;
+        break;
+      }
+      case RangeKernel::kSumOverTime:
+        value = exact_sums ? prefix[hi] - prefix[lo]
+                           : function.range(window, range_start, range_end, range_ms, argument);
+        break;
+      case RangeKernel::kChanges:
+      case RangeKernel::kResets:
+        value = prefix[hi - 1] - prefix[lo];
+        break;
+      case RangeKernel::kGeneric:
+        value = function.range(window, range_start, range_end, range_ms, argument);
+        break;
+    }
+    if (!value) continue;
+    series->values[s] = *value;
+    series->present[s] = 1;
+  }
+}
+
+// As Evaluator::EvalNode(const Aggregate&) at each step: each group's
+// members added in input order, starting from the first present one.
+const StepValues* StepPlanner::PlanAggregate(const Aggregate& aggregate, const StepValues& input) {
+  StepValues* out = NewValues();
+  out->input = &input;
+  out->group_of.reserve(input.series.size());
+  std::unordered_map<std::string, uint32_t> index;
+  std::string key;
+  for (const StepSeries& series : input.series) {
+    GroupKey(aggregate, series.metric, &key);
+    auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(out->series.size()));
+    if (inserted) {
+      if (!Admit()) return Finished(out);
+      out->series.push_back(NewSeries(GroupLabels(aggregate, series.metric)));
+    }
+    out->group_of.push_back(it->second);
+  }
+  const size_t steps = grid_.count;
+  std::vector<double> means, counts;
+  if (aggregate.op == AggregateOp::kAvg || aggregate.op == AggregateOp::kCount) {
+    means.assign(out->series.size() * steps, 0);
+    counts.assign(out->series.size() * steps, 0);
+  }
+  for (size_t i = 0; i < input.series.size(); ++i) {
+    const StepSeries& member = input.series[i];
+    const uint32_t g = out->group_of[i];
+    StepSeries& group = out->series[g];
+    double* mean = means.empty() ? nullptr : &means[g * steps];
+    double* count = counts.empty() ? nullptr : &counts[g * steps];
+    for (size_t s = 0; s < steps; ++s) {
+      if (!member.present[s]) continue;
+      const double v = member.values[s];
+      if (!group.present[s]) {
+        group.present[s] = 1;
+        group.values[s] = v;
+        if (mean != nullptr) {
+          mean[s] = v;
+          count[s] = 1;
+        }
+        continue;
+      }
+      switch (aggregate.op) {
+        case AggregateOp::kSum:
+          group.values[s] += v;
+          break;
+        case AggregateOp::kAvg:
+          count[s]++;
+          if (std::isinf(mean[s])) {
+            if (std::isinf(v) && (mean[s] > 0) == (v > 0)) break;
+            if (!std::isinf(v) && !std::isnan(v)) break;
+          }
+          mean[s] += v / count[s] - mean[s] / count[s];
+          break;
+        case AggregateOp::kMax:
+          if (group.values[s] < v || std::isnan(group.values[s])) group.values[s] = v;
+          break;
+        case AggregateOp::kMin:
+          if (group.values[s] > v || std::isnan(group.values[s])) group.values[s] = v;
+          break;
+        case AggregateOp::kCount:
+          count[s]++;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  if (aggregate.op == AggregateOp::kAvg || aggregate.op == AggregateOp::kCount) {
+    for (size_t g = 0; g < out->series.size(); ++g) {
+      const double* source =
+          aggregate.op == AggregateOp::kAvg ? &means[g * steps] : &counts[g * steps];
+      std::copy(source, source + steps, out->series[g].values.begin());
+    }
+  }
+  return out;
+}
+
+// The range query's answer, one series per label set over all steps: the
+// planned parts read at each step, the rest evaluated there.
+Status EvalRangeSteps(const Expr& expr, const StepGrid& grid, const QueryBounds& bounds,
+                      const SeriesStorage& storage, const EngineOptions& options,
+                      const std::function<bool()>& keep_going, Matrix* out) {
+  StepPlanner planner(storage, grid, bounds, options, keep_going);
+  const StepValues* whole = planner.Plan(expr);
+  if (planner.interrupted()) return Status::Error("query interrupted");
+  if (whole != nullptr) {
+    for (const StepSeries& series : whole->series) {
+      SeriesPoints points{series.metric, {}};
+      for (size_t s = 0; s < grid.count; ++s) {
+        if (series.present[s]) points.points.push_back(Point{grid.At(s), series.values[s]});
+      }
+      if (!points.points.empty()) out->push_back(std::move(points));
+    }
+    return Status::Ok();
+  }
+  // Keyed by views of the keys of the labels in `out` (they share their
+  // representation, which never moves): no key is copied per step.
+  std::unordered_map<std::string_view, size_t> index;
+  auto series_for = [&](const Labels& labels) -> std::vector<Point>& {
+    auto it = index.find(labels.Key());
+    if (it == index.end()) {
+      out->push_back(SeriesPoints{labels, {}});
+      it = index.emplace(out->back().metric.Key(), out->size() - 1).first;
+    }
+    return (*out)[it->second].points;
+  };
+  for (size_t s = 0; s < grid.count; ++s) {
+    if (keep_going && !keep_going()) return Status::Error("query interrupted");
+    const int64_t t = grid.At(s);
+    Evaluator evaluator(storage, t, bounds, options);
+    evaluator.UsePrecomputed(&planner.precomputed(), s);
+    Value value = evaluator.Eval(expr);
+    if (const double* scalar = std::get_if<double>(&value)) {
+      series_for(Labels()).push_back(Point{t, *scalar});
+    } else {
+      for (const Sample& sample : std::get<Vector>(value)) {
+        series_for(sample.metric).push_back(Point{t, sample.value});
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status PromqlEngine::Eval(const Expr& expr, int64_t time_ms, const SeriesStorage& storage,
@@ -838,6 +1362,24 @@ Status PromqlEngine::Eval(const Expr& expr, int64_t time_ms, const QueryBounds& 
   } catch (const EvalError& error) {
     return Status::Error(error.message);
   }
+}
+
+Status PromqlEngine::EvalRange(const Expr& expr, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                               const SeriesStorage& storage, Matrix* out,
+                               const std::function<bool()>& keep_going) const {
+  out->clear();
+  if (step_ms <= 0 || end_ms < start_ms) return Status::Error("invalid range query steps");
+  const StepGrid grid{start_ms, step_ms, static_cast<size_t>((end_ms - start_ms) / step_ms) + 1};
+  try {
+    Status status = EvalRangeSteps(expr, grid, QueryBounds{start_ms, end_ms}, storage, options_,
+                                   keep_going, out);
+    if (!status.ok()) return status;
+  } catch (const EvalError& error) {
+    return Status::Error(error.message);
+  }
+  std::sort(out->begin(), out->end(),
+            [](const SeriesPoints& a, const SeriesPoints& b) { return a.metric < b.metric; });
+  return Status::Ok();
 }
 
 Status PromqlEngine::EvalVector(const Expr& expr, int64_t time_ms, const SeriesStorage& storage,

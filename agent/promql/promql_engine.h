@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,18 @@ class PromqlEngine {
   // `@ end()` at the range's ends (the one-time form uses `time_ms` for both).
   Status Eval(const Expr& expr, int64_t time_ms, const QueryBounds& bounds,
               const SeriesStorage& storage, QueryResult* out) const;
+
+  // A range query: `expr` at start_ms, start_ms + step_ms, ... <= end_ms,
+  // each step's answer the one Eval gives at that time (bit for bit), as one
+  // series per label set (a scalar result is the series without labels),
+  // sorted by labels. Selectors, range functions over range selectors and
+  // sum/avg/min/max/count over those are evaluated for every step at once,
+  // each series walked once with its windows sliding forward; the rest is
+  // evaluated step by step over their answers. `keep_going` (if set) is
+  // asked before each step; false ends the evaluation with an error.
+  Status EvalRange(const Expr& expr, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                   const SeriesStorage& storage, Matrix* out,
+                   const std::function<bool()>& keep_going = {}) const;
 
   // As Eval, for rules: a scalar result becomes a one-element vector
   // without labels; a matrix or string result is an error.

@@ -7,35 +7,12 @@
 
 namespace txmon {
 
-namespace {
-
-// Go's math.Max/math.Min: NaN wins (std::fmax would ignore it).
-double GoMax(double a, double b) {
-  if (std::isnan(a) || std::isnan(b)) return NAN;
-  return std::max(a, b);
-}
-double GoMin(double a, double b) {
-  if (std::isnan(a) || std::isnan(b)) return NAN;
-  return std::min(a, b);
-}
-
-// ------------------------------------------------------------ range functions
-
-// Prometheus's extrapolatedRate (promql/functions.go, 2.x).
-std::optional<double> ExtrapolatedRate(std::span<const Point> points, int64_t range_start,
-                                       int64_t range_end, int64_t range_ms, bool is_counter,
-                                       bool is_rate) {
+std::optional<double> Extrapolate(double result, std::span<const Point> points, int64_t range_start,
+                                  int64_t range_end, int64_t range_ms, bool is_counter,
+                                  bool is_rate) {
   if (points.size() < 2) return std::nullopt;
   const Point& first = points.front();
   const Point& last = points.back();
-  double result = last.value - first.value;
-  if (is_counter) {
-    double previous = 0;
-    for (const Point& p : points) {
-      if (p.value < previous) result += previous;  // a reset: the counter restarted
-      previous = p.value;
-    }
-  }
   double duration_to_start = static_cast<double>(first.timestamp_ms - range_start) / 1000;
   double duration_to_end = static_cast<double>(range_end - last.timestamp_ms) / 1000;
   double sampled_interval = static_cast<double>(last.timestamp_ms - first.timestamp_ms) / 1000;
@@ -54,6 +31,43 @@ std::optional<double> ExtrapolatedRate(std::span<const Point> points, int64_t ra
   double factor = extrapolate_to / sampled_interval;
   if (is_rate) factor /= static_cast<double>(range_ms) / 1000;
   return result * factor;
+}
+
+namespace {
+
+// Go's math.Max/math.Min: NaN wins (std::fmax would ignore it).
+double GoMax(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return NAN;
+  return std::max(a, b);
+}
+double GoMin(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return NAN;
+  return std::min(a, b);
+}
+
+// ------------------------------------------------------------ range functions
+
+// The difference extrapolatedRate starts from: last - first, plus each
+// value before a counter reset (in window order, as Prometheus adds them).
+double RawDelta(std::span<const Point> points, bool is_counter) {
+  double result = points.back().value - points.front().value;
+  if (is_counter) {
+    double previous = 0;
+    for (const Point& p : points) {
+      if (p.value < previous) result += previous;  // a reset: the counter restarted
+      previous = p.value;
+    }
+  }
+  return result;
+}
+
+// Prometheus's extrapolatedRate (promql/functions.go, 2.x).
+std::optional<double> ExtrapolatedRate(std::span<const Point> points, int64_t range_start,
+                                       int64_t range_end, int64_t range_ms, bool is_counter,
+                                       bool is_rate) {
+  if (points.size() < 2) return std::nullopt;
+  return Extrapolate(RawDelta(points, is_counter), points, range_start, range_end, range_ms,
+                     is_counter, is_rate);
 }
 
 std::optional<double> InstantRate(std::span<const Point> points) {
@@ -276,8 +290,11 @@ constexpr ValueType kString = ValueType::kString;
 using RangeFn = std::optional<double> (*)(std::span<const Point>, int64_t, int64_t, int64_t,
                                           double);
 
-FunctionDef Range(std::string_view name, RangeFn range, bool keeps_metric_name = false) {
-  return FunctionDef{name, {kMatrix}, kVector, range, keeps_metric_name};
+FunctionDef Range(std::string_view name, RangeFn range, RangeKernel kernel = RangeKernel::kGeneric,
+                  bool keeps_metric_name = false) {
+  FunctionDef def{name, {kMatrix}, kVector, range, keeps_metric_name};
+  def.kernel = kernel;
+  return def;
 }
 
 FunctionDef RangeWith(std::string_view name, std::vector<ValueType> args, RangeFn range) {
@@ -298,23 +315,23 @@ FunctionDef Special(std::string_view name, std::vector<ValueType> args, ValueTyp
 
 const std::vector<FunctionDef>& PromqlFunctions() {
   static const std::vector<FunctionDef> functions = {
-      Range("rate", &Rate),
+      Range("rate", &Rate, RangeKernel::kRate),
       Range("irate", &Irate),
-      Range("increase", &Increase),
-      Range("delta", &Delta),
+      Range("increase", &Increase, RangeKernel::kIncrease),
+      Range("delta", &Delta, RangeKernel::kDelta),
       Range("avg_over_time", &AvgOverTimeOf),
-      Range("max_over_time", &MaxOverTime),
-      Range("min_over_time", &MinOverTime),
-      Range("sum_over_time", &SumOverTime),
+      Range("max_over_time", &MaxOverTime, RangeKernel::kMaxOverTime),
+      Range("min_over_time", &MinOverTime, RangeKernel::kMinOverTime),
+      Range("sum_over_time", &SumOverTime, RangeKernel::kSumOverTime),
       Range("count_over_time", &CountOverTime),
-      Range("last_over_time", &LastOverTime, /*keeps_metric_name=*/true),
+      Range("last_over_time", &LastOverTime, RangeKernel::kGeneric, /*keeps_metric_name=*/true),
       Range("stddev_over_time", &StddevOverTime),
       Range("stdvar_over_time", &StdvarOverTime),
       RangeWith("quantile_over_time", {kScalar, kMatrix}, &QuantileOverTime),
       Range("deriv", &Deriv),
       RangeWith("predict_linear", {kMatrix, kScalar}, &PredictLinear),
-      Range("changes", &Changes),
-      Range("resets", &Resets),
+      Range("changes", &Changes, RangeKernel::kChanges),
+      Range("resets", &Resets, RangeKernel::kResets),
       Special("histogram_quantile", {kScalar, kVector}, kVector,
               SpecialFunction::kHistogramQuantile),
       Special("absent", {kVector}, kVector, SpecialFunction::kAbsent),

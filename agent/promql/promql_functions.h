@@ -35,6 +35,24 @@ enum class SpecialFunction {
   kLabelJoin,
 };
 
+// How the engine evaluates a range function over every step of a range
+// query at once (promql_engine.cc), each giving the bits `range` gives per
+// window: kGeneric calls `range` on each step's window; the others slide
+// over the series (a counter's resets listed once, a monotonic queue for
+// max/min, exact running sums where every partial sum is exact, prefix
+// counts).
+enum class RangeKernel {
+  kGeneric,
+  kRate,
+  kIncrease,
+  kDelta,
+  kMaxOverTime,
+  kMinOverTime,
+  kSumOverTime,
+  kChanges,
+  kResets,
+};
+
 struct FunctionDef {
   std::string_view name;
   std::vector<ValueType> args;
@@ -56,7 +74,15 @@ struct FunctionDef {
   int variadic = 0;
   // The elementwise argument when an optional one is left out (round's 1).
   double default_argument = 0;
+  RangeKernel kernel = RangeKernel::kGeneric;
 };
+
+// The second half of Prometheus' extrapolatedRate: `result` is the
+// window's last - first value plus, for a counter, each value before a
+// reset (added in window order); nullopt for fewer than 2 points.
+std::optional<double> Extrapolate(double result, std::span<const Point> points, int64_t range_start,
+                                  int64_t range_end, int64_t range_ms, bool is_counter,
+                                  bool is_rate);
 
 // Every supported function, in the order `--help`-style lists give them.
 const std::vector<FunctionDef>& PromqlFunctions();

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "agent/base/log.h"
+#include "agent/history/retention_plan.h"
 #include "agent/promql/promql_parser.h"
 
 namespace txmon {
@@ -185,6 +186,8 @@ class RuleFileReader {
       Fail(expr, "expr: invalid expression type \"" + std::string(ValueTypeName(type)) +
                      "\" for a rule (want instant vector or scalar)");
     }
+    if (Status s = RetentionPlan::CheckRuleExpr(*parsed); !s.ok())
+      Fail(expr, "expr: " + s.message());
     rule->expr = std::move(parsed);
   }
 

@@ -514,36 +514,13 @@ HttpResponse WithForm(const HttpRequest& request, Serve serve) {
 // series per label set over all steps (a scalar becomes the series {}).
 HttpResponse RangeQuery(const PrometheusApi& api, const Expr& expr, int64_t start, int64_t end,
                         int64_t step, QueryBudget& budget) {
-  Matrix matrix;
-  // Keyed by views of the keys of the labels in `matrix` (they share their
-  // representation, which never moves): no key is copied per step.
-  std::unordered_map<std::string_view, size_t> index;
-  auto series_for = [&](const Labels& labels) -> std::vector<Point>& {
-    auto it = index.find(labels.Key());
-    if (it == index.end()) {
-      matrix.push_back(SeriesPoints{labels, {}});
-      it = index.emplace(matrix.back().metric.Key(), matrix.size() - 1).first;
-    }
-    return matrix[it->second].points;
-  };
   const PromqlEngine& engine = api.rules->engine();
   auto [before, after] = SelectedSpan(expr, engine.options().lookback_ms);
   RangeSnapshot snapshot(budget, start - before, end + after);
-  for (int64_t t = start; t <= end; t += step) {
-    if (!budget.CheckDeadline()) return TimeoutError();
-    QueryResult result;
-    Status status = engine.Eval(expr, t, QueryBounds{start, end}, snapshot, &result);
-    if (std::optional<HttpResponse> failure = EvalFailure(budget, status)) return *failure;
-    if (result.type == ValueType::kScalar) {
-      series_for(Labels()).push_back(Point{t, result.scalar});
-    } else {
-      for (const Sample& sample : result.vector) {
-        series_for(sample.metric).push_back(Point{t, sample.value});
-      }
-    }
-  }
-  std::sort(matrix.begin(), matrix.end(),
-            [](const SeriesPoints& a, const SeriesPoints& b) { return a.metric < b.metric; });
+  Matrix matrix;
+  Status status = engine.EvalRange(expr, start, end, step, snapshot, &matrix,
+                                   [&] { return budget.CheckDeadline(); });
+  if (std::optional<HttpResponse> failure = EvalFailure(budget, status)) return *failure;
   return Success([&](JsonWriter& json) {
     json.BeginObject().Field("resultType", "matrix").Key("result");
     WriteMatrix(json, matrix);
