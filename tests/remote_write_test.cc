@@ -76,7 +76,13 @@ class FakeReceiver {
           }
         }
       }
-      return txmon::HttpResponse::Text(status, status / 100 == 2 ? "" : "no");
+      post_times_.push_back(std::chrono::steady_clock::now());
+      txmon::HttpResponse response =
+          txmon::HttpResponse::Text(status, status / 100 == 2 ? "" : "no");
+      if (status / 100 != 2 && !retry_after_.empty()) {
+        response.headers.emplace_back("Retry-After", retry_after_);
+      }
+      return response;
     });
   }
   std::string url() const {
@@ -100,6 +106,15 @@ class FakeReceiver {
     std::lock_guard lock(mutex_);
     return posts_;
   }
+  // Refusals carry this Retry-After (empty: none).
+  void RetryAfter(std::string value) {
+    std::lock_guard lock(mutex_);
+    retry_after_ = std::move(value);
+  }
+  std::vector<std::chrono::steady_clock::time_point> post_times() const {
+    std::lock_guard lock(mutex_);
+    return post_times_;
+  }
 
  private:
   std::string scheme_;
@@ -110,6 +125,8 @@ class FakeReceiver {
   std::map<std::string, std::vector<Point>> received_;
   std::map<std::string, std::string> headers_;
   int posts_ = 0;
+  std::string retry_after_;
+  std::vector<std::chrono::steady_clock::time_point> post_times_;
 };
 
 RemoteWriterOptions FastOptions(const std::string& url) {
@@ -250,6 +267,25 @@ TEST(RemoteWriterTest, RetriesServerErrorsAnd429DropsOtherClientErrors) {
   EXPECT_EQ(receiver.received()["__name__=x,instance=a:1,"].back().timestamp_ms, 4000);
   auto families = RemoteWriter::CollectMetrics({});
   EXPECT_TRUE(families.empty());
+}
+
+TEST(RemoteWriterTest, WaitsTheRetryAfterOfA429Or503InsteadOfItsBackoff) {
+  FakeReceiver receiver;
+  SampleHistory history;
+  Labels series{{"__name__", "x"}};
+  history.Append(series, 1000, 1);
+  receiver.RetryAfter("1");
+  receiver.Answer({429, 503, 204});
+  std::unique_ptr<RemoteWriter> writer;  // backoff 10-40 ms
+  ASSERT_TRUE(RemoteWriter::Create(FastOptions(receiver.url()), &history, &writer).ok());
+  writer->Start(Labels{{"instance", "a:1"}});
+  writer->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 1; }));
+  const auto times = receiver.post_times();
+  ASSERT_EQ(times.size(), 3u);
+  // Each retry came no sooner than the second the receiver asked for.
+  EXPECT_GE(times[1] - times[0], 1s);
+  EXPECT_GE(times[2] - times[1], 1s);
 }
 
 TEST(RemoteWriterTest, AFullQueueDropsTheOldestAndCountsThem) {

@@ -15,6 +15,9 @@ namespace {
 // (a slow sampler tick, a recording rule) is still caught within it.
 constexpr int64_t kLookbackTicks = 30;
 
+// The longest Retry-After honoured.
+constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::minutes(5);
+
 Labels WithTargetLabels(const Labels& labels, const Labels& target) {
   LabelsBuilder builder(labels);
   for (const Label& label : target) {
@@ -202,7 +205,13 @@ bool RemoteWriter::Deliver(std::vector<Queued>& batch) {
     lock.unlock();
     LogFailure(result.status, "will retry");
     lock.lock();
-    wake_.wait_for(lock, backoff, [this] { return stopping_; });
+    // A receiver that says when to come back is believed (up to
+    // kMaxRetryAfter, so a wild value cannot park the queue for hours).
+    const std::chrono::milliseconds wait =
+        result.retry_after > std::chrono::milliseconds(0)
+            ? std::min<std::chrono::milliseconds>(result.retry_after, kMaxRetryAfter)
+            : backoff;
+    wake_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) return false;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }

@@ -12,7 +12,8 @@
 //
 // Delivery, as the spec says: a transport error, a 5xx or a 429 keeps the
 // batch and retries it with exponential backoff (min_backoff doubling to
-// max_backoff) until it is delivered; any other 4xx drops the batch, counted
+// max_backoff; a Retry-After the receiver sends with a 429 or 5xx is waited
+// instead, up to 5 minutes) until it is delivered; any other 4xx drops the batch, counted
 // as failed (the same body would be refused again). The queue holds at most
 // `capacity` samples: past it the oldest are dropped and counted, so an
 // outage costs the oldest samples beyond the capacity and nothing within it.
