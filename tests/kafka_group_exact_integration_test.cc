@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "agent/base/civil_time.h"
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/demo/embedded_kafka.h"
 #include "agent/demo/shop_simulator.h"
 #include "tests/support/http_client.h"
@@ -150,6 +151,17 @@ class KafkaGroupExactTest : public ::testing::TestWithParam<const char*> {
     run.out = process->Stdout();
     run.err = process->Stderr(8 * 1024);
     return run;
+  }
+
+  // The agent's name in the group, from its checkpoint.
+  std::string MemberOf(int slot) const {
+    Checkpoint checkpoint;
+    bool found = false;
+    std::string from;
+    const std::string path = (dir_ / ("agent-" + std::to_string(slot) + ".ckpt")).string();
+    EXPECT_TRUE(ReadCheckpointFile(path, &checkpoint, &found, &from).ok());
+    EXPECT_FALSE(checkpoint.member.empty()) << path;
+    return checkpoint.member;
   }
 
   // How often the agents' logs say they merged a retired agent's counts (a
@@ -340,9 +352,16 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
       snprintf(line, sizeof line, "%.1fs join agent-%d\n", at, kRetiring);
     } else if (retiree_joined && !retired && at > 19) {
       // Crashed, then retired: its last published checkpoint goes to the
-      // hand-over topic and one of the agents that stay adopts it; they are
-      // SIGKILLed at random moments around that, each restarted at once.
+      // hand-over topic and an agent that stays adopts it. To crash the
+      // adopter where it matters, every agent is SIGKILLed first and agent-0
+      // is given the winning claim (as if it had claimed, then died before
+      // merging): restarted, it must merge from the topic, and it is
+      // SIGKILLed again the moment it logs the merge (before or after its
+      // checkpoint is published). Then random agents are SIGKILLed too.
       Stop(kRetiring, SIGKILL);
+      for (int slot = 0; slot < kAgents; ++slot) Stop(slot, SIGKILL);
+      kills += kAgents;
+      if (behind()) kills_mid_stream += kAgents;
       std::vector<std::string> args = AgentArgs(kRetiring);
       args.resize(2);
       args.insert(args.begin(), "retire");
@@ -351,9 +370,28 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
       ASSERT_EQ(run.code, 0) << run.out << run.err;
       retire_output = run.out;
       retired = true;
-      snprintf(line, sizeof line, "%.1fs SIGKILL agent-%d, txmon retire it\n", at, kRetiring);
+      const std::string claim =
+          "txmon-claim/1\nmember " + MemberOf(0) + "\nretired " + MemberOf(kRetiring) + "\n";
+      ASSERT_TRUE(kafka_->Produce(kHandoverTopic, 0, claim).ok());
+      ASSERT_TRUE(kafka_->Flush(std::chrono::seconds(10)).ok());
+      snprintf(line, sizeof line, "%.1fs SIGKILL all, txmon retire agent-%d, agent-0 claims\n", at,
+               kRetiring);
       events += line;
-      for (int round = 0; round < 3; ++round) {
+      for (int slot = 0; slot < kAgents; ++slot) Start(slot);
+      ASSERT_FALSE(HasFailure());
+      const auto deadline = Clock::now() + std::chrono::seconds(30);
+      while (Clock::now() < deadline &&
+             agents_[0].process->Stderr().find("adopted the counts") == std::string::npos) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      Stop(0, SIGKILL);
+      Start(0);
+      ++kills;
+      if (behind()) ++kills_mid_stream;
+      snprintf(line, sizeof line, "%.1fs SIGKILL agent-0 as it logs the merge, restarted\n",
+               Seconds(Clock::now() - produce_start));
+      events += line;
+      for (int round = 0; round < 2; ++round) {
         std::this_thread::sleep_for(
             std::chrono::milliseconds(std::uniform_int_distribution(0, 700)(random)));
         const int slot = std::uniform_int_distribution(0, kAgents - 1)(random);
@@ -361,7 +399,7 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
         Start(slot);
         ++kills;
         if (behind()) ++kills_mid_stream;
-        snprintf(line, sizeof line, "%.1fs SIGKILL agent-%d (adoption under way), restarted\n",
+        snprintf(line, sizeof line, "%.1fs SIGKILL agent-%d (after the adoption), restarted\n",
                  Seconds(Clock::now() - produce_start), slot);
         events += line;
       }
@@ -465,8 +503,9 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   again.insert(again.begin(), "retire");
   const Run retire_again = RunTxmon(again);
   EXPECT_EQ(retire_again.code, 0) << retire_again.err;
-  EXPECT_NE(retire_again.out.find("its counts went to agent"), std::string::npos)
+  EXPECT_NE(retire_again.out.find("its counts went to agent " + MemberOf(0)), std::string::npos)
       << retire_again.out;
+  EXPECT_GE(AdoptionsLogged(), 1);
   printf("retired agent-%d: %s%s adoptions logged: %d\n", kRetiring, retire_output.c_str(),
          retire_again.out.c_str(), AdoptionsLogged());
   EXPECT_EQ(sum.Sum("txmon_messages_total"), truth_.messages) << events;
