@@ -4,11 +4,13 @@
 // Prometheus receiver is in remote_write_integration_test.
 #include <gtest/gtest.h>
 #include <snappy.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -399,6 +401,44 @@ TEST(RemoteWriterTest, NeverSendsSamplesOlderThanItsStart) {
   auto points = receiver.received()["__name__=x,instance=a:1,"];
   ASSERT_EQ(points.size(), 2u);
   EXPECT_EQ(points[0].timestamp_ms, 4000);
+}
+
+TEST(RemoteWriterTest, AfterARestartNeverResendsWhatItSentEvenWhenTheClockWentBack) {
+  const std::string file =
+      (std::filesystem::temp_directory_path() / ("txmon-rw-sent-" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove(file);
+  FakeReceiver receiver;
+  Labels series{{"__name__", "x"}};
+  RemoteWriterOptions options = FastOptions(receiver.url());
+  options.sent_file = file;
+  {
+    SampleHistory history;
+    for (int64_t t = 1000; t <= 5000; t += 1000) history.Append(series, t, 1);
+    std::unique_ptr<RemoteWriter> writer;
+    ASSERT_TRUE(RemoteWriter::Create(options, &history, &writer).ok());
+    writer->Start(Labels{{"instance", "a:1"}});
+    writer->ReadOnce();
+    ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 5; }));
+    writer->Stop();
+  }
+  // The next run starts at 2500 by its clock: it sent up to 5000 before.
+  SampleHistory history;
+  for (int64_t t = 3000; t <= 7000; t += 1000) history.Append(series, t, 2);
+  options.min_timestamp_ms = 2500;
+  std::unique_ptr<RemoteWriter> writer;
+  ASSERT_TRUE(RemoteWriter::Create(options, &history, &writer).ok());
+  writer->Start(Labels{{"instance", "a:1"}});
+  writer->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 2; }));
+  writer->Stop();
+  auto points = receiver.received()["__name__=x,instance=a:1,"];
+  ASSERT_EQ(points.size(), 7u);
+  for (size_t i = 1; i < points.size(); ++i) {
+    EXPECT_LT(points[i - 1].timestamp_ms, points[i].timestamp_ms) << i;
+  }
+  EXPECT_EQ(points.back().timestamp_ms, 7000);
+  std::filesystem::remove(file);
 }
 
 }  // namespace

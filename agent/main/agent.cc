@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <random>
 
@@ -315,6 +316,13 @@ Status Agent::CreateRemoteWriters() {
     // The history starts empty at each start: nothing before it was read,
     // so nothing older than what the last run sent goes out again.
     options.min_timestamp_ms = start_ms;
+    // ... and, beside the checkpoint, the newest timestamp it may have sent,
+    // so that a clock that went back does not resend either.
+    if (!options_.pipeline.checkpoint_path.empty()) {
+      std::string file = options_.pipeline.checkpoint_path + ".remote_write.";
+      for (char c : options.name) file += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      options.sent_file = file;
+    }
     std::unique_ptr<RemoteWriter> writer;
     if (Status s = RemoteWriter::Create(std::move(options), &rules_->history(), &writer); !s.ok()) {
       return Status::Error("remote_write: " + s.message());
