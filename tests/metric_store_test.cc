@@ -159,6 +159,9 @@ TEST(MetricStoreTest, MergeAddsAnotherStoreExactlyAsIfOneHadCountedBoth) {
     count(retired, "a", micros);
     count(both, "a", micros);
   }
+  // Series in the order of `both`, so the expositions compare line by line.
+  adopter.Find("c_total")->Resolve({"a"});
+  adopter.Find("h_seconds")->Resolve({"a"});
   for (int64_t micros : {999'999, 3'000'000}) {
     count(retired, "b", micros);
     count(adopter, "b", micros);
