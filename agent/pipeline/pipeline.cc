@@ -32,7 +32,9 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
     source_.SetBeforeRevoke([this] { MaybeCheckpoint(/*force=*/true); });
   }
   while (!stop.load(std::memory_order_relaxed)) {
-    if (hands_over && std::chrono::steady_clock::now() >= next_retire_scan_) {
+    // Not while the brokers are away: the read would only wait out its timeout.
+    if (hands_over && source_.Connected() &&
+        std::chrono::steady_clock::now() >= next_retire_scan_) {
       next_retire_scan_ = std::chrono::steady_clock::now() +
                           std::max<std::chrono::milliseconds>(options_.checkpoint_interval,
                                                               std::chrono::seconds(1));
