@@ -512,8 +512,10 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   EXPECT_NE(retire_again.out.find("its counts went to agent " + MemberOf(0)), std::string::npos)
       << retire_again.out;
   EXPECT_GE(AdoptionsLogged(), 1);
-  printf("retired agent-%d: %s%s adoptions logged: %d\n", kRetiring, retire_output.c_str(),
-         retire_again.out.c_str(), AdoptionsLogged());
+  printf("retired agent-%d (checkpoint of %ju bytes): %s%s adoptions logged: %d\n", kRetiring,
+         static_cast<uintmax_t>(
+             fs::file_size(dir_ / ("agent-" + std::to_string(kRetiring) + ".ckpt"))),
+         retire_output.c_str(), retire_again.out.c_str(), AdoptionsLogged());
   EXPECT_EQ(sum.Sum("txmon_messages_total"), truth_.messages) << events;
   ExpectMetricsMatchTruth(sum, truth_, config_);
   EXPECT_EQ(sum.Sum("txmon_source_lost_messages_total"), 0);
