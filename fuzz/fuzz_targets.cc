@@ -86,17 +86,19 @@ std::string ConfigText(const uint8_t* data, size_t size) {
 
 std::string CheckpointPayload(const uint8_t* data, size_t size) {
   Checkpoint checkpoint;
-  // Both readable versions: the current one, then version 1 (no alerts, no
-  // day baseline).
-  if (!DecodeCheckpoint(AsText(data, size), &checkpoint).ok() &&
-      !DecodeCheckpoint(AsText(data, size), &checkpoint, kOldestReadableCheckpointVersion).ok()) {
-    return "refused";
+  // Every readable version, newest first (older ones lack trailing sections).
+  bool decoded = false;
+  for (uint32_t version = kCheckpointFormatVersion;
+       !decoded && version >= kOldestReadableCheckpointVersion; --version) {
+    decoded = DecodeCheckpoint(AsText(data, size), &checkpoint, version).ok();
   }
+  if (!decoded) return "refused";
   MetricStore store;
   PipelineMetrics metrics;  // so that some names in the input match
   if (!metrics.Register(store).ok()) abort();
   std::vector<std::string> skipped;
   store.Restore(checkpoint.store, &skipped);
+  store.Merge(checkpoint.store, &skipped);  // a retired agent's counts, adopted
   return "decoded";
 }
 

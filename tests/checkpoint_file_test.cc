@@ -20,6 +20,7 @@ Checkpoint Sample() {
   c.offsets = {{"shop.binlog", 0, 42}, {"shop.binlog", 5, 7}};
   c.member = "host-a-1234-00c0ffee";
   c.handover_seq = 41;
+  c.adopted = {"host-b-99-0badf00d"};
   MetricSnapshot counter{"orders_total", MetricType::kCounter, {"channel"}, {}, {}};
   counter.series.push_back({{"app"}, 3'000'000, {}});
   counter.series.push_back({{"web"}, 129'900'000, {}});
@@ -54,11 +55,12 @@ std::string VersionOneFile(Checkpoint checkpoint) {
   checkpoint.alerts.clear();
   checkpoint.day_baseline.reset();
   checkpoint.member.clear();
+  checkpoint.adopted.clear();
   std::string payload = EncodeCheckpoint(checkpoint);
   // Version 1 ends after the metrics: drop the alert count (u32), the day
-  // baseline's presence byte and version 3's member (empty: u32) and
-  // sequence (u64).
-  payload.resize(payload.size() - 5 - 12);
+  // baseline's presence byte, version 3's member (empty: u32) and
+  // sequence (u64) and version 4's adopted list (empty: u32).
+  payload.resize(payload.size() - 5 - 12 - 4);
   const uint32_t version = 1;
   const uint64_t length = payload.size();
   const uint32_t crc = static_cast<uint32_t>(
@@ -75,6 +77,7 @@ void ExpectSame(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(a.offsets, b.offsets);
   EXPECT_EQ(a.member, b.member);
   EXPECT_EQ(a.handover_seq, b.handover_seq);
+  EXPECT_EQ(a.adopted, b.adopted);
   ASSERT_EQ(a.store.metrics.size(), b.store.metrics.size());
   for (size_t i = 0; i < a.store.metrics.size(); ++i) {
     const MetricSnapshot &x = a.store.metrics[i], &y = b.store.metrics[i];
@@ -119,6 +122,16 @@ TEST_F(CheckpointFileTest, RoundTripsEverything) {
   EXPECT_FALSE(fs::exists(path_ + ".tmp"));
 }
 
+TEST_F(CheckpointFileTest, FileBytesRoundTripAndRefuseCorruption) {
+  std::string bytes = EncodeCheckpointFile(Sample());
+  Checkpoint read;
+  Status s = DecodeCheckpointFile("record", bytes, &read);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ExpectSame(read, Sample());
+  bytes[bytes.size() - 3] ^= 1;
+  EXPECT_FALSE(DecodeCheckpointFile("record", bytes, &read).ok());
+}
+
 TEST_F(CheckpointFileTest, ReadsVersionOneFilesWithoutAlerts) {
   std::ofstream(path_, std::ios::binary) << VersionOneFile(Sample());
   Checkpoint read;
@@ -130,6 +143,7 @@ TEST_F(CheckpointFileTest, ReadsVersionOneFilesWithoutAlerts) {
   expected.day_baseline.reset();
   expected.member.clear();
   expected.handover_seq = 0;
+  expected.adopted.clear();
   ExpectSame(read, expected);
   EXPECT_FALSE(read.day_baseline.has_value());
 }
@@ -231,9 +245,11 @@ TEST_F(CheckpointFileTest, DecodingGarbageNeverCrashes) {
   EXPECT_FALSE(DecodeCheckpoint(huge_count, &c).ok());
   Checkpoint no_baseline = Sample();
   no_baseline.day_baseline.reset();
+  no_baseline.adopted.clear();
   std::string bad_presence = EncodeCheckpoint(no_baseline);
-  // The day baseline's presence byte, before version 3's member and sequence.
-  bad_presence[bad_presence.size() - 1 - (4 + no_baseline.member.size()) - 8] = 2;
+  // The day baseline's presence byte, before version 3's member and
+  // sequence and version 4's (empty) adopted list.
+  bad_presence[bad_presence.size() - 1 - (4 + no_baseline.member.size()) - 8 - 4] = 2;
   EXPECT_FALSE(DecodeCheckpoint(bad_presence, &c).ok());
 }
 

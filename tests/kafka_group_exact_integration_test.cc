@@ -4,10 +4,13 @@
 // one hand-over topic, consume it in one group. Every 2-4 s one of them is
 // SIGKILLed (two times out of three) or SIGTERMed and restarted; a fourth
 // agent joins mid-stream, leaves, and comes back at the end; one is frozen
-// (SIGSTOP) past its session and must exit by itself. Then the sum
-// over the agents of every counter, histogram bucket and sum (what
+// (SIGSTOP) past its session and must exit by itself; a fifth joins, is
+// SIGKILLed and retired for good (`txmon retire`), and the agents that stay
+// are SIGKILLed at random moments around its adoption. Then the sum over
+// the running agents of every counter, histogram bucket and sum (what
 // Prometheus' `sum without(instance)` shows) equals the ground truth
-// exactly. Once with an eager assignor, once with the cooperative one.
+// exactly, and the retired checkpoint refuses to start an agent. Once with
+// an eager assignor, once with the cooperative one.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include <thread>
 
 #include "agent/base/civil_time.h"
+#include "agent/checkpoint/checkpoint_file.h"
 #include "agent/demo/embedded_kafka.h"
 #include "agent/demo/shop_simulator.h"
 #include "tests/support/http_client.h"
@@ -43,6 +47,7 @@ constexpr size_t kMinMessages = 90'000;  // produced at kMessagesPerSecond
 constexpr double kMessagesPerSecond = 3000;
 constexpr int kMinKills = 8;
 constexpr int kMinTerms = 2;
+constexpr int kRetiring = kAgents + 1;  // joins, then is retired for good
 const char* kTopic = "shop.binlog";
 const char* kHandoverTopic = "txmon.handover";
 
@@ -106,12 +111,71 @@ class KafkaGroupExactTest : public ::testing::TestWithParam<const char*> {
     const std::string name = "agent-" + std::to_string(slot);
     std::string error;
     TxmonProcess txmon = StartTxmon(
-        {"--config.file=" + config_path_, "--checkpoint.file=" + (dir_ / (name + ".ckpt")).string(),
-         "--checkpoint.interval=500ms"},
-        (dir_ / (name + "-" + std::to_string(++starts_))).string(), &error);
+        AgentArgs(slot), (dir_ / (name + "-" + std::to_string(++starts_))).string(), &error);
     ASSERT_TRUE(txmon.process) << error;
     std::lock_guard lock(mutex_);
     agents_[slot] = std::move(txmon);
+  }
+
+  std::vector<std::string> AgentArgs(int slot) const {
+    const std::string name = "agent-" + std::to_string(slot);
+    return {"--config.file=" + config_path_,
+            "--checkpoint.file=" + (dir_ / (name + ".ckpt")).string(),
+            "--checkpoint.interval=500ms"};
+  }
+
+  // Runs the txmon binary to its end: exit code (-1: still running after
+  // 60 s), stdout and stderr.
+  struct Run {
+    int code = -1;
+    std::string out, err;
+  };
+  Run RunTxmon(std::vector<std::string> args) {
+    const std::string prefix = (dir_ / ("run-" + std::to_string(++runs_))).string();
+    ProcessOptions options{std::string(TXMON_BINARY_DIR) + "/txmon",
+                           std::move(args),
+                           "",
+                           prefix + ".out",
+                           prefix + ".err",
+                           {}};
+    std::string error;
+    std::unique_ptr<Process> process = Process::Start(options, &error);
+    Run run;
+    if (!process) {
+      run.err = error;
+      return run;
+    }
+    std::optional<int> code = process->Wait(std::chrono::seconds(60));
+    if (!code) process->Signal(SIGKILL);
+    run.code = code.value_or(-1);
+    run.out = process->Stdout();
+    run.err = process->Stderr(8 * 1024);
+    return run;
+  }
+
+  // The agent's name in the group, from its checkpoint.
+  std::string MemberOf(int slot) const {
+    Checkpoint checkpoint;
+    bool found = false;
+    std::string from;
+    const std::string path = (dir_ / ("agent-" + std::to_string(slot) + ".ckpt")).string();
+    EXPECT_TRUE(ReadCheckpointFile(path, &checkpoint, &found, &from).ok());
+    EXPECT_FALSE(checkpoint.member.empty()) << path;
+    return checkpoint.member;
+  }
+
+  // How often the agents' logs say they merged a retired agent's counts (a
+  // restart from a checkpoint published before the merge merges again).
+  int AdoptionsLogged() const {
+    int found = 0;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (!entry.path().string().ends_with(".err")) continue;
+      std::ifstream in(entry.path());
+      for (std::string line; std::getline(in, line);) {
+        found += line.find("adopted the counts of a retired agent") != std::string::npos;
+      }
+    }
+    return found;
   }
 
   // SIGKILL or SIGTERM; returns once it has exited.
@@ -200,6 +264,7 @@ class KafkaGroupExactTest : public ::testing::TestWithParam<const char*> {
   std::mutex mutex_;
   std::vector<TxmonProcess> agents_;  // guarded by mutex_ (slots; a null process is stopped)
   int starts_ = 0;
+  int runs_ = 0;
   int self_exits_ = 0;
 };
 
@@ -265,6 +330,8 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   int kills = 0, terms = 0;
   int kills_mid_stream = 0;  // while the group had messages yet to count
   bool joined = false, left = false, frozen = false;
+  bool retiree_joined = false, retired = false;
+  std::string retire_output;
   int frozen_owned = -1;  // partitions the frozen agent owned
   std::string events;
   const auto behind = [&] { return counted < static_cast<double>(truth_.messages); };
@@ -279,6 +346,64 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
       Start(kAgents);  // a fourth agent joins mid-stream
       joined = true;
       snprintf(line, sizeof line, "%.1fs join agent-%d\n", at, kAgents);
+    } else if (joined && !retiree_joined && at > 8) {
+      Start(kRetiring);  // a fifth agent joins, to be retired for good
+      retiree_joined = true;
+      snprintf(line, sizeof line, "%.1fs join agent-%d\n", at, kRetiring);
+    } else if (retiree_joined && !retired && at > 19) {
+      // Crashed, then retired: its last published checkpoint goes to the
+      // hand-over topic and an agent that stays adopts it. To crash the
+      // adopter where it matters, every agent is SIGKILLed first and agent-0
+      // is given the winning claim (as if it had claimed, then died before
+      // merging): restarted, it must merge from the topic, and it is
+      // SIGKILLed again the moment it logs the merge (before or after its
+      // checkpoint is published). Then random agents are SIGKILLed too.
+      Stop(kRetiring, SIGKILL);
+      for (int slot = 0; slot < kAgents; ++slot) Stop(slot, SIGKILL);
+      kills += kAgents;
+      if (behind()) kills_mid_stream += kAgents;
+      std::vector<std::string> args = AgentArgs(kRetiring);
+      args.resize(2);
+      args.insert(args.begin(), "retire");
+      args.push_back("--wait=0s");
+      const Run run = RunTxmon(args);
+      ASSERT_EQ(run.code, 0) << run.out << run.err;
+      retire_output = run.out;
+      retired = true;
+      const std::string claim =
+          "txmon-claim/1\nmember " + MemberOf(0) + "\nretired " + MemberOf(kRetiring) + "\n";
+      ASSERT_TRUE(kafka_->Produce(kHandoverTopic, 0, claim).ok());
+      ASSERT_TRUE(kafka_->Flush(std::chrono::seconds(10)).ok());
+      snprintf(line, sizeof line, "%.1fs SIGKILL all, txmon retire agent-%d, agent-0 claims\n", at,
+               kRetiring);
+      events += line;
+      for (int slot = 0; slot < kAgents; ++slot) Start(slot);
+      ASSERT_FALSE(HasFailure());
+      const auto deadline = Clock::now() + std::chrono::seconds(30);
+      while (Clock::now() < deadline &&
+             agents_[0].process->Stderr().find("adopted the counts") == std::string::npos) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      Stop(0, SIGKILL);
+      Start(0);
+      ++kills;
+      if (behind()) ++kills_mid_stream;
+      snprintf(line, sizeof line, "%.1fs SIGKILL agent-0 as it logs the merge, restarted\n",
+               Seconds(Clock::now() - produce_start));
+      events += line;
+      for (int round = 0; round < 2; ++round) {
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::uniform_int_distribution(0, 700)(random)));
+        const int slot = std::uniform_int_distribution(0, kAgents - 1)(random);
+        Stop(slot, SIGKILL);
+        Start(slot);
+        ++kills;
+        if (behind()) ++kills_mid_stream;
+        snprintf(line, sizeof line, "%.1fs SIGKILL agent-%d (after the adoption), restarted\n",
+                 Seconds(Clock::now() - produce_start), slot);
+        events += line;
+      }
+      line[0] = '\0';
     } else if (!frozen && at > 22) {
       // Frozen past its session: the group gives its partitions away while
       // it cannot know; it must exit rather than count them on.
@@ -287,12 +412,18 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
         slot = (slot + 1) % kAgents;  // one that owns partitions now
         frozen_owned = OwnedPartitions(agents_[slot].metrics_url);
       }
-      agents_[slot].process->Signal(SIGSTOP);
-      std::this_thread::sleep_for(std::chrono::seconds(8));
-      agents_[slot].process->Signal(SIGCONT);
-      frozen = true;
-      snprintf(line, sizeof line, "%.1fs SIGSTOP agent-%d (%d partitions) for 8 s, then SIGCONT\n",
-               at, slot, frozen_owned);
+      if (frozen_owned <= 0 && at < 45) {
+        // None owns partitions yet (all were just restarted): next round.
+        snprintf(line, sizeof line, "%.1fs no agent owns partitions yet: the freeze waits\n", at);
+      } else {
+        agents_[slot].process->Signal(SIGSTOP);
+        std::this_thread::sleep_for(std::chrono::seconds(8));
+        agents_[slot].process->Signal(SIGCONT);
+        frozen = true;
+        snprintf(line, sizeof line,
+                 "%.1fs SIGSTOP agent-%d (%d partitions) for 8 s, then SIGCONT\n", at, slot,
+                 frozen_owned);
+      }
     } else if (joined && !left && at > 16) {
       Stop(kAgents, SIGTERM);  // ... and leaves; it comes back at the end
       left = true;
@@ -316,6 +447,7 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   const double chaos_seconds = Seconds(Clock::now() - produce_start);
   Start(kAgents);  // the agent that left comes back with its checkpoint
   ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(retired) << events;
 
   // Waits while the group makes progress: a slow machine is not a failure,
   // a stall (40 s without one more message) is.
@@ -361,6 +493,29 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   if (frozen_owned > 0) {
     EXPECT_GE(self_exits_, 1) << "the agent frozen past its session went on";
   }
+  // The retired agent had counted its share, which the sum still holds; its
+  // checkpoint cannot start an agent again, and retiring it again is a no-op
+  // that names the adopter.
+  unsigned long long retired_counted = 0;
+  const size_t counted_at = retire_output.find(", ");
+  ASSERT_NE(counted_at, std::string::npos) << retire_output;
+  sscanf(retire_output.c_str() + counted_at, ", %llu messages counted", &retired_counted);
+  EXPECT_GT(retired_counted, 0u) << retire_output;
+  const Run restart = RunTxmon(AgentArgs(kRetiring));
+  EXPECT_EQ(restart.code, 2) << restart.err;
+  EXPECT_NE(restart.err.find("was retired"), std::string::npos) << restart.err;
+  std::vector<std::string> again = AgentArgs(kRetiring);
+  again.resize(2);
+  again.insert(again.begin(), "retire");
+  const Run retire_again = RunTxmon(again);
+  EXPECT_EQ(retire_again.code, 0) << retire_again.err;
+  EXPECT_NE(retire_again.out.find("its counts went to agent " + MemberOf(0)), std::string::npos)
+      << retire_again.out;
+  EXPECT_GE(AdoptionsLogged(), 1);
+  printf("retired agent-%d (checkpoint of %ju bytes): %s%s adoptions logged: %d\n", kRetiring,
+         static_cast<uintmax_t>(
+             fs::file_size(dir_ / ("agent-" + std::to_string(kRetiring) + ".ckpt"))),
+         retire_output.c_str(), retire_again.out.c_str(), AdoptionsLogged());
   EXPECT_EQ(sum.Sum("txmon_messages_total"), truth_.messages) << events;
   ExpectMetricsMatchTruth(sum, truth_, config_);
   EXPECT_EQ(sum.Sum("txmon_source_lost_messages_total"), 0);
@@ -369,19 +524,30 @@ TEST_P(KafkaGroupExactTest, SumOverAgentsIsExactThroughKillsRestartsAndRebalance
   // restart takes every partition away until the killed member's session
   // expires, while the counts above are already complete).
   const auto settle_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  // A screen that does not answer in time (a busy machine) or whose agent
+  // has no assignment yet ("0 partitions", no total) is asked again.
   int owned_total = 0;
+  std::string unsettled;
   while (true) {
     owned_total = 0;
+    unsettled.clear();
     for (const std::string& url : Urls()) {
       int total = -1;
       const int owned = OwnedPartitions(url, &total);
-      ASSERT_GE(owned, 0) << url;
-      EXPECT_EQ(total, kPartitions);
+      if (owned < 0 || total != kPartitions) {
+        unsettled +=
+            " " + url + " (" + std::to_string(owned) + " of " + std::to_string(total) + ")";
+        continue;
+      }
       owned_total += owned;
     }
-    if (owned_total == kPartitions || std::chrono::steady_clock::now() > settle_deadline) break;
+    if ((unsettled.empty() && owned_total == kPartitions) ||
+        std::chrono::steady_clock::now() > settle_deadline) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+  EXPECT_EQ(unsettled, "");
   EXPECT_EQ(owned_total, kPartitions);
   for (int slot = 0; slot <= kAgents; ++slot) Stop(slot, SIGTERM);
 }

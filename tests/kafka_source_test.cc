@@ -467,5 +467,47 @@ TEST_F(KafkaSourceTest, OffsetsDeletedByRetentionAreCountedAsLost) {
   EXPECT_EQ(again, 0);
 }
 
+// The ledger of retired agents every agent reads from the hand-over topic:
+// the first claim wins, a second retire of one agent changes nothing, and a
+// claim that reached the topic after its claimant was itself retired is
+// void (the next claim wins), so every retired state has one adopter.
+TEST_F(KafkaSourceTest, RetireLedgerTheFirstValidClaimWins) {
+  ASSERT_TRUE(kafka_->CreateTopic("ledger.handover", 1).ok());
+  KafkaSourceOptions options;
+  options.brokers = kafka_->bootstrap_servers();
+  options.group_id = "ledger";
+  options.handover_topic = "ledger.handover";
+  std::unique_ptr<KafkaSource> source;
+  Status created = KafkaSource::CreateHandoverOnly(options, &source);
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(source->PublishClaim("b", "a").ok());  // before a's retire: no claim at all
+  ASSERT_TRUE(source->PublishRetire("a", std::string("state\0of a", 10)).ok());
+  ASSERT_TRUE(source->PublishRetire("c", "state of c").ok());
+  ASSERT_TRUE(source->PublishRetire("a", "a again").ok());
+  ASSERT_TRUE(source->PublishClaim("c", "a").ok());  // c retired before it: void
+  ASSERT_TRUE(source->PublishClaim("d", "a").ok());  // wins a
+  ASSERT_TRUE(source->PublishClaim("b", "a").ok());  // too late
+  ASSERT_TRUE(source->PublishClaim("b", "c").ok());  // wins c
+  ASSERT_TRUE(source->PublishClaim("d", "c").ok());
+  std::vector<RetireRecord> retires;
+  Status read = source->ReadRetires(&retires);
+  ASSERT_TRUE(read.ok()) << read.message();
+  ASSERT_EQ(retires.size(), 2u);
+  EXPECT_EQ(retires[0].member, "a");
+  EXPECT_EQ(retires[0].state, std::string("state\0of a", 10));
+  EXPECT_EQ(retires[0].winner, "d");
+  EXPECT_EQ(retires[1].member, "c");
+  EXPECT_EQ(retires[1].state, "state of c");
+  EXPECT_EQ(retires[1].winner, "b");
+  // A second reader, from the start, sees the same.
+  std::unique_ptr<KafkaSource> other;
+  ASSERT_TRUE(KafkaSource::CreateHandoverOnly(options, &other).ok());
+  std::vector<RetireRecord> again;
+  ASSERT_TRUE(other->ReadRetires(&again).ok());
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].winner, "d");
+  EXPECT_EQ(again[1].winner, "b");
+}
+
 }  // namespace
 }  // namespace txmon

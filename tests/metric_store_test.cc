@@ -137,6 +137,44 @@ TEST(MetricStoreTest, SnapshotRestoresEveryValue) {
   EXPECT_EQ(Exposition(restored), Exposition(original));
 }
 
+// A retired agent's counts merged into another's equal one store that saw
+// every observation of both: counters, buckets, counts and sums exactly;
+// the merging process's own txmon_* gauges stay its own.
+TEST(MetricStoreTest, MergeAddsAnotherStoreExactlyAsIfOneHadCountedBoth) {
+  const std::vector<MetricSpec> specs = {
+      {"c_total", "C.", MetricType::kCounter, {"k"}, {}, {}},
+      {"h_seconds", "H.", MetricType::kHistogram, {"k"}, {}, {1'000'000, 5'000'000}},
+      {"txmon_source_up", "Up.", MetricType::kGauge, {}, {}, {}}};
+  MetricStore retired, adopter, both;
+  for (MetricStore* store : {&retired, &adopter, &both}) {
+    for (const MetricSpec& spec : specs) ASSERT_TRUE(store->Add(spec, nullptr).ok());
+    store->Find("txmon_source_up")->Resolve({})->Set(kMicrosPerUnit);
+  }
+  auto count = [](MetricStore& store, const char* k, int64_t micros) {
+    store.Find("c_total")->Resolve({k})->Add(micros);
+    Metric* h = store.Find("h_seconds");
+    h->Resolve({k})->Observe(h->BucketFor(micros), micros);
+  };
+  for (int64_t micros : {250'000, 1'250'001, 7'000'000}) {
+    count(retired, "a", micros);
+    count(both, "a", micros);
+  }
+  // Series in the order of `both`, so the expositions compare line by line.
+  adopter.Find("c_total")->Resolve({"a"});
+  adopter.Find("h_seconds")->Resolve({"a"});
+  for (int64_t micros : {999'999, 3'000'000}) {
+    count(retired, "b", micros);
+    count(adopter, "b", micros);
+    count(both, "b", micros);
+    count(both, "b", micros);
+  }
+  std::vector<std::string> skipped, notes;
+  adopter.Merge(retired.Snapshot(), &skipped, &notes);
+  EXPECT_TRUE(skipped.empty());
+  EXPECT_TRUE(notes.empty());
+  EXPECT_EQ(Exposition(adopter), Exposition(both));
+}
+
 // Buckets changed between a checkpoint and the start: what merges exactly
 // is kept, what cannot is said, with the metric named.
 TEST(MetricStoreTest, ChangedBucketsMergeWhenTheyCanAndAreNamedWhenNot) {

@@ -4,11 +4,13 @@
 // Prometheus receiver is in remote_write_integration_test.
 #include <gtest/gtest.h>
 #include <snappy.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -76,7 +78,13 @@ class FakeReceiver {
           }
         }
       }
-      return txmon::HttpResponse::Text(status, status / 100 == 2 ? "" : "no");
+      post_times_.push_back(std::chrono::steady_clock::now());
+      txmon::HttpResponse response =
+          txmon::HttpResponse::Text(status, status / 100 == 2 ? "" : "no");
+      if (status / 100 != 2 && !retry_after_.empty()) {
+        response.headers.emplace_back("Retry-After", retry_after_);
+      }
+      return response;
     });
   }
   std::string url() const {
@@ -100,6 +108,15 @@ class FakeReceiver {
     std::lock_guard lock(mutex_);
     return posts_;
   }
+  // Refusals carry this Retry-After (empty: none).
+  void RetryAfter(std::string value) {
+    std::lock_guard lock(mutex_);
+    retry_after_ = std::move(value);
+  }
+  std::vector<std::chrono::steady_clock::time_point> post_times() const {
+    std::lock_guard lock(mutex_);
+    return post_times_;
+  }
 
  private:
   std::string scheme_;
@@ -110,6 +127,8 @@ class FakeReceiver {
   std::map<std::string, std::vector<Point>> received_;
   std::map<std::string, std::string> headers_;
   int posts_ = 0;
+  std::string retry_after_;
+  std::vector<std::chrono::steady_clock::time_point> post_times_;
 };
 
 RemoteWriterOptions FastOptions(const std::string& url) {
@@ -252,6 +271,25 @@ TEST(RemoteWriterTest, RetriesServerErrorsAnd429DropsOtherClientErrors) {
   EXPECT_TRUE(families.empty());
 }
 
+TEST(RemoteWriterTest, WaitsTheRetryAfterOfA429Or503InsteadOfItsBackoff) {
+  FakeReceiver receiver;
+  SampleHistory history;
+  Labels series{{"__name__", "x"}};
+  history.Append(series, 1000, 1);
+  receiver.RetryAfter("1");
+  receiver.Answer({429, 503, 204});
+  std::unique_ptr<RemoteWriter> writer;  // backoff 10-40 ms
+  ASSERT_TRUE(RemoteWriter::Create(FastOptions(receiver.url()), &history, &writer).ok());
+  writer->Start(Labels{{"instance", "a:1"}});
+  writer->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 1; }));
+  const auto times = receiver.post_times();
+  ASSERT_EQ(times.size(), 3u);
+  // Each retry came no sooner than the second the receiver asked for.
+  EXPECT_GE(times[1] - times[0], 1s);
+  EXPECT_GE(times[2] - times[1], 1s);
+}
+
 TEST(RemoteWriterTest, AFullQueueDropsTheOldestAndCountsThem) {
   FakeReceiver receiver;
   SampleHistory history;
@@ -363,6 +401,44 @@ TEST(RemoteWriterTest, NeverSendsSamplesOlderThanItsStart) {
   auto points = receiver.received()["__name__=x,instance=a:1,"];
   ASSERT_EQ(points.size(), 2u);
   EXPECT_EQ(points[0].timestamp_ms, 4000);
+}
+
+TEST(RemoteWriterTest, AfterARestartNeverResendsWhatItSentEvenWhenTheClockWentBack) {
+  const std::string file =
+      (std::filesystem::temp_directory_path() / ("txmon-rw-sent-" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove(file);
+  FakeReceiver receiver;
+  Labels series{{"__name__", "x"}};
+  RemoteWriterOptions options = FastOptions(receiver.url());
+  options.sent_file = file;
+  {
+    SampleHistory history;
+    for (int64_t t = 1000; t <= 5000; t += 1000) history.Append(series, t, 1);
+    std::unique_ptr<RemoteWriter> writer;
+    ASSERT_TRUE(RemoteWriter::Create(options, &history, &writer).ok());
+    writer->Start(Labels{{"instance", "a:1"}});
+    writer->ReadOnce();
+    ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 5; }));
+    writer->Stop();
+  }
+  // The next run starts at 2500 by its clock: it sent up to 5000 before.
+  SampleHistory history;
+  for (int64_t t = 3000; t <= 7000; t += 1000) history.Append(series, t, 2);
+  options.min_timestamp_ms = 2500;
+  std::unique_ptr<RemoteWriter> writer;
+  ASSERT_TRUE(RemoteWriter::Create(options, &history, &writer).ok());
+  writer->Start(Labels{{"instance", "a:1"}});
+  writer->ReadOnce();
+  ASSERT_TRUE(WaitUntil([&] { return writer->stats().samples_sent == 2; }));
+  writer->Stop();
+  auto points = receiver.received()["__name__=x,instance=a:1,"];
+  ASSERT_EQ(points.size(), 7u);
+  for (size_t i = 1; i < points.size(); ++i) {
+    EXPECT_LT(points[i - 1].timestamp_ms, points[i].timestamp_ms) << i;
+  }
+  EXPECT_EQ(points.back().timestamp_ms, 7000);
+  std::filesystem::remove(file);
 }
 
 }  // namespace

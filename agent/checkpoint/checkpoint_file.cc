@@ -271,6 +271,7 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   EncodeDayBaseline(w, checkpoint.day_baseline);
   w.Str(checkpoint.member);
   w.U64(checkpoint.handover_seq);
+  EncodeStrings(w, checkpoint.adopted);
   return std::move(w.out());
 }
 
@@ -310,19 +311,31 @@ Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint, uint32
       return Status::Error("truncated hand-over section");
     }
   }
+  if (version >= 4 && !DecodeStrings(r, &checkpoint->adopted)) {
+    return Status::Error("truncated list of adopted agents");
+  }
   if (!r.done()) return Status::Error("trailing bytes after the last section");
   return Status::Ok();
 }
 
-Status WriteCheckpointFile(const std::string& path, const Checkpoint& checkpoint) {
+std::string EncodeCheckpointFile(const Checkpoint& checkpoint) {
   std::string payload = EncodeCheckpoint(checkpoint);
   Writer header;
   header.out().append(kMagic, 8);
   header.U32(kCheckpointFormatVersion);
   header.U64(payload.size());
   header.U32(Crc32(payload));
+  return header.out() + payload;
+}
+
+Status DecodeCheckpointFile(const std::string& name, std::string_view bytes,
+                            Checkpoint* checkpoint) {
+  return ParseFile(name, bytes, checkpoint);
+}
+
+Status WriteCheckpointFile(const std::string& path, const Checkpoint& checkpoint) {
   const std::string tmp = path + ".tmp";
-  if (Status s = WriteAll(tmp, header.out() + payload); !s.ok()) return s;
+  if (Status s = WriteAll(tmp, EncodeCheckpointFile(checkpoint)); !s.ok()) return s;
   std::error_code error;
   if (std::filesystem::exists(path)) {
     std::filesystem::rename(path, path + ".prev", error);

@@ -5,8 +5,9 @@
 // Format (little-endian): magic "TXMONCKP", u32 format version, u64 payload
 // length, u32 CRC-32 of the payload, payload. Version 2 appends the alert
 // states and the day baseline to version 1's payload; version 3 appends the
-// group member name and hand-over sequence (see Checkpoint); older files are
-// still read (without what they lack). A write goes to PATH.tmp, is
+// group member name and hand-over sequence (see Checkpoint); version 4 the
+// names of the retired agents whose counts this state adopted; older files
+// are still read (without what they lack). A write goes to PATH.tmp, is
 // fsynced, the previous file becomes PATH.prev, PATH.tmp becomes PATH, and
 // the folder is fsynced: a crash at any moment leaves a complete file at
 // PATH or PATH.prev.
@@ -26,7 +27,7 @@
 
 namespace txmon {
 
-inline constexpr uint32_t kCheckpointFormatVersion = 3;
+inline constexpr uint32_t kCheckpointFormatVersion = 4;
 inline constexpr uint32_t kOldestReadableCheckpointVersion = 1;
 
 // One alert as its alerting rule keeps it (pending, firing, or resolved and
@@ -75,6 +76,10 @@ struct Checkpoint {
   // KafkaSource). Empty and 0 in older files and for other sources.
   std::string member;
   uint64_t handover_seq = 0;
+  // The retired members (`txmon retire`) whose counts `store` includes
+  // because this agent adopted them, so a restart neither adopts them again
+  // nor forgets them. Empty before version 4.
+  std::vector<std::string> adopted;
 };
 
 // Encodes and decodes the payload (no header), for tests and fuzzing.
@@ -84,6 +89,13 @@ Status DecodeCheckpoint(std::string_view payload, Checkpoint* checkpoint,
                         uint32_t version = kCheckpointFormatVersion);
 
 Status WriteCheckpointFile(const std::string& path, const Checkpoint& checkpoint);
+
+// A whole checkpoint file's bytes (header, checksum, payload) and back: a
+// retire record carries them to the agent that adopts the counts.
+// `name` says where the bytes came from, in errors.
+std::string EncodeCheckpointFile(const Checkpoint& checkpoint);
+Status DecodeCheckpointFile(const std::string& name, std::string_view bytes,
+                            Checkpoint* checkpoint);
 
 // Reads PATH, or PATH.prev when PATH does not exist (a crash between the two
 // renames). `found` is false when neither exists (a first start). A file

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <random>
 
@@ -13,6 +14,7 @@
 #include "agent/live/live_alerts.h"
 #include "agent/main/alert_checkpoint.h"
 #include "agent/main/binlog_wiring.h"
+#include "agent/main/handover_checkpoint.h"
 #include "agent/main/live_board_checkpoint.h"
 #include "agent/main/start_check.h"
 #include "agent/source/file_source.h"
@@ -211,57 +213,48 @@ std::string NewMemberName() {
 // file's, so its state is the one that counts them (DESIGN in kafka_source.h).
 Status Agent::ChooseHandoverCheckpoint(Checkpoint* chosen, bool* found, std::string* read_from) {
   const std::string& path = options_.pipeline.checkpoint_path;
-  Checkpoint files[2];
-  bool present[2] = {false, false};
-  const std::string names[2] = {path, path + ".prev"};
-  for (int i = 0; i < 2; ++i) {
-    if (Status s = ReadOneCheckpointFile(names[i], &files[i], &present[i]); !s.ok()) {
-      if (i == 0) return s;
-      present[i] = false;  // PATH is there; an unreadable .prev only matters if PATH is not it
-    }
-  }
-  std::string member = present[0] ? files[0].member : present[1] ? files[1].member : "";
-  uint64_t published = 0;
-  bool has_published = false;
+  // One process per checkpoint: `txmon retire` must not hand on the state
+  // of an agent that still runs.
+  if (Status s = LockCheckpoint(path, &checkpoint_lock_fd_); !s.ok()) return s;
+  PublishedCheckpoint picked;
+  if (Status s = FindPublishedCheckpoint(path, *source_, &picked); !s.ok()) return s;
+  std::string member = picked.member;
   if (!member.empty()) {
-    Status s = Status::Ok();
-    for (int attempt = 0; attempt < 6; ++attempt) {
-      s = source_->LatestHandoverSeq(member, &published, &has_published);
-      if (s.ok()) break;
+    std::vector<RetireRecord> retires;
+    if (Status s = source_->ReadRetires(&retires); !s.ok()) return s;
+    for (const RetireRecord& r : retires) {
+      if (r.member != member) continue;
+      return Status::Error(
+          path + " belongs to agent " + member +
+          ", which was retired (txmon retire): another agent of the group counts its state now, "
+          "so starting from it would count it twice. Move " +
+          path + " and " + path + ".prev aside to start a new agent");
     }
-    if (!s.ok()) return s;
   }
-  int pick = -1;
-  for (int i = 0; i < 2 && has_published; ++i) {
-    if (present[i] && files[i].member == member && files[i].handover_seq == published) pick = i;
-  }
-  if (pick < 0 && (present[0] || present[1])) {
-    pick = present[0] ? 0 : 1;
-    Log(has_published ? LogLevel::kError : LogLevel::kWarn, "checkpoint",
-        has_published ? "no checkpoint file holds the sequence this agent last published: the "
-                        "group's sums may be off by what it counted since"
-                      : "no hand-over record of this agent yet: the group starts from this file",
+  if (picked.pick >= 0 && !picked.exact) {
+    Log(picked.has_published ? LogLevel::kError : LogLevel::kWarn, "checkpoint",
+        picked.has_published
+            ? "no checkpoint file holds the sequence this agent last published: the "
+              "group's sums may be off by what it counted since"
+            : "no hand-over record of this agent yet: the group starts from this file",
         {{"member", member},
-         {"published_seq", std::to_string(published)},
-         {"file_seq", std::to_string(files[pick].handover_seq)}});
-  }
-  uint64_t last_seq = published;
-  for (int i = 0; i < 2; ++i) {
-    if (present[i]) last_seq = std::max(last_seq, files[i].handover_seq);
+         {"published_seq", std::to_string(picked.published_seq)},
+         {"file_seq", std::to_string(picked.checkpoint.handover_seq)}});
   }
   if (member.empty()) member = NewMemberName();
-  pipeline_->SetHandover(member, last_seq);
+  pipeline_->SetHandover(member, picked.last_seq, picked.checkpoint.adopted);
   Log(LogLevel::kInfo, "checkpoint", "exact hand-over member",
       {{"member", member},
-       {"published_seq", std::to_string(published)},
-       {"chosen", pick < 0 ? "none" : names[pick]}});
-  if (pick < 0) return Status::Ok();
-  *chosen = std::move(files[pick]);
+       {"published_seq", std::to_string(picked.published_seq)},
+       {"chosen", picked.pick < 0 ? "none" : picked.file},
+       {"adopted", std::to_string(picked.checkpoint.adopted.size())}});
+  if (picked.pick < 0) return Status::Ok();
+  *chosen = std::move(picked.checkpoint);
   *found = true;
-  *read_from = names[pick];
+  *read_from = picked.file;
   // PATH must hold the chosen state before the next write rotates PATH into
   // PATH.prev: an unpublished PATH would otherwise push out the published one.
-  if (pick == 1) return WriteCheckpointFile(path, *chosen);
+  if (picked.pick == 1) return WriteCheckpointFile(path, *chosen);
   return Status::Ok();
 }
 
@@ -323,6 +316,13 @@ Status Agent::CreateRemoteWriters() {
     // The history starts empty at each start: nothing before it was read,
     // so nothing older than what the last run sent goes out again.
     options.min_timestamp_ms = start_ms;
+    // ... and, beside the checkpoint, the newest timestamp it may have sent,
+    // so that a clock that went back does not resend either.
+    if (!options_.pipeline.checkpoint_path.empty()) {
+      std::string file = options_.pipeline.checkpoint_path + ".remote_write.";
+      for (char c : options.name) file += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      options.sent_file = file;
+    }
     std::unique_ptr<RemoteWriter> writer;
     if (Status s = RemoteWriter::Create(std::move(options), &rules_->history(), &writer); !s.ok()) {
       return Status::Error("remote_write: " + s.message());
@@ -400,6 +400,7 @@ Agent::~Agent() {
   if (rules_) rules_->Stop();
   if (notifier_) notifier_->Stop();
   if (source_) source_->Close();
+  if (checkpoint_lock_fd_ >= 0) close(checkpoint_lock_fd_);
 }
 
 Status Agent::Run() {

@@ -141,6 +141,9 @@ class Agent {
   // once it exists.
   std::optional<DayBaselineCheckpoint> restored_day_baseline_;
 
+  // PATH.lock of a hand-over checkpoint, held while the agent runs.
+  int checkpoint_lock_fd_ = -1;
+
   std::mutex reload_mutex_;  // one Reload at a time
   Series* reload_successful_ = nullptr;
   Series* reload_timestamp_ = nullptr;

@@ -31,6 +31,9 @@ std::string TopLevelHelp() {
          "                                agent on it (txmon demo --help)\n"
          "  txmon check config FILE...    validate configuration files and exit\n"
          "  txmon check web-config FILE... validate web config files (TLS, basic auth)\n"
+         "  txmon retire [flags]          take a stopped agent out of its consumer group for\n"
+         "                                good; another agent adopts its counts (txmon retire\n"
+         "                                --help)\n"
          "  txmon --version               print the version\n\n"
          "Exit codes: 0 success, 1 failure while running, 2 bad usage or refused config.\n";
 }

@@ -16,6 +16,7 @@ inline constexpr int kExitUsage = 2;
 int RunAgentCommand(const std::vector<std::string>& args);
 int RunDemoCommand(const std::vector<std::string>& args);
 int RunCheckCommand(const std::vector<std::string>& args);
+int RunRetireCommand(const std::vector<std::string>& args);
 
 std::string VersionText();
 std::string TopLevelHelp();

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (first == "demo") return txmon::RunDemoCommand(rest);
     if (first == "check") return txmon::RunCheckCommand(rest);
+    if (first == "retire") return txmon::RunRetireCommand(rest);
     if (first == "help") {
       fputs(txmon::TopLevelHelp().c_str(), stdout);
       return txmon::kExitOk;

@@ -1,6 +1,7 @@
 #include "agent/pipeline/pipeline.h"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 
 #include "agent/base/wall_clock.h"
@@ -31,6 +32,18 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
     source_.SetBeforeRevoke([this] { MaybeCheckpoint(/*force=*/true); });
   }
   while (!stop.load(std::memory_order_relaxed)) {
+    // Not while the brokers are away: the read would only wait out its timeout.
+    if (hands_over && source_.Connected() &&
+        std::chrono::steady_clock::now() >= next_retire_scan_) {
+      next_retire_scan_ = std::chrono::steady_clock::now() +
+                          std::max<std::chrono::milliseconds>(options_.checkpoint_interval,
+                                                              std::chrono::seconds(1));
+      if (Status s = AdoptRetired(); !s.ok()) {
+        if (s.message().starts_with("retired:")) return s;
+        Log(LogLevel::kWarn, "checkpoint", "cannot read or adopt retired agents yet",
+            {{"err", s.message()}});
+      }
+    }
     // A decoder holding an open transaction is not swapped: its rows would go.
     if (held_positions_.empty() && config_pending_.load(std::memory_order_acquire)) {
       SwitchToPendingConfig();
@@ -180,6 +193,7 @@ Status Pipeline::WriteCheckpoint() {
     owned = source_.OwnedPositions();
     checkpoint.member = handover_member_;
     checkpoint.handover_seq = ++handover_seq_;
+    checkpoint.adopted = adopted_;
   }
   checkpoint.store = store_.Snapshot();
   if (options_.save_alerts) checkpoint.alerts = options_.save_alerts();
@@ -192,6 +206,79 @@ Status Pipeline::WriteCheckpoint() {
     return s;
   }
   return Status::Ok();
+}
+
+namespace {
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+Status Pipeline::AdoptRetired() {
+  std::vector<RetireRecord> retires;
+  if (Status s = source_.ReadRetires(&retires); !s.ok()) return s;
+  bool claimed = false;
+  for (const RetireRecord& r : retires) {
+    if (r.member == handover_member_) {
+      return Status::Error("retired: agent " + handover_member_ +
+                           " was retired (txmon retire) and another agent adopted its counts; "
+                           "it must not run again: exiting");
+    }
+    if (!r.winner.empty() || Contains(claimed_, r.member) || Contains(adopted_, r.member)) {
+      continue;
+    }
+    if (Status s = source_.PublishClaim(handover_member_, r.member); !s.ok()) return s;
+    claimed_.push_back(r.member);
+    claimed = true;
+  }
+  if (claimed) {
+    if (Status s = source_.ReadRetires(&retires); !s.ok()) return s;
+  }
+  // What to merge: the retired agents this one won, and (transitively) those
+  // each of them had won without its retired state holding them yet.
+  std::vector<std::string> names;
+  std::vector<Checkpoint> states;
+  std::function<void(const RetireRecord&)> take = [&](const RetireRecord& r) {
+    if (Contains(adopted_, r.member) || Contains(names, r.member) ||
+        Contains(unreadable_, r.member)) {
+      return;
+    }
+    Checkpoint state;
+    if (Status s = DecodeCheckpointFile("retire record of " + r.member, r.state, &state); !s.ok()) {
+      unreadable_.push_back(r.member);
+      Log(LogLevel::kError, "checkpoint",
+          "cannot adopt a retired agent: its retire record does not decode",
+          {{"retired", r.member}, {"err", s.message()}});
+      return;
+    }
+    names.push_back(r.member);
+    states.push_back(std::move(state));
+    const std::vector<std::string> held = states.back().adopted;
+    for (const RetireRecord& won : retires) {
+      if (won.winner == r.member && !Contains(held, won.member)) take(won);
+    }
+  };
+  for (const RetireRecord& r : retires) {
+    if (r.winner == handover_member_) take(r);
+  }
+  if (names.empty()) return Status::Ok();
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::vector<std::string> skipped, notes;
+    store_.Merge(states[i].store, &skipped, &notes);
+    for (const std::string& note : notes) {
+      Log(LogLevel::kWarn, "checkpoint", "a retired agent's metric does not match the config",
+          {{"retired", names[i]}, {"change", note}});
+    }
+    adopted_.push_back(names[i]);
+    Log(LogLevel::kInfo, "checkpoint", "adopted the counts of a retired agent",
+        {{"retired", names[i]},
+         {"retired_seq", std::to_string(states[i].handover_seq)},
+         {"metrics", std::to_string(states[i].store.metrics.size())}});
+  }
+  // Until this is published a restart merges them again from the topic.
+  return WriteCheckpoint();
 }
 
 size_t Pipeline::ProcessBatch(const std::vector<SourceMessage>& batch) {

@@ -151,10 +151,24 @@ class Pipeline {
 
   // The name and the last sequence number used for the hand-over, from the
   // restored checkpoint (Agent chooses which file). Before Run.
-  void SetHandover(std::string member, uint64_t last_seq) {
+  void SetHandover(std::string member, uint64_t last_seq, std::vector<std::string> adopted = {}) {
     handover_member_ = std::move(member);
     handover_seq_ = last_seq;
+    adopted_ = std::move(adopted);
   }
+  // The retired agents whose counts this state holds (checkpointed).
+  const std::vector<std::string>& adopted() const { return adopted_; }
+
+  // Adoption of retired agents (`txmon retire`): reads the hand-over topic;
+  // claims every retired agent nobody has claimed yet; merges into the
+  // store the checkpoint of each one this agent's claim won and its state
+  // does not hold yet (with, transitively, the ones that agent had won but
+  // not yet merged when it was retired), and checkpoints and publishes at
+  // once. A restart from a checkpoint without them merges them again: the
+  // published checkpoint and the adopted list are one file. An error if
+  // this agent itself was retired (it must not run). Pipeline thread; Run
+  // calls it every checkpoint interval.
+  Status AdoptRetired();
   const std::string& handover_member() const { return handover_member_; }
 
   // Hands over a decoder and a mapper compiled from a reloaded config
@@ -183,6 +197,10 @@ class Pipeline {
   uint64_t checkpointed_messages_ = 0;
   std::string handover_member_;
   uint64_t handover_seq_ = 0;
+  std::vector<std::string> adopted_;
+  std::vector<std::string> claimed_;     // claims published by this process
+  std::vector<std::string> unreadable_;  // retire records whose state did not decode
+  std::chrono::steady_clock::time_point next_retire_scan_{};
   // A checkpoint written whose positions are not yet published.
   struct PendingHandover {
     uint64_t seq = 0;

@@ -132,8 +132,13 @@ RemoteWriteClient::Result RemoteWriteClient::Post(const std::string& compressed_
   while (!response.empty() && (response.back() == '\n' || response.back() == '\r')) {
     response.pop_back();
   }
+  const bool retryable = status / 100 == 5 || status == 429;
+  curl_off_t retry_after = 0;  // libcurl turns an HTTP date into seconds from now
+  if (!retryable || curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK) {
+    retry_after = 0;
+  }
   return {Status::Error("POST " + e.url + ": HTTP " + std::to_string(status) + ": " + response),
-          status / 100 == 5 || status == 429, status};
+          retryable, status, std::chrono::seconds(std::max<curl_off_t>(0, retry_after))};
 }
 
 }  // namespace txmon

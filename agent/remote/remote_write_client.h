@@ -42,6 +42,8 @@ class RemoteWriteClient {
     Status status;
     bool retryable = true;
     long http_status = 0;  // 0 for a transport error
+    // A 429's or 5xx's Retry-After (seconds or an HTTP date), 0 if none.
+    std::chrono::milliseconds retry_after{0};
   };
   // `cancel`, when set (from another thread), aborts the request in flight
   // within about a second (a transport error) instead of at the timeout.

@@ -1,6 +1,13 @@
 #include "agent/remote/remote_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <limits>
 
 #include "agent/base/log.h"
@@ -14,6 +21,9 @@ namespace {
 // How far back each read looks: a series whose samples were appended late
 // (a slow sampler tick, a recording rule) is still caught within it.
 constexpr int64_t kLookbackTicks = 30;
+
+// The longest Retry-After honoured.
+constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::minutes(5);
 
 Labels WithTargetLabels(const Labels& labels, const Labels& target) {
   LabelsBuilder builder(labels);
@@ -33,6 +43,15 @@ Status RemoteWriter::Create(RemoteWriterOptions options, const SeriesStorage* st
   std::unique_ptr<RemoteWriter> writer(new RemoteWriter());
   writer->options_ = std::move(options);
   writer->storage_ = storage;
+  if (!writer->options_.sent_file.empty()) {
+    std::ifstream in(writer->options_.sent_file);
+    long long saved = 0;
+    if (in >> saved) {
+      writer->persisted_ms_ = saved;
+      writer->options_.min_timestamp_ms =
+          std::max<int64_t>(writer->options_.min_timestamp_ms, saved + 1);
+    }
+  }
   if (Status s = RemoteWriteClient::Create(writer->options_.endpoint, &writer->client_); !s.ok()) {
     return s;
   }
@@ -176,6 +195,7 @@ bool RemoteWriter::Deliver(std::vector<Queued>& batch) {
   EncodeWriteRequest(series, &raw);
   SnappyCompress(raw, &body);
 
+  PersistSent(highest);
   std::chrono::milliseconds backoff = options_.min_backoff;
   while (true) {
     const auto start = std::chrono::steady_clock::now();
@@ -202,10 +222,42 @@ bool RemoteWriter::Deliver(std::vector<Queued>& batch) {
     lock.unlock();
     LogFailure(result.status, "will retry");
     lock.lock();
-    wake_.wait_for(lock, backoff, [this] { return stopping_; });
+    // A receiver that says when to come back is believed (up to
+    // kMaxRetryAfter, so a wild value cannot park the queue for hours).
+    const std::chrono::milliseconds wait =
+        result.retry_after > std::chrono::milliseconds(0)
+            ? std::min<std::chrono::milliseconds>(result.retry_after, kMaxRetryAfter)
+            : backoff;
+    wake_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) return false;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
+}
+
+void RemoteWriter::PersistSent(int64_t timestamp_ms) {
+  if (options_.sent_file.empty() || timestamp_ms <= persisted_ms_) return;
+  const std::string tmp = options_.sent_file + ".tmp";
+  const std::string text = std::to_string(timestamp_ms) + "\n";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  ok = ok && rename(tmp.c_str(), options_.sent_file.c_str()) == 0;
+  if (!ok) {
+    // Sent all the same: only a clock stepping back across a restart could
+    // then resend, and the receiver would refuse those samples (counted).
+    static LogRateLimit limit(2);
+    uint64_t suppressed = 0;
+    if (limit.Allow(&suppressed)) {
+      Log(LogLevel::kWarn, "remote_write", "cannot record the newest timestamp sent",
+          {{"remote_name", options_.name},
+           {"file", options_.sent_file},
+           {"err", strerror(errno)},
+           {"suppressed", std::to_string(suppressed)}});
+    }
+    return;
+  }
+  persisted_ms_ = timestamp_ms;
 }
 
 void RemoteWriter::LogFailure(const Status& status, const char* outcome) {

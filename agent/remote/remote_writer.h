@@ -12,13 +12,15 @@
 //
 // Delivery, as the spec says: a transport error, a 5xx or a 429 keeps the
 // batch and retries it with exponential backoff (min_backoff doubling to
-// max_backoff) until it is delivered; any other 4xx drops the batch, counted
+// max_backoff; a Retry-After the receiver sends with a 429 or 5xx is waited
+// instead, up to 5 minutes) until it is delivered; any other 4xx drops the batch, counted
 // as failed (the same body would be refused again). The queue holds at most
 // `capacity` samples: past it the oldest are dropped and counted, so an
 // outage costs the oldest samples beyond the capacity and nothing within it.
 // Samples older than `min_timestamp_ms` (the agent's start) are never sent:
 // the history starts empty at each start, so after a restart nothing older
-// than what was already sent goes out again.
+// than what was already sent goes out again; with `sent_file` not even when
+// the wall clock went back meanwhile.
 //
 // Every series gets `target_labels` (instance, job, external labels) where
 // it lacks the label, so agents never write the same series.
@@ -63,6 +65,12 @@ struct RemoteWriterOptions {
   std::chrono::milliseconds max_backoff{5'000};
   int64_t resolution_ms = 1000;  // the history's; the reader's period
   int64_t min_timestamp_ms = 0;  // older samples are never sent
+  // Where the newest timestamp this writer may have sent is kept, across
+  // restarts (empty: nowhere). It is written (and fsynced) before each
+  // request whose newest sample is past it, and read at Create, which then
+  // raises min_timestamp_ms above it: a wall clock that stepped back while
+  // the agent was down never makes it resend (out-of-order 400s).
+  std::string sent_file;
 };
 
 struct RemoteWriterStats {
@@ -123,6 +131,9 @@ class RemoteWriter {
   // Posts `batch` until it is delivered, refused or Stop; false on Stop.
   bool Deliver(std::vector<Queued>& batch);
   void LogFailure(const Status& status, const char* outcome);
+  // Makes `sent_file` say at least `timestamp_ms` before it is sent.
+  void PersistSent(int64_t timestamp_ms);
+  int64_t persisted_ms_ = INT64_MIN;  // what sent_file says (sender thread)
   const Labels* SeriesFor(const Labels& labels, Cursor** cursor);
 
   RemoteWriterOptions options_;

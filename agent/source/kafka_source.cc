@@ -93,6 +93,10 @@ bool IsConnectionProperty(const std::string& name) {
 }
 
 constexpr std::string_view kHandoverHeader = "txmon-handover/1";
+// "txmon-retire/1\nmember M\n\n" and the retired agent's checkpoint file.
+constexpr std::string_view kRetireHeader = "txmon-retire/1\n";
+// "txmon-claim/1\nmember B\nretired M\n": B adopts M's counts if first.
+constexpr std::string_view kClaimHeader = "txmon-claim/1\n";
 constexpr int kHandoverTimeoutMs = 10000;
 
 }  // namespace
@@ -159,6 +163,20 @@ Status KafkaSource::Create(const KafkaSourceOptions& options, std::unique_ptr<Ka
        {"group", options.group_id},
        {"topics", std::to_string(options.topics.size())},
        {"start_offset", options.start_offset}});
+  *out = std::move(source);
+  return Status::Ok();
+}
+
+Status KafkaSource::CreateHandoverOnly(const KafkaSourceOptions& options,
+                                       std::unique_ptr<KafkaSource>* out) {
+  if (options.brokers.empty()) return Status::Error("kafka: no brokers configured");
+  if (options.group_id.empty()) return Status::Error("kafka: no consumer group id configured");
+  if (options.handover_topic.empty()) {
+    return Status::Error("kafka: no source.kafka.handover_topic configured");
+  }
+  std::unique_ptr<KafkaSource> source(new KafkaSource());
+  if (Status s = source->CreateHandoverClients(options); !s.ok()) return s;
+  source->closed_ = true;  // no consumer: nothing to poll or close
   *out = std::move(source);
   return Status::Ok();
 }
@@ -745,6 +763,10 @@ Status KafkaSource::ScanHandover() {
 
 // "txmon-handover/1\nmember M\nseq S\nTOPIC PARTITION NEXT_OFFSET\n..."
 void KafkaSource::ApplyHandoverRecord(std::string_view text) {
+  if (text.starts_with(kRetireHeader) || text.starts_with(kClaimHeader)) {
+    ApplyRetireRecord(text, text.starts_with(kClaimHeader));
+    return;
+  }
   std::vector<std::string_view> lines;
   while (!text.empty()) {
     const size_t end = text.find('\n');
@@ -779,6 +801,91 @@ void KafkaSource::ApplyHandoverRecord(std::string_view text) {
       mention->next_offset = offset;
     }
   }
+}
+
+// The ledger of retired agents. A retire record counts once per member (a
+// second one, e.g. a retry whose first attempt did land, changes nothing);
+// a claim wins if it is the first for that retired agent and its claimant
+// had not retired itself before it (a claim still in flight when its agent
+// was retired is void: the retired state does not hold those counts).
+void KafkaSource::ApplyRetireRecord(std::string_view text, bool claim) {
+  auto line = [&](std::string_view prefix, std::string* value) {
+    if (!text.starts_with(prefix)) return false;
+    const size_t end = text.find('\n');
+    if (end == std::string_view::npos) return false;
+    value->assign(text.substr(prefix.size(), end - prefix.size()));
+    text.remove_prefix(end + 1);
+    return !value->empty();
+  };
+  auto retired = [&](const std::string& member) {
+    return std::find_if(retires_.begin(), retires_.end(),
+                        [&](const RetireRecord& r) { return r.member == member; });
+  };
+  text.remove_prefix(claim ? kClaimHeader.size() : kRetireHeader.size());
+  std::string member, of;
+  if (!line("member ", &member) || (claim && !line("retired ", &of)) ||
+      (!claim && !text.starts_with("\n"))) {
+    Log(LogLevel::kWarn, kComponent, "kafka hand-over retire record not understood: skipped");
+    return;
+  }
+  if (!claim) {
+    if (retired(member) != retires_.end()) return;
+    retires_.push_back({member, std::string(text.substr(1)), ""});
+    return;
+  }
+  auto target = retired(of);
+  if (target == retires_.end() || !target->winner.empty() || retired(member) != retires_.end()) {
+    return;
+  }
+  target->winner = member;
+}
+
+Status KafkaSource::ProduceHandover(const std::string& key, const std::string& value) {
+  rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      handover_producer_, RD_KAFKA_V_TOPIC(handover_topic_.c_str()), RD_KAFKA_V_PARTITION(0),
+      RD_KAFKA_V_KEY(key.data(), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),  // copied (F_COPY)
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Error("kafka hand-over: cannot publish: " + std::string(rd_kafka_err2str(err)));
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandoverTimeoutMs + 2000);
+  while (delivered == RD_KAFKA_RESP_ERR__IN_PROGRESS && RemainingMs(deadline) > 0) {
+    rd_kafka_poll(handover_producer_, std::min(100, RemainingMs(deadline)));
+  }
+  if (delivered != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Still in flight at the deadline: wait it out here, so that the
+    // opaque it writes to outlives it.
+    if (delivered == RD_KAFKA_RESP_ERR__IN_PROGRESS) rd_kafka_flush(handover_producer_, 60000);
+    return Status::Error("kafka hand-over: publish failed: " +
+                         std::string(rd_kafka_err2str(delivered)));
+  }
+  return Status::Ok();
+}
+
+Status KafkaSource::PublishRetire(const std::string& member, const std::string& state) {
+  if (!HandsOver()) return Status::Error("kafka: no hand-over topic");
+  std::string text(kRetireHeader);
+  text += "member " + member + "\n\n";
+  text += state;
+  return ProduceHandover(member, text);
+}
+
+Status KafkaSource::PublishClaim(const std::string& member, const std::string& retired) {
+  if (!HandsOver()) return Status::Error("kafka: no hand-over topic");
+  std::string text(kClaimHeader);
+  text += "member " + member + "\nretired " + retired + "\n";
+  return ProduceHandover(member, text);
+}
+
+Status KafkaSource::ReadRetires(std::vector<RetireRecord>* retires) {
+  retires->clear();
+  if (!HandsOver()) return Status::Ok();
+  if (Status s = ScanHandover(); !s.ok()) return Status::Error("kafka hand-over: " + s.message());
+  *retires = retires_;
+  return Status::Ok();
 }
 
 std::vector<SourceOffset> KafkaSource::OwnedPositions() const {
@@ -818,23 +925,7 @@ Status KafkaSource::PublishHandover(const std::string& member, uint64_t seq,
     text +=
         o.topic + " " + std::to_string(o.partition) + " " + std::to_string(o.next_offset) + "\n";
   }
-  rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      handover_producer_, RD_KAFKA_V_TOPIC(handover_topic_.c_str()), RD_KAFKA_V_PARTITION(0),
-      RD_KAFKA_V_KEY(member.data(), member.size()), RD_KAFKA_V_VALUE(text.data(), text.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("kafka hand-over: cannot publish: " + std::string(rd_kafka_err2str(err)));
-  }
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandoverTimeoutMs + 2000);
-  while (delivered == RD_KAFKA_RESP_ERR__IN_PROGRESS && RemainingMs(deadline) > 0) {
-    rd_kafka_poll(handover_producer_, std::min(100, RemainingMs(deadline)));
-  }
-  if (delivered != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Error("kafka hand-over: publish failed: " +
-                         std::string(rd_kafka_err2str(delivered)));
-  }
+  if (Status s = ProduceHandover(member, text); !s.ok()) return s;
   ++publishes_;
   return Status::Ok();
 }

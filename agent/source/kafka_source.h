@@ -73,6 +73,10 @@ class KafkaSource : public Source {
   // broker/topic/group or a property librdkafka refuses (the message names
   // the property and carries librdkafka's reason).
   static Status Create(const KafkaSourceOptions& options, std::unique_ptr<KafkaSource>* out);
+  // Only the hand-over topic's producer and reader, no group membership:
+  // for `txmon retire`, which must not join the group. Poll is not for it.
+  static Status CreateHandoverOnly(const KafkaSourceOptions& options,
+                                   std::unique_ptr<KafkaSource>* out);
   ~KafkaSource() override;
 
   KafkaSource(const KafkaSource&) = delete;
@@ -99,6 +103,9 @@ class KafkaSource : public Source {
                          const std::vector<SourceOffset>& positions) override;
   Status LatestHandoverSeq(const std::string& member, uint64_t* seq, bool* found) override;
   void SetBeforeRevoke(std::function<void()> hook) override { before_revoke_ = std::move(hook); }
+  Status PublishRetire(const std::string& member, const std::string& state) override;
+  Status PublishClaim(const std::string& member, const std::string& retired) override;
+  Status ReadRetires(std::vector<RetireRecord>* retires) override;
 
   // How many partitions this agent owns, and how many the subscribed topics
   // have (0 until the first assignment). Any thread.
@@ -133,6 +140,9 @@ class KafkaSource : public Source {
   // Reads the hand-over topic from where the last scan ended to its end.
   Status ScanHandover();
   void ApplyHandoverRecord(std::string_view text);
+  void ApplyRetireRecord(std::string_view text, bool claim);
+  // Produces one record to the hand-over topic and waits for the brokers.
+  Status ProduceHandover(const std::string& key, const std::string& value);
   void DropRevokedMessages(std::vector<SourceMessage>& batch);
   static void OnHandoverDelivery(rd_kafka_t* producer, const rd_kafka_message_t* message,
                                  void* opaque);
@@ -187,6 +197,7 @@ class KafkaSource : public Source {
   };
   std::vector<Mention> latest_mentions_;  // per partition, the latest record's offset
   std::vector<std::pair<std::string, uint64_t>> latest_seqs_;  // per member
+  std::vector<RetireRecord> retires_;                          // in topic order
   std::vector<SourceOffset> owned_;                            // next_offset < 0: not known yet
   std::function<void()> before_revoke_;
   uint64_t revokes_ = 0;

@@ -32,6 +32,16 @@ struct ReplicaStats {
   double seconds_behind = 0;      // server time minus the newest event's time; 0 caught up
 };
 
+// An agent retired for good (`txmon retire`), as the hand-over topic holds
+// it: its last published checkpoint, and which live agent adopts it.
+struct RetireRecord {
+  std::string member;  // the retired agent's name in the group
+  std::string state;   // its checkpoint file's bytes (opaque to the source)
+  // The first claimant in topic order that had not retired itself before
+  // claiming; empty while nobody has claimed.
+  std::string winner;
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -113,6 +123,23 @@ class Source {
   // Called inside Poll before partitions are given up, so that the state
   // counting them is checkpointed and published first.
   virtual void SetBeforeRevoke(std::function<void()> hook) { (void)hook; }
+  // Retiring (hand-over sources only): publishes that `member` leaves the
+  // group for good with the checkpoint `state`, or that `member` claims the
+  // counts of the retired agent `retired`; each waits until the brokers
+  // hold it. ReadRetires reads the hand-over topic to its end and lists
+  // every retired agent, first retire record of each, in topic order.
+  virtual Status PublishRetire(const std::string& member, const std::string& state) {
+    (void)member, (void)state;
+    return Status::Error("this source does not hand over");
+  }
+  virtual Status PublishClaim(const std::string& member, const std::string& retired) {
+    (void)member, (void)retired;
+    return Status::Error("this source does not hand over");
+  }
+  virtual Status ReadRetires(std::vector<RetireRecord>* retires) {
+    retires->clear();
+    return Status::Ok();
+  }
 };
 
 }  // namespace txmon

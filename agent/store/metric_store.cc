@@ -432,12 +432,15 @@ void LoadSeries(Series& series, const SeriesSnapshot& saved, bool add) {
 // Saved series that now fold (a lower max_values or max_series) add to the
 // series they fold into, after the series saved under that series' own
 // labels is loaded, so a counter keeps its total whatever the saved order.
-void RestoreMetric(Metric& metric, const MetricSnapshot& saved) {
+// With `add`, every saved series adds to the one it resolves to (a merge).
+void RestoreMetric(Metric& metric, const MetricSnapshot& saved, bool add) {
   std::vector<std::pair<Series*, const SeriesSnapshot*>> folded;
   for (const SeriesSnapshot& s : saved.series) {
     std::vector<std::string_view> values(s.label_values.begin(), s.label_values.end());
     Series* series = metric.Resolve(values);
-    if (series->label_values() == s.label_values) {
+    if (add) {
+      LoadSeries(*series, s, /*add=*/true);
+    } else if (series->label_values() == s.label_values) {
       LoadSeries(*series, s, /*add=*/false);
     } else {
       folded.emplace_back(series, &s);
@@ -491,7 +494,18 @@ std::optional<MetricSnapshot> MergeBuckets(const MetricSnapshot& saved,
 
 void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped,
                           std::vector<std::string>* notes) {
+  Load(snapshot, /*add=*/false, skipped, notes);
+}
+
+void MetricStore::Merge(const StoreSnapshot& snapshot, std::vector<std::string>* skipped,
+                        std::vector<std::string>* notes) {
+  Load(snapshot, /*add=*/true, skipped, notes);
+}
+
+void MetricStore::Load(const StoreSnapshot& snapshot, bool add, std::vector<std::string>* skipped,
+                       std::vector<std::string>* notes) {
   for (const MetricSnapshot& saved : snapshot.metrics) {
+    if (add && saved.type == MetricType::kGauge && saved.name.starts_with("txmon_")) continue;
     Metric* metric = Find(saved.name);
     std::string change;
     if (!metric) {
@@ -506,7 +520,7 @@ void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string
       const std::string buckets = "its buckets changed [" + JoinBounds(saved.bucket_bounds) +
                                   "] -> [" + JoinBounds(metric->spec().bucket_bounds) + "]";
       if (merged) {
-        RestoreMetric(*metric, *merged);
+        RestoreMetric(*metric, *merged, add);
         if (notes) notes->push_back(saved.name + ": " + buckets + ": the saved buckets merged");
         continue;
       }
@@ -514,10 +528,12 @@ void MetricStore::Restore(const StoreSnapshot& snapshot, std::vector<std::string
     }
     if (!change.empty()) {
       if (skipped) skipped->push_back(saved.name);
-      if (notes) notes->push_back(saved.name + ": " + change + ": starts from zero");
+      if (notes) {
+        notes->push_back(saved.name + ": " + change + (add ? ": not added" : ": starts from zero"));
+      }
       continue;
     }
-    RestoreMetric(*metric, saved);
+    RestoreMetric(*metric, saved, add);
   }
 }
 

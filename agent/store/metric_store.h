@@ -230,10 +230,21 @@ class MetricStore {
   // changed. Pipeline thread, before the pipeline starts.
   void Restore(const StoreSnapshot& snapshot, std::vector<std::string>* skipped,
                std::vector<std::string>* notes = nullptr);
+  // Adds `snapshot`'s values to the metrics that Restore would load them
+  // into: a retired agent's counts, adopted by this one. Counters, gauges
+  // and every histogram bucket, count and sum add exactly (integers and
+  // micros), as `sum without(instance)` adds the two agents; gauges named
+  // txmon_* describe the process that set them and are left out. `skipped`
+  // and `notes` as Restore. Pipeline thread.
+  void Merge(const StoreSnapshot& snapshot, std::vector<std::string>* skipped,
+             std::vector<std::string>* notes = nullptr);
 
   void VisitMetrics(const std::function<void(const Metric&)>& visit) const;
 
  private:
+  void Load(const StoreSnapshot& snapshot, bool add, std::vector<std::string>* skipped,
+            std::vector<std::string>* notes);
+
   mutable std::mutex metrics_mutex_;
   std::deque<Metric> metrics_;
 };
