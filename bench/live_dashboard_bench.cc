@@ -41,6 +41,7 @@
 #include "agent/rules/rule_manager.h"
 #include "agent/web/prometheus_api.h"
 #include "bench/support/shop_backlog.h"
+#include "tests/support/dashboard_queries.h"
 #include "tests/support/http_client.h"
 
 namespace txmon {
@@ -61,45 +62,14 @@ struct PanelQuery {
 // Every panel target of the live dashboard, Grafana's variables
 // substituted as a viewer of "All" at a 1 s refresh gets them.
 std::vector<PanelQuery> LiveDashboardQueries() {
-  simdjson::dom::parser parser;
-  simdjson::dom::element dashboard;
   std::vector<PanelQuery> out;
-  if (parser.load(std::string(TXMON_SOURCE_DIR) + "/grafana/dashboards/shop-live.json")
-          .get(dashboard) != simdjson::SUCCESS) {
-    return out;
+  const std::map<std::string, std::string> variables = {{"__rate_interval", "4s"}};
+  for (const test::DashboardTarget& target : test::ReadDashboardTargets(
+           std::string(TXMON_SOURCE_DIR) + "/grafana/dashboards/shop-live.json")) {
+    out.push_back(PanelQuery{target.panel_title,
+                             test::SubstituteGrafanaVariables(target.expr, variables),
+                             target.instant});
   }
-  static const std::regex kReference(R"(\$\{(\w+)(?::\w+)?\}|\$(\w+))");
-  std::function<void(simdjson::dom::element)> walk = [&](simdjson::dom::element holder) {
-    simdjson::dom::array panels;
-    if (holder["panels"].get_array().get(panels) != simdjson::SUCCESS) return;
-    for (simdjson::dom::element panel : panels) {
-      std::string_view title;
-      if (panel["title"].get_string().get(title) != simdjson::SUCCESS) title = "";
-      simdjson::dom::array targets;
-      if (panel["targets"].get_array().get(targets) == simdjson::SUCCESS) {
-        for (simdjson::dom::element target : targets) {
-          std::string_view expr;
-          if (target["expr"].get_string().get(expr) != simdjson::SUCCESS) continue;
-          bool instant = false;
-          if (target["instant"].get_bool().get(instant) != simdjson::SUCCESS) instant = false;
-          const std::string text(expr);
-          std::string substituted;
-          auto last = text.cbegin();
-          for (auto it = std::sregex_iterator(text.begin(), text.end(), kReference);
-               it != std::sregex_iterator(); ++it) {
-            substituted.append(last, text.cbegin() + it->position());
-            const std::string name = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
-            substituted += name == "__rate_interval" ? "4s" : ".*";
-            last = text.cbegin() + it->position() + it->length();
-          }
-          substituted.append(last, text.cend());
-          out.push_back(PanelQuery{std::string(title), substituted, instant});
-        }
-      }
-      walk(panel);
-    }
-  };
-  walk(dashboard);
   return out;
 }
 

@@ -41,6 +41,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/dashboard_queries.h"
 #include "tests/support/free_port.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_shop.h"
@@ -140,43 +141,15 @@ double Spread(const std::map<int64_t, double>& points, int64_t time_ms) {
 
 // Every panel query of the dashboard, Grafana's variables substituted.
 std::vector<std::string> DashboardQueries(const std::string& path) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element dashboard;
+  const std::map<std::string, std::string> variables = {{"__rate_interval", "1m"},
+                                                        {"__interval", "1m"}};
   std::vector<std::string> out;
-  if (parser.load(path).get(dashboard) != simdjson::SUCCESS) return out;
-  const std::map<std::string, std::string> builtin = {{"__rate_interval", "1m"},
-                                                      {"__interval", "1m"}};
-  static const std::regex kReference(R"(\$\{(\w+)(?::\w+)?\}|\$(\w+))");
-  std::function<void(simdjson::dom::element)> walk = [&](simdjson::dom::element holder) {
-    simdjson::dom::array panels;
-    if (holder["panels"].get_array().get(panels) != simdjson::SUCCESS) return;
-    for (simdjson::dom::element panel : panels) {
-      simdjson::dom::array targets;
-      if (panel["targets"].get_array().get(targets) == simdjson::SUCCESS) {
-        for (simdjson::dom::element target : targets) {
-          std::string_view expr;
-          if (target["expr"].get_string().get(expr) != simdjson::SUCCESS) continue;
-          const std::string text(expr);
-          std::string substituted;
-          auto last = text.cbegin();
-          for (auto it = std::sregex_iterator(text.begin(), text.end(), kReference);
-               it != std::sregex_iterator(); ++it) {
-            substituted.append(last, text.cbegin() + it->position());
-            const std::string name = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
-            auto found = builtin.find(name);
-            substituted += found != builtin.end() ? found->second : ".*";
-            last = text.cbegin() + it->position() + it->length();
-          }
-          substituted.append(last, text.cend());
-          if (std::find(out.begin(), out.end(), substituted) == out.end()) {
-            out.push_back(substituted);
-          }
-        }
-      }
-      walk(panel);
+  for (const DashboardTarget& target : ReadDashboardTargets(path)) {
+    std::string substituted = SubstituteGrafanaVariables(target.expr, variables);
+    if (std::find(out.begin(), out.end(), substituted) == out.end()) {
+      out.push_back(std::move(substituted));
     }
-  };
-  walk(dashboard);
+  }
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "agent/base/civil_time.h"
+#include "tests/support/dashboard_queries.h"
 #include "tests/support/http_client.h"
 #include "tests/support/live_shop.h"
 #include "tests/support/prometheus_server.h"
@@ -190,22 +191,9 @@ using Selection = std::map<std::string, std::string>;
 // Selected values are used unescaped: the shop's values and host:port
 // instances hold no regex characters but '.', which matches itself.
 std::string Substitute(const std::string& text, const Selection& selection = {}) {
-  static const std::regex kReference(R"(\$\{(\w+)(?::\w+)?\}|\$(\w+))");
-  std::string out;
-  auto last = text.cbegin();
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), kReference);
-       it != std::sregex_iterator(); ++it) {
-    out.append(last, text.cbegin() + it->position());
-    std::string name = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
-    auto builtin = kBuiltInVariables.find(name);
-    auto selected = selection.find(name);
-    out += builtin != kBuiltInVariables.end() ? builtin->second
-           : selected != selection.end()      ? selected->second
-                                              : ".*";
-    last = text.cbegin() + it->position() + it->length();
-  }
-  out.append(last, text.cend());
-  return out;
+  std::map<std::string, std::string> values = kBuiltInVariables;
+  values.insert(selection.begin(), selection.end());  // the built-ins win
+  return SubstituteGrafanaVariables(text, values);
 }
 
 struct Rect {
