@@ -23,17 +23,14 @@
 // Usage: live_dashboard_bench [runs] [backlog_seconds]
 #include <unistd.h>
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
+#include <map>
 #include <random>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
