@@ -53,11 +53,15 @@ void AddCommonFlags(FlagSet& flags) {
   flags.AddString("web.external-url", "",
                   "URL under which txmon is reached by users, used in alerts' generatorURL "
                   "(default: http://HOSTNAME:PORT).");
-  flags.AddString("log.level", "info",
+  AddLogFlags(flags, "info");
+  flags.AddBool("help", "Show this help and exit.");
+}
+
+void AddLogFlags(FlagSet& flags, const char* default_level) {
+  flags.AddString("log.level", default_level,
                   "Only log messages of this level or above: debug, "
                   "info, warn, error.");
   flags.AddString("log.format", "logfmt", "Log line format: logfmt or json.");
-  flags.AddBool("help", "Show this help and exit.");
 }
 
 Status ApplyLogFlags(const FlagSet& flags) {

@@ -26,6 +26,9 @@ class FlagSet;
 struct AgentOptions;
 class Status;
 void AddCommonFlags(FlagSet& flags);  // --web.listen-address, --log.*, --help
+// --log.level (default `default_level`) and --log.format, which
+// ApplyLogFlags applies.
+void AddLogFlags(FlagSet& flags, const char* default_level);
 Status ApplyLogFlags(const FlagSet& flags);
 // --web.listen-address, --web.external-url and --web.config.file (read and
 // validated here, so a bad file is refused before anything starts).

@@ -70,8 +70,7 @@ int RunRetireCommand(const std::vector<std::string>& args) {
   flags.AddString("settle", "5s",
                   "How long to wait, once the agent's lock is free, before reading the hand-over "
                   "topic: a record the agent had in flight when it stopped lands first.");
-  flags.AddString("log.level", "warn", "Only log messages of this level or above.");
-  flags.AddString("log.format", "logfmt", "Log line format: logfmt or json.");
+  AddLogFlags(flags, "warn");
   flags.AddBool("help", "Show this help and exit.");
   if (Status s = flags.Parse(args); !s.ok()) {
     fprintf(stderr, "txmon retire: %s\n", s.message().c_str());
