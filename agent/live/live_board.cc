@@ -84,6 +84,15 @@ void SumByLabel(const Metric& metric, int position, std::map<std::string, double
   for (const auto& [value, sum] : micros) (*by)[value] = MicrosToDouble(sum);
 }
 
+// `__name__="name"`. Make refuses only an invalid regex, never an equality.
+LabelMatcher NameIs(const std::string& name) {
+  LabelMatcher matcher;
+  Status made =
+      LabelMatcher::Make(LabelMatcher::Type::kEqual, std::string(kMetricNameLabel), name, &matcher);
+  (void)made;
+  return matcher;
+}
+
 std::vector<double> SumBuckets(const Metric& histogram) {
   std::vector<double> counts(histogram.spec().bucket_bounds.size() + 1, 0);
   histogram.VisitSeries([&](const Series& series) {
@@ -244,6 +253,8 @@ void LiveBoard::PrepareReadings() {
   gmv_series_ = Labels{{std::string(kMetricNameLabel), names.gmv}};
   readings_.Intern(orders_series_, keep_ms);
   readings_.Intern(gmv_series_, keep_ms);
+  orders_matcher_ = NameIs(names.orders);
+  gmv_matcher_ = NameIs(names.gmv);
   const std::string buckets = names.payment_time + "_bucket";
   for (size_t i = 0; payment_duration_ != nullptr && i <= payment_bounds_seconds_.size(); ++i) {
     const double bound = i < payment_bounds_seconds_.size() ? payment_bounds_seconds_[i] : INFINITY;
@@ -443,24 +454,18 @@ void LiveBoard::FillChart(int64_t now_ms, LiveFigures* figures) const {
   figures->chart_orders.assign(length, 0);
   figures->chart_gmv.assign(length, 0);
   const int64_t first = end - static_cast<int64_t>(length) + 1;
-  FillChartOf(orders_series_, first, &figures->chart_orders);
-  FillChartOf(gmv_series_, first, &figures->chart_gmv);
+  FillChartOf(orders_matcher_, first, &figures->chart_orders);
+  FillChartOf(gmv_matcher_, first, &figures->chart_gmv);
 }
 
 // Each complete second gets the growth from its first reading to the next
 // second's first reading; a gap between readings (a stalled board) is
 // spread evenly over the seconds it spans.
-void LiveBoard::FillChartOf(const Labels& series, int64_t first_second,
+void LiveBoard::FillChartOf(const LabelMatcher& series, int64_t first_second,
                             std::vector<double>* chart) const {
   const int64_t end = first_second + static_cast<int64_t>(chart->size()) - 1;
-  LabelMatcher name;
-  if (!LabelMatcher::Make(LabelMatcher::Type::kEqual, std::string(kMetricNameLabel),
-                          std::string(series.metric_name()), &name)
-           .ok()) {
-    return;
-  }
   readings_.Select(
-      std::span<const LabelMatcher>(&name, 1), INT64_MIN, INT64_MAX,
+      std::span<const LabelMatcher>(&series, 1), INT64_MIN, INT64_MAX,
       [&](const Labels&, std::span<const Point> points) {
         const Point* from = nullptr;
         for (const Point& point : points) {

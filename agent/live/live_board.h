@@ -200,7 +200,8 @@ class LiveBoard {
   void FillToday(int64_t now_ms, const Totals& totals, LiveFigures* figures) const;
   void FillRate(int64_t now_ms, const Totals& totals, LiveFigures* figures) const;
   void FillChart(int64_t now_ms, LiveFigures* figures) const;
-  void FillChartOf(const Labels& series, int64_t first_second, std::vector<double>* chart) const;
+  void FillChartOf(const LabelMatcher& series, int64_t first_second,
+                   std::vector<double>* chart) const;
   void FillShares(const Totals& totals, LiveFigures* figures) const;
   void Publish(std::string json);
   void Run();
@@ -226,6 +227,8 @@ class LiveBoard {
   PromqlEngine engine_;
   Labels orders_series_;
   Labels gmv_series_;
+  LabelMatcher orders_matcher_;  // __name__ of orders_series_, for the chart
+  LabelMatcher gmv_matcher_;
   std::vector<Labels> payment_bucket_series_;  // by bucket, +Inf last
   ExprPtr orders_rate_;
   ExprPtr payment_p95_;
