@@ -7,16 +7,18 @@
 // Prints: bytes per sample (against 16 for a plain timestamp+double), the
 // history's bytes and the process RSS growth, and p50/p99 latency of
 // instant and range queries.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "agent/rules/rule_manager.h"
 #include "agent/web/prometheus_api.h"
+#include "bench/support/shop_backlog.h"
 #include "tests/support/http_client.h"
 
 namespace txmon {
@@ -28,12 +30,7 @@ constexpr int kGmvSeries = 1000;
 constexpr int kSeconds = 15 * 60;
 constexpr int64_t kStart = 1'800'000'000'000;
 
-double RssMiB() {
-  std::ifstream statm("/proc/self/statm");
-  long pages_total = 0, pages_resident = 0;
-  statm >> pages_total >> pages_resident;
-  return static_cast<double>(pages_resident) * 4096 / (1 << 20);
-}
+double RssMiB() { return static_cast<double>(bench::RssKiB(getpid())) / 1024; }
 
 struct Latency {
   double p50_ms, p99_ms;

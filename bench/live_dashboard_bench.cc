@@ -79,12 +79,7 @@ std::string QueryString(const PanelQuery& query, int64_t end_s) {
          "&step=1";
 }
 
-double RssMiB() {
-  std::ifstream statm("/proc/self/statm");
-  long pages_total = 0, pages_resident = 0;
-  statm >> pages_total >> pages_resident;
-  return static_cast<double>(pages_resident) * 4096 / (1 << 20);
-}
+double RssMiB() { return static_cast<double>(bench::RssKiB(getpid())) / 1024; }
 
 struct Latency {
   double p50_ms = 0, p99_ms = 0;

@@ -28,17 +28,6 @@ bool AlmostEqual(double a, double b) {
   return diff / (std::fabs(a) + std::fabs(b)) < kEpsilon;
 }
 
-void Load(const ScriptLoad& load, SampleHistory* history) {
-  for (const ScriptSeries& series : load.series) {
-    SampleHistory::SeriesId id = history->Intern(series.labels);
-    for (size_t i = 0; i < series.values.size(); ++i) {
-      if (series.values[i]) {
-        history->Append(id, static_cast<int64_t>(i) * load.interval_ms, *series.values[i]);
-      }
-    }
-  }
-}
-
 std::string Describe(const QueryResult& result) {
   std::string out;
   if (result.type == ValueType::kScalar) return "scalar " + FormatFloatShortest(result.scalar);
@@ -86,7 +75,7 @@ TEST_P(PromqlScriptTest, EveryEvalGivesTheExpectedResult) {
   int evals = 0;
   for (const ScriptStep& step : steps) {
     if (step.kind == ScriptStep::Kind::kClear) history = std::make_unique<SampleHistory>();
-    if (step.kind == ScriptStep::Kind::kLoad) Load(step.load, history.get());
+    if (step.kind == ScriptStep::Kind::kLoad) LoadScriptSeries(step.load, history.get());
     if (step.kind != ScriptStep::Kind::kEval) continue;
     ++evals;
     const ScriptEval& eval = step.eval;

@@ -88,17 +88,6 @@ std::string Difference(const PromqlEngine& engine, const std::string& text, int6
   return "";
 }
 
-void Load(const ScriptLoad& load, SampleHistory* history) {
-  for (const ScriptSeries& series : load.series) {
-    SampleHistory::SeriesId id = history->Intern(series.labels);
-    for (size_t i = 0; i < series.values.size(); ++i) {
-      if (series.values[i]) {
-        history->Append(id, static_cast<int64_t>(i) * load.interval_ms, *series.values[i]);
-      }
-    }
-  }
-}
-
 TEST(PromqlRangeStepsTest, EveryScriptEvalAgreesOverTwoGrids) {
   PromqlEngine engine;
   int compared = 0;
@@ -109,7 +98,7 @@ TEST(PromqlRangeStepsTest, EveryScriptEvalAgreesOverTwoGrids) {
     auto history = std::make_unique<SampleHistory>();
     for (const ScriptStep& step : steps) {
       if (step.kind == ScriptStep::Kind::kClear) history = std::make_unique<SampleHistory>();
-      if (step.kind == ScriptStep::Kind::kLoad) Load(step.load, history.get());
+      if (step.kind == ScriptStep::Kind::kLoad) LoadScriptSeries(step.load, history.get());
       if (step.kind != ScriptStep::Kind::kEval) continue;
       const int64_t at = step.eval.at_ms;
       // One grid on the samples' minutes, one off them with a step of its own.

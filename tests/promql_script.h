@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/history/sample_history.h"
 #include "agent/promql/float_format.h"
 #include "agent/promql/labels.h"
 #include "agent/promql/promql_parser.h"
@@ -44,6 +45,18 @@ struct ScriptLoad {
   int64_t interval_ms = 0;
   std::vector<ScriptSeries> series;
 };
+
+// Appends `load`'s samples to `history`, one per step that has a value.
+inline void LoadScriptSeries(const ScriptLoad& load, SampleHistory* history) {
+  for (const ScriptSeries& series : load.series) {
+    SampleHistory::SeriesId id = history->Intern(series.labels);
+    for (size_t i = 0; i < series.values.size(); ++i) {
+      if (series.values[i]) {
+        history->Append(id, static_cast<int64_t>(i) * load.interval_ms, *series.values[i]);
+      }
+    }
+  }
+}
 
 struct ScriptExpected {
   Labels labels;
